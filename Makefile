@@ -1,0 +1,45 @@
+# iter8 for Knative. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(GOBIN_DIR)/staticcheck
+PKGS := ./...
+# Integration tests start a control plane per test binary; one binary at a
+# time keeps a 2-core machine responsive.
+TEST_FLAGS ?= -count=1 -p 1 -timeout 30m
+KIND ?= abn
+
+.PHONY: help tools build test unit e2e bench demo lint clean fuzz
+
+help: ## List targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+tools: ## Build kube-apiserver, etcd, the Knative controller and kn into bin/ (no-op when current).
+	@./tools/build.sh
+
+build: ## Build iter8's binaries into bin/.
+	$(GO) build -o bin/ ./cmd/...
+
+unit: ## Unit tests only (no control plane).
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/)
+
+test: tools ## Unit and integration tests against the real local control plane.
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
+	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e/...
+
+bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/...
+
+demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance).
+	$(GO) run ./test/demo --kind $(KIND)
+
+lint: ## gofmt, go vet and staticcheck.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(STATICCHECK) ./...
+
+clean: ## Remove built binaries (keeps Go's caches).
+	rm -rf bin/ out/

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	eventingv1alpha1 "knative.dev/eventing/pkg/apis/eventing/v1alpha1"
+	"knative.dev/eventing/pkg/apis/feature"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
+	"knative.dev/pkg/apis"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	"sigs.k8s.io/yaml"
+)
+
+type validatable interface {
+	Validate(context.Context) *apis.FieldError
+}
+
+// TestManifestsValidate decodes every manifest into Knative's and
+// Kubernetes' Go types, strictly, and runs Knative's own Validate().
+func TestManifestsValidate(t *testing.T) {
+	kinds := map[string]int{}
+	files, err := fs.Glob(Manifests, "*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f == "kustomization.yaml" {
+			continue
+		}
+		b, err := Manifests.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range splitDocs(b) {
+			var meta struct{ APIVersion, Kind string }
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				t.Fatalf("%s doc %d: %v", f, i, err)
+			}
+			if meta.Kind == "" {
+				continue
+			}
+			kinds[meta.Kind]++
+			var obj any
+			switch meta.Kind {
+			case "Service":
+				obj = &servingv1.Service{}
+			case "Broker":
+				obj = &eventingv1.Broker{}
+			case "Trigger":
+				obj = &eventingv1.Trigger{}
+			case "PingSource":
+				obj = &sourcesv1.PingSource{}
+			case "EventPolicy":
+				obj = &eventingv1alpha1.EventPolicy{}
+			case "Role", "ClusterRole":
+				obj = &rbacv1.Role{}
+			case "RoleBinding", "ClusterRoleBinding":
+				obj = &rbacv1.RoleBinding{}
+			case "Namespace", "ServiceAccount":
+				continue
+			default:
+				t.Errorf("%s: unexpected kind %s", f, meta.Kind)
+				continue
+			}
+			if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+				t.Errorf("%s %s: strict decode: %v", f, meta.Kind, err)
+				continue
+			}
+			if v, ok := obj.(validatable); ok {
+				ctx := apis.WithinCreate(context.Background())
+				if meta.Kind == "EventPolicy" {
+					// EventPolicies only act with OIDC on, and validate only then.
+					ctx = feature.ToContext(ctx, feature.Flags{feature.OIDCAuthentication: feature.Enabled})
+				}
+				// The webhook defaults before it validates; so do we.
+				if d, ok := obj.(apis.Defaultable); ok {
+					d.SetDefaults(ctx)
+				}
+				if fe := v.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
+					t.Errorf("%s %s: Validate: %v", f, meta.Kind, fe)
+				}
+			}
+		}
+	}
+	for _, k := range []string{"Service", "Broker", "Trigger", "PingSource", "EventPolicy", "Role", "RoleBinding", "ClusterRole"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s among the manifests", k)
+		}
+	}
+	if kinds["Trigger"] != 4 {
+		t.Errorf("want one Trigger per inbound type (4), got %d", kinds["Trigger"])
+	}
+}
+
+// TestRoleIsLeastPrivilege pins the functions' permissions: any widening
+// must be a deliberate change to this test.
+func TestRoleIsLeastPrivilege(t *testing.T) {
+	for _, f := range []string{"201-role.yaml", "202-clusterrole.yaml"} {
+		b, err := Manifests.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var role rbacv1.Role
+		if err := yaml.Unmarshal(splitDocs(b)[0], &role); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range role.Rules {
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					got = append(got, g+"/"+res+":"+strings.Join(r.Verbs, ","))
+				}
+			}
+		}
+		want := "serving.knative.dev/services:get,list,watch,update,patch serving.knative.dev/revisions:get,list"
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s: rules %v, want %s", f, got, want)
+		}
+	}
+}
+
+func splitDocs(b []byte) [][]byte {
+	r := utilyaml.NewYAMLReader(bufioReader(b))
+	var docs [][]byte
+	for {
+		d, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			return docs
+		}
+		if len(bytes.TrimSpace(d)) > 0 {
+			docs = append(docs, d)
+		}
+	}
+}
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

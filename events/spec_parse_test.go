@@ -1,0 +1,94 @@
+package events
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+)
+
+func TestParseSpec(t *testing.T) {
+	yamlSpec := `
+kind: canary
+baseline: v1
+candidates: [v2]
+metrics:
+  - {name: errors, type: ratio}
+objectives:
+  - {metric: errors, upperLimit: 0.01}
+limits: {maxDuration: 90m}
+`
+	want := ExperimentSpec{
+		Kind: KindCanary, Baseline: "v1", Candidates: []string{"v2"},
+		Metrics:    []MetricSpec{{Name: "errors", Type: MetricRatio}},
+		Objectives: []Objective{{Metric: "errors", UpperLimit: specRef(0.01)}},
+		Limits:     Limits{MaxDuration: &Duration{90 * time.Minute}},
+	}
+	jsonSpec := `{"kind":"canary","baseline":"v1","candidates":["v2"],
+		"metrics":[{"name":"errors","type":"ratio"}],
+		"objectives":[{"metric":"errors","upperLimit":0.01}],"limits":{"maxDuration":"90m"}}`
+	for name, in := range map[string]string{"yaml": yamlSpec, "json": jsonSpec} {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseSpec([]byte(in))
+			if err != nil {
+				t.Fatalf("ParseSpec() error: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ParseSpec() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseSpecRejects(t *testing.T) {
+	tests := []struct{ name, in, wantSubstr string }{
+		{"unknown field", "kind: canary\nbaseline: v1\nmaxIncrment: 5\n", `unknown field "maxIncrment"`},
+		{"duplicate field", "kind: canary\nkind: ab\n", `"kind" already set`},
+		{"bad duration", "kind: canary\nlimits: {maxDuration: soon}\n", `duration`},
+		{"invalid spec", "kind: canary\nbaseline: v1\ncandidates: [v2, v3]\nmetrics: [{name: e, type: ratio}]\nobjectives: [{metric: e, upperLimit: 0.1}]\n",
+			`invalid experiment spec: spec.candidates: canary takes exactly one candidate, got 2`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpec([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.wantSubstr) {
+				t.Errorf("ParseSpec() error = %v, want one containing %q", err, tc.wantSubstr)
+			}
+		})
+	}
+}
+
+// TestParseSpecScenarios checks that the shared benchmark scenarios' specs,
+// a public contract, stay valid. The scenarios live beside the repository,
+// so the test skips where they are absent.
+func TestParseSpecScenarios(t *testing.T) {
+	files, err := filepath.Glob("../../shared/scenarios/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no shared scenarios beside the repository")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sc struct {
+				Experiment json.RawMessage `json:"experiment"`
+			}
+			if err := yaml.Unmarshal(b, &sc); err != nil {
+				t.Fatalf("read scenario: %v", err)
+			}
+			if _, err := ParseSpec(sc.Experiment); err != nil {
+				t.Errorf("ParseSpec(%s experiment) error: %v", f, err)
+			}
+		})
+	}
+}
