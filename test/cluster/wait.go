@@ -2,7 +2,11 @@ package cluster
 
 import (
 	"context"
+
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,4 +35,45 @@ func (c *Cluster) WaitServiceReady(ctx context.Context, ns, name, latestReady st
 		return fmt.Errorf("service %s/%s not ready: %w (last: %s)", ns, name, err, last)
 	}
 	return nil
+}
+
+// DeployRevisions deploys versions of a Service the way a user does with
+// `kn service update --revision-name`: each version is a new template named
+// "<name>-<version>" (with the version in an environment variable so the
+// template really changes), and each must become the latest ready revision
+// before the next. The Service is created, labelled iter8.dev/enabled=true,
+// when it does not exist. It needs the Knative controller.
+func (c *Cluster) DeployRevisions(ctx context.Context, ns, name, image string, versions ...string) error {
+	sv, err := servingclient.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		rev := name + "-" + v
+		svc, err := sv.ServingV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			svc = &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+				Labels: map[string]string{"iter8.dev/enabled": "true"}}}
+			svc.Spec.Template.Spec.Containers = []corev1.Container{{Image: image}}
+			setVersion(svc, rev, v)
+			_, err = sv.ServingV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+		case err == nil:
+			setVersion(svc, rev, v)
+			_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			return fmt.Errorf("service %s/%s: deploying %s: %w", ns, name, rev, err)
+		}
+		if err := c.WaitServiceReady(ctx, ns, name, rev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setVersion(svc *servingv1.Service, rev, version string) {
+	svc.Spec.Template.Name = rev
+	ctr := &svc.Spec.Template.Spec.Containers[0]
+	ctr.Env = []corev1.EnvVar{{Name: "VERSION", Value: version}}
 }

@@ -1,0 +1,100 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// runningSelector selects the Services with an experiment in progress.
+var runningSelector = fmt.Sprintf("%s in (running,paused),%s=true", store.LabelPhase, store.LabelEnabled)
+
+// Collect handles the PingSource tick: for every running experiment in
+// reach it folds in the metrics windows the collector gathers (each once,
+// by its deterministic key) and enforces maxDuration. One experiment's
+// permanent failure does not stop the others; any transient failure makes
+// the tick fail with a retried status, and the retry re-collects only what
+// is missing, since applied windows are deduplicated.
+func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	recs, err := h.store.List(ctx, "", runningSelector)
+	if err != nil {
+		return nil, err
+	}
+	var transient []error
+	for _, rec := range recs {
+		ns, name := rec.Service.Namespace, rec.Service.Name
+		if err := h.collectOne(ctx, rec); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "collect failed", slog.String("id", e.ID()),
+				slog.String("service", ns+"/"+name), slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
+			if !events.IsPermanent(err) {
+				transient = append(transient, err)
+			}
+		}
+	}
+	if len(transient) > 0 {
+		return nil, events.Transient(http.StatusServiceUnavailable, fmt.Errorf("collect: %d experiments failed transiently: %w", len(transient), errors.Join(transient...)))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.String("id", e.ID()), slog.Int("experiments", len(recs)), slog.String("outcome", "applied"))
+	return nil, nil
+}
+
+func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
+	ns, name := rec.Service.Namespace, rec.Service.Name
+	if h.collect != nil {
+		windows, err := h.collect.Windows(ctx, rec, h.now())
+		if err != nil {
+			return err
+		}
+		for _, w := range windows {
+			res, out, err := h.observe(ctx, ns, name, w.Key, w.Data)
+			if err != nil {
+				return err
+			}
+			if !res.Duplicate {
+				h.forward(ctx, ns, name, out)
+			}
+		}
+	}
+	now := h.now()
+	var out experiment.Result
+	_, err := h.store.Update(ctx, ns, name, "", func(r store.Record) (*store.Change, error) {
+		spec, st, err := running(r)
+		if err != nil {
+			return nil, err
+		}
+		next, result, err := h.engine.Tick(spec, st, now)
+		if err != nil {
+			return nil, engineError(r.Name(), err)
+		}
+		if !result.Changed {
+			return nil, nil
+		}
+		out = result.WithService(r.Service.Name)
+		return change(spec, next, out), nil
+	})
+	if err == nil {
+		h.forward(ctx, ns, name, out)
+	}
+	return err
+}
+
+// forward sends a tick's emitted events to K_SINK; a tick has no one to
+// reply to about a particular Service.
+func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.Result) {
+	if h.emit == nil {
+		return
+	}
+	for _, e := range h.outbound(ctx, ns, name, out) {
+		if err := h.emit(ctx, e); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", slog.String("service", ns+"/"+name), slog.String("emitted", e.Type()), slog.String("error", err.Error()))
+		}
+	}
+}

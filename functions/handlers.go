@@ -1,0 +1,274 @@
+package functions
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// DefaultSource is the CloudEvents source of the events iter8 emits.
+const DefaultSource = "/apis/iter8-system/functions"
+
+// Handlers are iter8's functions. Build them with New.
+type Handlers struct {
+	store  *store.Store
+	source string
+	now    func() time.Time
+	log    *slog.Logger
+	engine experiment.Engine
+	// collect gathers metrics windows on a tick; nil when no collector is
+	// configured.
+	collect Collector
+	// emit sends every emitted event on (to K_SINK); nil when unset.
+	emit func(context.Context, cloudevents.Event) error
+	// deadLetters makes Route only log and acknowledge what it receives.
+	deadLetters bool
+}
+
+// Collector gathers the metrics of running experiments on a tick. The
+// Prometheus collector implements it (pkg/collector).
+type Collector interface {
+	// Tick returns, for one experiment, the windows to fold in, each with
+	// its dedupe key.
+	Windows(ctx context.Context, rec store.Record, now time.Time) ([]Window, error)
+}
+
+// Window is one metrics window produced by a Collector.
+type Window struct {
+	Key  string
+	Data events.MetricsObserved
+}
+
+// Option configures Handlers.
+type Option func(*Handlers)
+
+// WithSource sets the source of emitted events.
+func WithSource(s string) Option { return func(h *Handlers) { h.source = s } }
+
+// WithClock sets the clock; tests pass a fixed one.
+func WithClock(now func() time.Time) Option { return func(h *Handlers) { h.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(h *Handlers) { h.log = l } }
+
+// WithEngine sets the engine (for example, fewer Monte Carlo draws).
+func WithEngine(e experiment.Engine) Option { return func(h *Handlers) { h.engine = e } }
+
+// WithCollector enables metrics collection on the PingSource tick.
+func WithCollector(c Collector) Option { return func(h *Handlers) { h.collect = c } }
+
+// WithEmitter sends every emitted event to emit as well as replying with
+// the most significant one; the server sets it to K_SINK.
+func WithEmitter(emit func(context.Context, cloudevents.Event) error) Option {
+	return func(h *Handlers) { h.emit = emit }
+}
+
+// WithDeadLetters turns the handlers into a dead-letter sink: every event
+// is logged (attributes only, never the payload) and acknowledged.
+func WithDeadLetters() Option { return func(h *Handlers) { h.deadLetters = true } }
+
+// New returns the handlers over a store.
+func New(s *store.Store, opts ...Option) *Handlers {
+	h := &Handlers{store: s, source: DefaultSource, now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Route dispatches an event to its handler by type. Unknown types are a
+// permanent 400: no amount of retrying will teach iter8 a new type.
+func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	if h.deadLetters {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "dead letter", slog.String("id", e.ID()), slog.String("type", e.Type()),
+			slog.String("source", e.Source()), slog.String("subject", e.Subject()))
+		return nil, nil
+	}
+	switch e.Type() {
+	case events.TypeExperimentStart:
+		return h.Start(ctx, e)
+	case events.TypeMetricsObserved:
+		return h.Observe(ctx, e)
+	case events.TypeExperimentControl:
+		return h.Control(ctx, e)
+	case events.TypePing:
+		return h.Collect(ctx, e)
+	}
+	return nil, events.Permanent(http.StatusBadRequest, fmt.Errorf("event type %q is not one iter8 handles (want one of %s, %s, %s, %s)",
+		e.Type(), events.TypeExperimentStart, events.TypeMetricsObserved, events.TypeExperimentControl, events.TypePing))
+}
+
+// Start starts an experiment: it checks the spec against the Service and its
+// revisions, writes the spec, the initial state and the first split, and
+// replies with dev.iter8.experiment.started.
+func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	spec, err := events.DecodeExperimentStart(e)
+	if err != nil {
+		return nil, err
+	}
+	ns, name, err := subject(e)
+	if err != nil {
+		return nil, err
+	}
+	spec = spec.Defaulted()
+	rec, err := h.store.Get(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := optedIn(rec); err != nil {
+		return nil, err
+	}
+	if err := h.store.CheckRevisions(ctx, ns, name, spec.Versions()); err != nil {
+		return nil, err
+	}
+	id := experimentID(e)
+	now := h.now()
+	var out experiment.Result
+	res, err := h.store.Update(ctx, ns, name, events.DedupeKey(e), func(r store.Record) (*store.Change, error) {
+		if err := optedIn(r); err != nil {
+			return nil, err
+		}
+		if r.State != nil && (r.State.Phase == experiment.PhaseRunning || r.State.Phase == experiment.PhasePaused) {
+			return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf(
+				"service %s: experiment %s is already %s; abort it or wait for it to complete before starting another",
+				r.Name(), r.State.ID, r.State.Phase))
+		}
+		st, result, err := h.engine.Start(spec, id, now)
+		if err != nil {
+			return nil, engineError(r.Name(), err)
+		}
+		out = result.WithService(r.Service.Name)
+		return &store.Change{Spec: &spec, State: st, Traffic: result.Traffic, Status: experiment.Summary(spec, st)}, nil
+	})
+	return h.reply(ctx, e, ns, name, res, out, err)
+}
+
+// Observe folds one window of metrics into the experiment, assesses, decides
+// and moves traffic; it replies with the most significant event emitted:
+// completed, else traffic.changed, else assessed.
+func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	obs, err := events.DecodeMetricsObserved(e)
+	if err != nil {
+		return nil, err
+	}
+	ns, name, err := subject(e)
+	if err != nil {
+		return nil, err
+	}
+	res, out, err := h.observe(ctx, ns, name, events.DedupeKey(e), obs)
+	return h.reply(ctx, e, ns, name, res, out, err)
+}
+
+func (h *Handlers) observe(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {
+	now := h.now()
+	var out experiment.Result
+	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
+		spec, st, err := running(r)
+		if err != nil {
+			return nil, err
+		}
+		next, result, err := h.engine.Observe(spec, st, obs, now)
+		if err != nil {
+			return nil, engineError(r.Name(), err)
+		}
+		out = result.WithService(r.Service.Name)
+		return change(spec, next, out), nil
+	})
+	return res, out, err
+}
+
+// Control applies pause, resume, abort or promote.
+func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	c, err := events.DecodeControl(e)
+	if err != nil {
+		return nil, err
+	}
+	ns, name, err := subject(e)
+	if err != nil {
+		return nil, err
+	}
+	now := h.now()
+	var out experiment.Result
+	res, err := h.store.Update(ctx, ns, name, events.DedupeKey(e), func(r store.Record) (*store.Change, error) {
+		spec, st, err := running(r)
+		if err != nil {
+			return nil, err
+		}
+		next, result, err := h.engine.Control(spec, st, c, now)
+		if err != nil {
+			return nil, engineError(r.Name(), err)
+		}
+		out = result.WithService(r.Service.Name)
+		return change(spec, next, out), nil
+	})
+	return h.reply(ctx, e, ns, name, res, out, err)
+}
+
+// change turns an engine step into a store change.
+func change(spec events.ExperimentSpec, st experiment.State, r experiment.Result) *store.Change {
+	ch := &store.Change{State: st, Traffic: r.Traffic, Status: experiment.Summary(spec, st)}
+	for _, o := range r.Emit {
+		if a, ok := o.Data.(events.Assessed); ok {
+			ch.Assessment = &a
+		}
+	}
+	return ch
+}
+
+func running(r store.Record) (events.ExperimentSpec, experiment.State, error) {
+	if err := optedIn(r); err != nil {
+		return events.ExperimentSpec{}, experiment.State{}, err
+	}
+	if r.Spec == nil || r.State == nil {
+		return events.ExperimentSpec{}, experiment.State{}, events.Permanent(http.StatusUnprocessableEntity,
+			fmt.Errorf("service %s: no experiment; send %s first", r.Name(), events.TypeExperimentStart))
+	}
+	return *r.Spec, *r.State, nil
+}
+
+// optedIn refuses Services that have not opted in to iter8: the functions'
+// Role may reach every Service in a namespace, but only labelled ones are
+// theirs to change.
+func optedIn(r store.Record) error {
+	if r.Service.Labels[store.LabelEnabled] != "true" {
+		return events.Permanent(http.StatusForbidden, fmt.Errorf(
+			"service %s has not opted in to iter8: label it %s=true", r.Name(), store.LabelEnabled))
+	}
+	return nil
+}
+
+// engineError classifies the engine's errors: all are permanent, since the
+// engine is deterministic and would refuse a redelivery the same way.
+func engineError(service string, err error) error {
+	status := http.StatusUnprocessableEntity
+	if errors.Is(err, experiment.ErrInvalidSpec) || errors.Is(err, experiment.ErrInvalidObservation) || errors.Is(err, experiment.ErrInvalidControl) {
+		status = http.StatusBadRequest
+	}
+	return events.Permanent(status, fmt.Errorf("service %s: %w", service, err))
+}
+
+func subject(e cloudevents.Event) (string, string, error) {
+	ns, name, err := events.ParseSubject(e.Subject())
+	if err != nil {
+		return "", "", events.Permanent(http.StatusBadRequest, fmt.Errorf("event %s: subject: %w", e.ID(), err))
+	}
+	return ns, name, nil
+}
+
+// experimentID names an experiment after the event that started it, so that
+// a redelivered start is recognised as the same experiment.
+func experimentID(e cloudevents.Event) string {
+	h := sha256.Sum256([]byte(events.DedupeKey(e)))
+	return hex.EncodeToString(h[:6])
+}

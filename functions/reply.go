@@ -1,0 +1,88 @@
+package functions
+
+import (
+	"context"
+	"log/slog"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// significance orders emitted events for the single reply Knative allows:
+// the reply is the most significant, and every event goes to K_SINK.
+var significance = map[string]int{
+	events.TypeExperimentAssessed:  1,
+	events.TypeExperimentStarted:   2,
+	events.TypeTrafficChanged:      3,
+	events.TypeExperimentCompleted: 4,
+	events.TypeExperimentFailed:    5,
+}
+
+// reply logs the outcome of one event and builds the reply.
+func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name string, res store.Result, out experiment.Result, err error) (*cloudevents.Event, error) {
+	attrs := []any{
+		slog.String("id", in.ID()), slog.String("type", in.Type()), slog.String("source", in.Source()),
+		slog.String("service", ns+"/"+name),
+	}
+	if res.Conflicts > 0 {
+		attrs = append(attrs, slog.Int("conflicts", res.Conflicts))
+	}
+	switch {
+	case err != nil:
+		attrs = append(attrs, slog.String("outcome", "error"), slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
+		h.log.LogAttrs(ctx, slog.LevelWarn, "event refused", toAttrs(attrs)...)
+		return nil, err
+	case res.Duplicate:
+		h.log.LogAttrs(ctx, slog.LevelInfo, "duplicate event ignored", toAttrs(append(attrs, slog.String("outcome", "duplicate")))...)
+		return nil, nil
+	}
+	if res.TrafficRejected != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", toAttrs(append(attrs, slog.String("error", res.TrafficRejected.Error())))...)
+	}
+	evs := h.outbound(ctx, ns, name, out)
+	var best *cloudevents.Event
+	for i := range evs {
+		if best == nil || significance[evs[i].Type()] > significance[best.Type()] {
+			best = &evs[i]
+		}
+		if h.emit != nil {
+			if err := h.emit(ctx, evs[i]); err != nil {
+				h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", toAttrs(append(attrs, slog.String("emitted", evs[i].Type()), slog.String("error", err.Error())))...)
+			}
+		}
+	}
+	outcome := "applied"
+	if best != nil {
+		outcome = best.Type()
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "event applied", toAttrs(append(attrs, slog.String("outcome", outcome)))...)
+	return best, nil
+}
+
+// outbound builds the CloudEvents of an engine result. An event that fails
+// to build is logged, never fatal: the state is already written.
+func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment.Result) []cloudevents.Event {
+	var evs []cloudevents.Event
+	at := h.now()
+	for _, o := range out.Emit {
+		e, err := events.New(o.Type, h.source, events.Subject(ns, name), at, o.Data)
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "cannot build outbound event", slog.String("type", o.Type), slog.String("error", err.Error()))
+			continue
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+func toAttrs(a []any) []slog.Attr {
+	out := make([]slog.Attr, 0, len(a))
+	for _, x := range a {
+		out = append(out, x.(slog.Attr))
+	}
+	return out
+}
+

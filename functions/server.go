@@ -1,0 +1,164 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// MaxBodyBytes caps a request body: an event's data may be events.MaxDataBytes
+// and its structured-mode envelope a little more.
+const MaxBodyBytes = events.MaxDataBytes + 16<<10
+
+// Server serves the handlers over HTTP with health, readiness and metrics.
+type Server struct {
+	h        *Handlers
+	store    *store.Store
+	log      *slog.Logger
+	ready    atomic.Bool
+	reg      *prometheus.Registry
+	handled  *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	inflight prometheus.Gauge
+	srv      *http.Server
+}
+
+// NewServer wraps handlers in an HTTP server.
+func NewServer(h *Handlers, s *store.Store) *Server {
+	sv := &Server{h: h, store: s, log: h.log, reg: prometheus.NewRegistry()}
+	sv.handled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "iter8_events_total", Help: "CloudEvents handled, by type and outcome (ok, duplicate-or-empty, or the HTTP status).",
+	}, []string{"type", "outcome"})
+	sv.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "iter8_event_duration_seconds", Help: "Time to handle one CloudEvent, API round trips included.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"type"})
+	sv.inflight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iter8_events_in_flight", Help: "CloudEvents being handled."})
+	conflicts := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "iter8_write_conflicts_total", Help: "Service writes retried after a resourceVersion conflict.",
+	}, func() float64 { return float64(s.Conflicts()) })
+	sv.reg.MustRegister(sv.handled, sv.latency, sv.inflight, conflicts,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return sv
+}
+
+// handle adapts Route to the SDK: errors become results with the status
+// of their class and a message naming what was wrong.
+func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, protocol.Result) {
+	sv.inflight.Inc()
+	defer sv.inflight.Dec()
+	start := time.Now()
+	reply, err := sv.h.Route(ctx, e)
+	typ := e.Type()
+	if _, known := significance[typ]; !known && typ != events.TypeExperimentStart && typ != events.TypeMetricsObserved &&
+		typ != events.TypeExperimentControl && typ != events.TypePing {
+		typ = "unknown"
+	}
+	sv.latency.WithLabelValues(typ).Observe(time.Since(start).Seconds())
+	if err != nil {
+		status := events.StatusOf(err)
+		sv.handled.WithLabelValues(typ, fmt.Sprint(status)).Inc()
+		return nil, cehttp.NewResult(status, "%s", err.Error())
+	}
+	sv.handled.WithLabelValues(typ, "ok").Inc()
+	return reply, nil
+}
+
+// Handler returns the HTTP handler: CloudEvents on /, plus /healthz,
+// /readyz and /metrics.
+func (sv *Server) Handler(ctx context.Context) (http.Handler, error) {
+	p, err := cehttp.New()
+	if err != nil {
+		return nil, err
+	}
+	ce, err := cloudevents.NewHTTPReceiveHandler(ctx, p, sv.handle)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", events.GuardStructuredJSON(ce, MaxBodyBytes))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !sv.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(sv.reg, promhttp.HandlerOpts{}))
+	return mux, nil
+}
+
+// Serve listens on ln until ctx ends, then stops taking requests, finishes
+// those in flight (up to grace) and returns.
+func (sv *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	// The CloudEvents receiver must outlive ctx: in-flight events finish
+	// during the grace period.
+	h, err := sv.Handler(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	sv.srv = &http.Server{
+		Handler: h,
+		// Slow clients are cut off: a slowloris holding headers or body
+		// open does not hold a handler.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(sv.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- sv.srv.Serve(ln) }()
+	sv.ready.Store(true)
+	sv.log.Info("serving", slog.String("address", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sv.ready.Store(false)
+	sv.log.Info("shutting down; finishing in-flight events", slog.Duration("grace", grace))
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := sv.srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// SinkEmitter returns an emitter that posts events to sink (K_SINK) in
+// binary mode.
+func SinkEmitter(sink string) (func(context.Context, cloudevents.Event) error, error) {
+	c, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink))
+	if err != nil {
+		return nil, fmt.Errorf("K_SINK %s: %w", sink, err)
+	}
+	return func(ctx context.Context, e cloudevents.Event) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if res := c.Send(ctx, e); cloudevents.IsUndelivered(res) || !cloudevents.IsACK(res) {
+			return fmt.Errorf("K_SINK %s: %w", sink, res)
+		}
+		return nil
+	}, nil
+}

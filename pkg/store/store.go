@@ -1,0 +1,348 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+)
+
+// DefaultBackoff spreads concurrent writers to one Service apart. Many
+// handlers may race for the same Service; jitter of 100% keeps them from
+// colliding again in lockstep, and the cap keeps a retry within Knative's
+// delivery timeout.
+var DefaultBackoff = wait.Backoff{Steps: 40, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 1.0, Cap: 300 * time.Millisecond}
+
+// DefaultDedupeWindow is how many recent event keys a Service remembers.
+// Knative redelivers within minutes; 512 distinct events later a duplicate
+// would no longer be recognised.
+const DefaultDedupeWindow = 512
+
+// Store reads and writes experiments on Knative Services.
+type Store struct {
+	client  servingv1client.ServingV1Interface
+	backoff wait.Backoff
+	window  int
+
+	conflicts atomic.Int64
+	locks     sync.Map // namespace/name -> *sync.Mutex
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithBackoff sets the retry schedule on write conflicts.
+func WithBackoff(b wait.Backoff) Option { return func(s *Store) { s.backoff = b } }
+
+// WithDedupeWindow sets how many recent event keys are remembered.
+func WithDedupeWindow(n int) Option { return func(s *Store) { s.window = n } }
+
+// New returns a Store over the Serving clientset.
+func New(client servingv1client.ServingV1Interface, opts ...Option) *Store {
+	s := &Store{client: client, backoff: DefaultBackoff, window: DefaultDedupeWindow}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Conflicts returns how many write conflicts this Store has retried.
+func (s *Store) Conflicts() int64 { return s.conflicts.Load() }
+
+// Record is an experiment as read from its Service.
+type Record struct {
+	Service *servingv1.Service
+	// Spec and State are nil when the Service has no experiment.
+	Spec  *events.ExperimentSpec
+	State *experiment.State
+	// Seen is the deduplication window: hashes of recent event keys.
+	seen []string
+}
+
+// Name returns "namespace/name" of the Service.
+func (r Record) Name() string { return r.Service.Namespace + "/" + r.Service.Name }
+
+// Change is what a Mutation wants written.
+type Change struct {
+	// Spec replaces the stored spec when set (a start).
+	Spec *events.ExperimentSpec
+	// State is the engine's new state.
+	State experiment.State
+	// Traffic is the new split in percent per revision; nil leaves
+	// spec.traffic as it is.
+	Traffic map[string]int
+	// Status is the one-line human status.
+	Status string
+	// Assessment is the latest assessment summary; nil keeps the stored
+	// one.
+	Assessment *events.Assessed
+}
+
+// Mutation computes a Change from the current record. It may run several
+// times, once per attempt, and must be a pure function of its input.
+type Mutation func(Record) (*Change, error)
+
+// Result reports what Update did.
+type Result struct {
+	// Duplicate is true when the event key was already applied: nothing
+	// was written.
+	Duplicate bool
+	// Written is the Service after the write.
+	Written Record
+	// Conflicts counts the write conflicts retried.
+	Conflicts int
+	// TrafficRejected is set when the API server refused the new traffic
+	// block; the state was then written without it, so nothing was lost.
+	TrafficRejected error
+}
+
+// Get reads the experiment on a Service.
+func (s *Store) Get(ctx context.Context, ns, name string) (Record, error) {
+	svc, err := s.client.Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return Record{}, classify(ns, name, err)
+	}
+	return decode(svc)
+}
+
+// List reads the experiments in a namespace ("" for all) whose phase label
+// matches selector (for example "iter8.dev/experiment-phase in (running,paused)").
+func (s *Store) List(ctx context.Context, ns, selector string) ([]Record, error) {
+	list, err := s.client.Services(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, classify(ns, "*", err)
+	}
+	var out []Record
+	for i := range list.Items {
+		r, err := decode(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Update applies m to the Service's experiment once per event: when key (the
+// event's dedupe key, see events.DedupeKey) was already applied, it writes
+// nothing and reports a duplicate. Otherwise it reads the Service, runs m,
+// checks the result and writes it with the read resourceVersion, re-reading
+// and re-running m on every conflict. The key is recorded in the same write
+// as the change, so an event is applied exactly once however often and
+// however concurrently it is delivered.
+func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (Result, error) {
+	// Writers in one process take turns per Service; conflicts then only
+	// arise between processes.
+	mu, _ := s.locks.LoadOrStore(ns+"/"+name, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	var res Result
+	hashed := hashKey(key)
+	dropTraffic := false
+	attempt := func() error {
+		svc, err := s.client.Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return classify(ns, name, err)
+		}
+		rec, err := decode(svc)
+		if err != nil {
+			return err
+		}
+		if key != "" && contains(rec.seen, hashed) {
+			res.Duplicate, res.Written = true, rec
+			return nil
+		}
+		ch, err := m(rec)
+		if err != nil {
+			return err
+		}
+		if ch == nil {
+			res.Written = rec
+			return nil
+		}
+		if dropTraffic {
+			ch.Traffic = nil
+		}
+		next, err := s.apply(svc, rec, ch, hashed)
+		if err != nil {
+			return err
+		}
+		out, err := s.client.Services(ns).Update(ctx, next, metav1.UpdateOptions{})
+		if err != nil {
+			return err
+		}
+		res.Written, err = decode(out)
+		return err
+	}
+	for {
+		err := retry.OnError(s.backoff, apierrors.IsConflict, func() error {
+			err := attempt()
+			if apierrors.IsConflict(err) {
+				res.Conflicts++
+				s.conflicts.Add(1)
+			}
+			return err
+		})
+		switch {
+		case err == nil:
+			return res, nil
+		case apierrors.IsConflict(err):
+			return res, events.Transient(http.StatusTooManyRequests,
+				fmt.Errorf("service %s/%s: still conflicting after %d attempts: %w", ns, name, res.Conflicts, err))
+		case (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)) && !dropTraffic:
+			// An admission webhook refused what we validated. Keep the
+			// observations: write the state again without the traffic.
+			res.TrafficRejected = fmt.Errorf("service %s/%s: traffic rejected by the API server: %w", ns, name, err)
+			dropTraffic = true
+			continue
+		}
+		var se *events.StatusError
+		if errors.As(err, &se) {
+			return res, err
+		}
+		return res, classify(ns, name, err)
+	}
+}
+
+// apply writes ch into a copy of svc.
+func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed string) (*servingv1.Service, error) {
+	next := svc.DeepCopy()
+	if next.Annotations == nil {
+		next.Annotations = map[string]string{}
+	}
+	if next.Labels == nil {
+		next.Labels = map[string]string{}
+	}
+	spec := rec.Spec
+	if ch.Spec != nil {
+		spec = ch.Spec
+	}
+	if spec == nil {
+		return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: no experiment spec", rec.Name()))
+	}
+	seen := rec.seen
+	if ch.Spec != nil && rec.State != nil && rec.State.ID != ch.State.ID {
+		seen = nil
+	}
+	if hashed != "" {
+		seen = append(seen, hashed)
+	}
+	if ch.Traffic != nil {
+		order := ch.State.Versions
+		targets, err := Targets(svc.Name, order, ch.Traffic)
+		if err != nil {
+			return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: %w", rec.Name(), err))
+		}
+		next.Spec.Traffic = targets
+	}
+	assessment := ch.Assessment
+	if assessment == nil && ch.Spec == nil {
+		if old, ok := svc.Annotations[AnnotationAssessment]; ok {
+			next.Annotations[AnnotationAssessment] = old
+		}
+	}
+	if err := s.encode(next, spec, ch.State, seen, ch.Status, assessment); err != nil {
+		return nil, fmt.Errorf("service %s: %w", rec.Name(), err)
+	}
+	next.Labels[LabelPhase] = phaseLabel(ch.State.Phase)
+	return next, nil
+}
+
+// encode writes the annotations, compacting to stay within Budget.
+func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st experiment.State, seen []string, status string, a *events.Assessed) error {
+	if len(seen) > s.window {
+		seen = seen[len(seen)-s.window:]
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	var assessJSON []byte
+	if a != nil {
+		if assessJSON, err = json.Marshal(a); err != nil {
+			return err
+		}
+	}
+	for round := 0; ; round++ {
+		stateJSON, err := json.Marshal(stored{State: st, Seen: seen})
+		if err != nil {
+			return err
+		}
+		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON)
+		if a == nil {
+			size += len(svc.Annotations[AnnotationAssessment])
+		}
+		if size <= Budget {
+			svc.Annotations[AnnotationExperiment] = string(specJSON)
+			svc.Annotations[AnnotationState] = string(stateJSON)
+			svc.Annotations[AnnotationStatus] = status
+			if a != nil {
+				svc.Annotations[AnnotationAssessment] = string(assessJSON)
+			}
+			return nil
+		}
+		// Compact what can be lost without losing observations: old
+		// dedupe keys, history resolution, then the assessment detail
+		// (it is recomputed on the next event).
+		switch round {
+		case 0:
+			if len(seen) > 64 {
+				seen = seen[len(seen)-64:]
+			}
+		case 1, 2, 3:
+			st.History = thinHistory(st.History)
+		case 4:
+			assessJSON = nil
+			delete(svc.Annotations, AnnotationAssessment)
+			a = &events.Assessed{}
+		default:
+			return events.Permanent(http.StatusUnprocessableEntity,
+				fmt.Errorf("experiment state needs %d bytes, over the %d-byte annotation budget even compacted: use fewer versions, metrics or histogram buckets", size, Budget))
+		}
+	}
+}
+
+// stored is the JSON form of the state annotation: the engine's state and
+// the dedupe window side by side.
+type stored struct {
+	experiment.State
+	Seen []string `json:"seen,omitempty"`
+}
+
+func decode(svc *servingv1.Service) (Record, error) {
+	r := Record{Service: svc}
+	specJSON, hasSpec := svc.Annotations[AnnotationExperiment]
+	stateJSON, hasState := svc.Annotations[AnnotationState]
+	if !hasSpec && !hasState {
+		return r, nil
+	}
+	if !hasSpec || !hasState {
+		return r, events.Permanent(http.StatusUnprocessableEntity,
+			fmt.Errorf("service %s: annotations %s and %s must come together", r.Name(), AnnotationExperiment, AnnotationState))
+	}
+	var spec events.ExperimentSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationExperiment, err))
+	}
+	var st stored
+	if err := json.Unmarshal([]byte(stateJSON), &st); err != nil {
+		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationState, err))
+	}
+	r.Spec, r.State, r.seen = &spec, &st.State, st.Seen
+	return r, nil
+}
