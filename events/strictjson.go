@@ -22,12 +22,18 @@ import (
 // The check walks the data against v's Go type before the standard decoder
 // runs, so the standard decoder stays the one that fills in v.
 func decodeStrict(data []byte, root string, v any) error {
+	return decodeStrictDepth(data, root, v, MaxDepth)
+}
+
+// decodeStrictDepth is decodeStrict with a depth limit of maxDepth, so that
+// tests can show the standard library's own limit holds behind ours.
+func decodeStrictDepth(data []byte, root string, v any, maxDepth int) error {
 	var errs FieldErrors
 	if len(bytes.TrimSpace(data)) == 0 {
 		errs.Add(root, "required")
 		return errs
 	}
-	if err := checkDepth(data, MaxDepth); err != nil {
+	if err := checkDepth(data, maxDepth); err != nil {
 		errs.Add(root, "%v", err)
 		return errs
 	}

@@ -85,4 +85,3 @@ func toAttrs(a []any) []slog.Attr {
 	}
 	return out
 }
-

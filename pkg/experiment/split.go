@@ -148,7 +148,7 @@ func feasibleBox(bx box, alive int) (lo, hi []int) {
 	if inc <= 0 || bx.current == nil {
 		inc = 100
 	}
-	build := func(inc, baselineKeeps, capC int) (lo, hi []int) {
+	build := func(inc, floor, baselineKeeps, capC int) (lo, hi []int) {
 		lo, hi = make([]int, n), make([]int, n)
 		for i := range n {
 			if bx.excluded[i] {
@@ -179,21 +179,27 @@ func feasibleBox(bx box, alive int) (lo, hi []int) {
 		}
 		return sl <= 100 && sh >= 100
 	}
+	// The floor yields first (it is restored by later steps), then the
+	// increment bound, then an excluded baseline's drain, then the caps.
 	for k := inc; k <= 100; k++ {
-		if lo, hi = build(k, 0, maxCand); feasible(lo, hi) {
-			return lo, hi
+		for f := floor; f >= 0; f-- {
+			if lo, hi = build(k, f, 0, maxCand); feasible(lo, hi) {
+				return lo, hi
+			}
 		}
 	}
 	keeps := 100
 	if bx.current != nil {
 		keeps = bx.current[0]
 	}
-	if lo, hi = build(100, keeps, maxCand); feasible(lo, hi) {
+	if lo, hi = build(100, floor, keeps, maxCand); feasible(lo, hi) {
 		return lo, hi
 	}
-	// Only the caps stand in the way now: an excluded baseline may not
-	// gain, so candidates must exceed their cap.
-	return build(100, keeps, 100)
+	// The baseline keeps all it has, so that candidates exceed their caps
+	// by no more than they must.
+	lo, hi = build(100, floor, keeps, 100)
+	lo[0] = hi[0]
+	return lo, hi
 }
 
 // project returns the point of {x : lo ≤ x ≤ hi, Σx = 100} closest to t:

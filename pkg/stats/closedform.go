@@ -40,7 +40,7 @@ const maxBetaSumTerms = 100000
 // "Exact calculation of beta inequalities", 2005), summed over the smallest
 // whole parameter by the symmetries P(X>Y) = 1-P(Y>X) and X -> 1-X;
 // otherwise the integral of f_Y * (1 - F_X) by Gauss-Legendre quadrature
-// (accurate to about 1e-8). NaN unless all parameters are positive and
+// (accurate to about 1e-6). NaN unless all parameters are positive and
 // finite.
 func ProbBetaGreater(a1, b1, a2, b2 float64) float64 {
 	for _, v := range []float64{a1, b1, a2, b2} {
@@ -83,7 +83,10 @@ func betaGreaterSum(a1, b1, a2, b2 float64) float64 {
 
 // betaGreaterQuad integrates f_Y(y) P(X > y) piecewise, with break points
 // at both distributions' means and a few standard deviations around them
-// so that narrow posteriors get enough nodes.
+// so that narrow posteriors get enough nodes. Where f_Y is infinite at an
+// end (a2 < 1 at 0, b2 < 1 at 1) the end piece is integrated in u with
+// y = r u^(1/a2) (or 1 - y = (1-l) u^(1/b2)), which cancels the power-law
+// singularity exactly and leaves a smooth integrand.
 func betaGreaterQuad(a1, b1, a2, b2 float64) float64 {
 	x := distuv.Beta{Alpha: a1, Beta: b1}
 	y := distuv.Beta{Alpha: a2, Beta: b2}
@@ -97,9 +100,25 @@ func betaGreaterQuad(a1, b1, a2, b2 float64) float64 {
 	slices.Sort(cuts)
 	cuts = slices.Compact(cuts)
 	f := func(v float64) float64 { return y.Prob(v) * x.Survival(v) }
+	const nodes = 64
 	total := 0.0
 	for i := 1; i < len(cuts); i++ {
-		total += quad.Fixed(f, cuts[i-1], cuts[i], 64, nil, 0)
+		l, r := cuts[i-1], cuts[i]
+		switch {
+		case l == 0 && a2 < 1:
+			total += quad.Fixed(func(u float64) float64 {
+				v := r * math.Pow(u, 1/a2)
+				return f(v) * r / a2 * math.Pow(u, 1/a2-1)
+			}, 0, 1, nodes, nil, 0)
+		case r == 1 && b2 < 1:
+			w := 1 - l
+			total += quad.Fixed(func(u float64) float64 {
+				v := 1 - w*math.Pow(u, 1/b2)
+				return f(v) * w / b2 * math.Pow(u, 1/b2-1)
+			}, 0, 1, nodes, nil, 0)
+		default:
+			total += quad.Fixed(f, l, r, nodes, nil, 0)
+		}
 	}
 	return total
 }

@@ -286,4 +286,3 @@ func TestStoreTrafficFollowedByKnative(t *testing.T) {
 		t.Fatalf("status.traffic did not follow: %v (-want +got):\n%s", err, cmp.Diff(want, got))
 	}
 }
-
