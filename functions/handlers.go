@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -87,6 +88,9 @@ func New(s *store.Store, opts ...Option) *Handlers {
 	return h
 }
 
+// InboundTypes are the CloudEvent types Route handles.
+var InboundTypes = []string{events.TypeExperimentStart, events.TypeMetricsObserved, events.TypeExperimentControl, events.TypePing}
+
 // Route dispatches an event to its handler by type. Unknown types are a
 // permanent 400: no amount of retrying will teach iter8 a new type.
 func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
@@ -105,8 +109,8 @@ func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents
 	case events.TypePing:
 		return h.Collect(ctx, e)
 	}
-	return nil, events.Permanent(http.StatusBadRequest, fmt.Errorf("event type %q is not one iter8 handles (want one of %s, %s, %s, %s)",
-		e.Type(), events.TypeExperimentStart, events.TypeMetricsObserved, events.TypeExperimentControl, events.TypePing))
+	return nil, events.Permanent(http.StatusBadRequest, fmt.Errorf("event type %q is not one iter8 handles (want one of %s)",
+		e.Type(), strings.Join(InboundTypes, ", ")))
 }
 
 // Start starts an experiment: it checks the spec against the Service and its

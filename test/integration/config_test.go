@@ -1,0 +1,138 @@
+package integration
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+
+	"github.com/iter8-knative/iter8/config"
+	"github.com/iter8-knative/iter8/test/cluster"
+)
+
+// applyConfig applies every manifest of config/ to the API server, with the
+// per-namespace Role and RoleBinding moved into ns. Namespaces, the service
+// account and the per-namespace RBAC are created for real; the rest (the
+// all-namespaces ClusterRole variant included) server-side with dry run,
+// so that the API server validates them against the installed CRDs without
+// the controller acting on them.
+func applyConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(c.Config)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(c.Config)))
+	files, _ := fs.Glob(config.Manifests, "*.yaml")
+	applied := 0
+	for _, f := range files {
+		if f == "kustomization.yaml" {
+			continue
+		}
+		b, _ := config.Manifests.ReadFile(f)
+		objs, err := cluster.DecodeYAML(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, u := range objs {
+			if u.GetKind() == "Role" || u.GetKind() == "RoleBinding" {
+				u.SetNamespace(ns)
+			}
+			gvk := u.GroupVersionKind()
+			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", f, gvk, err)
+			}
+			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+			if m.Scope.Name() == meta.RESTScopeNameNamespace {
+				ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
+			}
+			real := map[string]bool{"Namespace": true, "ServiceAccount": true, "Role": true, "RoleBinding": true}[u.GetKind()]
+			opts := metav1.PatchOptions{FieldManager: "iter8-test", Force: ptrTo(true)}
+			if !real {
+				opts.DryRun = []string{metav1.DryRunAll}
+			}
+			data, err := u.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts); err != nil {
+				t.Fatalf("%s: apply %s %s: %v", f, u.GetKind(), u.GetName(), err)
+			}
+			applied++
+		}
+	}
+	if applied < 10 {
+		t.Fatalf("applied only %d objects", applied)
+	}
+}
+
+// TestConfigAppliesAndRBACIsLeastPrivilege applies config/ and then acts as
+// the functions' service account, with a real token from the TokenRequest
+// API: it may read and patch Knative Services in its namespace, and is
+// refused Secrets, deletes, creates and other namespaces.
+func TestConfigAppliesAndRBACIsLeastPrivilege(t *testing.T) {
+	c := cluster.Shared(t)
+	ns := c.Namespace(t)
+	other := c.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	applyConfig(ctx, t, c, ns)
+	sv := servingclient.NewForConfigOrDie(c.Config)
+	bareService(ctx, t, sv, ns, "shop")
+	bareService(ctx, t, sv, other, "shop")
+
+	kube := kubernetes.NewForConfigOrDie(c.Config)
+	tok, err := kube.CoreV1().ServiceAccounts("iter8-system").CreateToken(ctx, "iter8-functions",
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptrTo[int64](600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	as := rest.AnonymousClientConfig(c.Config)
+	as.BearerToken = tok.Status.Token
+	fsv := servingclient.NewForConfigOrDie(as).ServingV1()
+	fkube := kubernetes.NewForConfigOrDie(as)
+
+	patch := []byte(`{"metadata":{"annotations":{"iter8.dev/status":"rbac test"}}}`)
+	if _, err := fsv.Services(ns).Patch(ctx, "shop", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Errorf("patching a Service in its namespace: %v, want allowed", err)
+	}
+	if _, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{}); err != nil {
+		t.Errorf("getting a Service: %v, want allowed", err)
+	}
+	if _, err := fsv.Revisions(ns).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("listing revisions: %v, want allowed", err)
+	}
+	refused := map[string]error{}
+	_, refused["get secrets"] = fkube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	_, refused["patch in another namespace"] = fsv.Services(other).Patch(ctx, "shop", types.MergePatchType, patch, metav1.PatchOptions{})
+	refused["delete a Service"] = fsv.Services(ns).Delete(ctx, "shop", metav1.DeleteOptions{})
+	_, refused["create a Service"] = fsv.Services(ns).Create(ctx, &unstructuredService, metav1.CreateOptions{})
+	_, refused["create a configmap"] = fkube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	for what, err := range refused {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s: %v, want Forbidden", what, err)
+		} else if !strings.Contains(err.Error(), "system:serviceaccount:iter8-system:iter8-functions") {
+			t.Errorf("%s: refused, but not as the service account: %v", what, err)
+		}
+	}
+}
+
+var unstructuredService = func() (s servingv1.Service) {
+	s.Name = "intruder"
+	s.Spec.Template.Spec.Containers = []corev1.Container{{Image: image}}
+	return s
+}()
