@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN_DIR)/staticcheck
-PKGS := ./...
+PKGS = $$($(GO) list ./... | grep -v /test/e2e)
 # Integration tests start a control plane per test binary; one binary at a
 # time keeps a 2-core machine responsive.
 TEST_FLAGS ?= -count=1 -p 1 -timeout 30m
@@ -27,10 +27,11 @@ test: tools ## Unit and integration tests against the real local control plane.
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
-	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e/...
+	$(GO) test $(TEST_FLAGS) ./test/e2e/...
 
 bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/...
+	$(GO) run ./test/bench
 
 demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance).
 	$(GO) run ./test/demo --kind $(KIND)

@@ -47,7 +47,9 @@ type Bounds struct {
 //     other way to reach 100;
 //  4. no version not excluded moves by more than MaxIncrement, unless
 //     draining excluded versions needs more, in which case the bound is
-//     widened by the least amount that makes a split possible.
+//     widened by the least amount that makes a split possible, or unless
+//     it stands above MaxCandidate, in which case it drops to the cap;
+//  5. every version not excluded keeps Floor where 1 to 4 allow.
 func Split(weights map[string]float64, b Bounds) map[string]int {
 	n := len(b.Versions)
 	if n == 0 {
@@ -148,12 +150,18 @@ func feasibleBox(bx box, alive int) (lo, hi []int) {
 	if inc <= 0 || bx.current == nil {
 		inc = 100
 	}
-	build := func(inc, floor, baselineKeeps, capC int) (lo, hi []int) {
+	// build returns the bounds under increment bound inc, floor f, the
+	// share an excluded baseline may keep (all of it when forced), and
+	// candidate cap capC.
+	build := func(inc, f, keeps int, forced bool, capC int) (lo, hi []int) {
 		lo, hi = make([]int, n), make([]int, n)
 		for i := range n {
 			if bx.excluded[i] {
 				if i == 0 {
-					hi[i] = baselineKeeps
+					hi[i] = keeps
+					if forced {
+						lo[i] = keeps
+					}
 				}
 				continue
 			}
@@ -161,7 +169,7 @@ func feasibleBox(bx box, alive int) (lo, hi []int) {
 			if i > 0 {
 				cap = capC
 			}
-			l, h := floor, cap
+			l, h := f, cap
 			if bx.current != nil {
 				l = max(l, bx.current[i]-inc)
 				h = min(h, bx.current[i]+inc)
@@ -179,27 +187,30 @@ func feasibleBox(bx box, alive int) (lo, hi []int) {
 		}
 		return sl <= 100 && sh >= 100
 	}
-	// The floor yields first (it is restored by later steps), then the
-	// increment bound, then an excluded baseline's drain, then the caps.
-	for k := inc; k <= 100; k++ {
-		for f := floor; f >= 0; f-- {
-			if lo, hi = build(k, f, 0, maxCand); feasible(lo, hi) {
-				return lo, hi
-			}
-		}
-	}
 	keeps := 100
 	if bx.current != nil {
 		keeps = bx.current[0]
 	}
-	if lo, hi = build(100, floor, keeps, maxCand); feasible(lo, hi) {
-		return lo, hi
+	// Constraints give way in order: the floor (later steps restore it),
+	// then the increment bound, then an excluded baseline's drain, and
+	// last the caps, with the baseline then keeping all it has so that
+	// candidates exceed their caps by no more than they must. Within each
+	// level the increment bound widens only as far as needed.
+	levels := []struct {
+		keeps  int
+		forced bool
+		cap    int
+	}{{0, false, maxCand}, {keeps, false, maxCand}, {keeps, true, 100}}
+	for _, lv := range levels {
+		for k := inc; k <= 100; k++ {
+			for f := floor; f >= 0; f-- {
+				if lo, hi = build(k, f, lv.keeps, lv.forced, lv.cap); feasible(lo, hi) {
+					return lo, hi
+				}
+			}
+		}
 	}
-	// The baseline keeps all it has, so that candidates exceed their caps
-	// by no more than they must.
-	lo, hi = build(100, floor, keeps, 100)
-	lo[0] = hi[0]
-	return lo, hi
+	return lo, hi // unreachable: the last level at k = 100, f = 0 is feasible
 }
 
 // project returns the point of {x : lo ≤ x ≤ hi, Σx = 100} closest to t:

@@ -63,16 +63,20 @@ type State struct {
 	// Versions is the baseline followed by the candidates.
 	Versions []string `json:"versions"`
 	// Traffic is the split the engine last asked for, every version
-	// present; nil for performance experiments, which never move traffic.
-	Traffic map[string]int `json:"traffic,omitempty"`
+	// present. A performance experiment never moves traffic; its split is
+	// nominally all to its one version.
+	Traffic map[string]int `json:"traffic"`
 	// Excluded lists the versions shown to violate an objective, in
 	// Versions' order. They get no traffic in A/B(/n) experiments.
 	Excluded []string `json:"excluded,omitempty"`
 	// Data[v][m] accumulates version v's metric m over every window.
 	Data [][]stats.Data `json:"data"`
-	// WindowEnd is the end of the last window folded in; a window that
-	// starts before it is a redelivery or an overlap and is refused.
+	// WindowEnd is the latest end of any window folded in.
 	WindowEnd events.Time `json:"windowEnd"`
+	// Collected is the end of the last window the metrics collector folded
+	// in: its next window starts there. The functions set it in the same
+	// write as the window, so that a crash can neither skip nor repeat one.
+	Collected events.Time `json:"collected,omitzero"`
 	// Last summarises the latest assessment; nil before the first.
 	Last *Snapshot `json:"last,omitempty"`
 	// History is the downsampled trace behind "traffic over time" and
@@ -109,9 +113,8 @@ type History struct {
 type Point struct {
 	Iteration int   `json:"i"`
 	Time      int64 `json:"t"` // Unix seconds
-	// Traffic is percent per version in State.Versions' order; nil for
-	// performance experiments.
-	Traffic []int `json:"w,omitempty"`
+	// Traffic is percent per version in State.Versions' order.
+	Traffic []int `json:"w"`
 	// Prob is as Snapshot.Prob; nil at the start.
 	Prob []float64 `json:"p,omitempty"`
 }
@@ -193,6 +196,17 @@ func (s State) check(spec events.ExperimentSpec) error {
 		if len(row) != len(spec.Metrics) {
 			return fmt.Errorf("%w: experiment %s has %d metrics for %s, the spec %d", ErrStateMismatch, s.ID, len(row), s.Versions[i], len(spec.Metrics))
 		}
+	}
+	sum := 0
+	for _, v := range s.Versions {
+		p, ok := s.Traffic[v]
+		if !ok || p < 0 || p > 100 {
+			return fmt.Errorf("%w: experiment %s has no valid traffic for %s in %v", ErrStateMismatch, s.ID, v, s.Traffic)
+		}
+		sum += p
+	}
+	if sum != 100 || len(s.Traffic) != len(s.Versions) {
+		return fmt.Errorf("%w: experiment %s has traffic %v, want percents of %v summing to 100", ErrStateMismatch, s.ID, s.Traffic, s.Versions)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"knative.dev/pkg/ptr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"time"
 
@@ -38,10 +39,12 @@ func (c *Cluster) WaitServiceReady(ctx context.Context, ns, name, latestReady st
 }
 
 // DeployRevisions deploys versions of a Service the way a user does with
-// `kn service update --revision-name`: each version is a new template named
-// "<name>-<version>" (with the version in an environment variable so the
-// template really changes), and each must become the latest ready revision
-// before the next. The Service is created, labelled iter8.dev/enabled=true,
+// `kn service update --revision-name <name>-<version> --traffic <name>-<first>=100`:
+// each version is a new template named "<name>-<version>" (with the version
+// in an environment variable so the template really changes), and each must
+// become the latest ready revision before the next. The first version keeps
+// all the traffic, so that candidates serve nothing before an experiment
+// gives them their share. The Service is created, labelled iter8.dev/enabled=true,
 // when it does not exist. It needs the Knative controller.
 func (c *Cluster) DeployRevisions(ctx context.Context, ns, name, image string, versions ...string) error {
 	sv, err := servingclient.NewForConfig(c.Config)
@@ -60,6 +63,7 @@ func (c *Cluster) DeployRevisions(ctx context.Context, ns, name, image string, v
 			_, err = sv.ServingV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
 		case err == nil:
 			setVersion(svc, rev, v)
+			svc.Spec.Traffic = []servingv1.TrafficTarget{{RevisionName: name + "-" + versions[0], Percent: ptr.Int64(100), LatestRevision: ptr.Bool(false)}}
 			_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
 		}
 		if err != nil {
@@ -76,4 +80,41 @@ func setVersion(svc *servingv1.Service, rev, version string) {
 	svc.Spec.Template.Name = rev
 	ctr := &svc.Spec.Template.Spec.Containers[0]
 	ctr.Env = []corev1.EnvVar{{Name: "VERSION", Value: version}}
+}
+
+// WaitServiceTraffic waits until the Route serves exactly want (percent per
+// revision; revisions at 0 may be listed or absent) in status.traffic.
+func (c *Cluster) WaitServiceTraffic(ctx context.Context, ns, name string, want map[string]int) error {
+	sv, err := servingclient.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	var got map[string]int
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		s, err := sv.ServingV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		got = map[string]int{}
+		for _, t := range s.Status.Traffic {
+			if t.Percent != nil && *t.Percent > 0 {
+				got[t.RevisionName] += int(*t.Percent)
+			}
+		}
+		for rev, p := range want {
+			if got[rev] != p {
+				return false, nil
+			}
+		}
+		for rev, p := range got {
+			if want[rev] != p {
+				return false, nil
+			}
+		}
+		return s.Status.ObservedGeneration == s.Generation, nil
+	})
+	if err != nil {
+		return fmt.Errorf("service %s/%s: status.traffic %v, want %v: %w", ns, name, got, want, err)
+	}
+	return nil
 }

@@ -1,0 +1,244 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/stats"
+)
+
+// decision is what one step decided.
+type decision struct {
+	done    bool
+	outcome string
+	winner  string
+	// reason is for people: the Completed reason, or the Assessed
+	// decision when the experiment goes on.
+	reason string
+	// traffic is the new split by version index; nil keeps the current.
+	traffic []int
+}
+
+// banditFloor is the least share of every arm a bandit keeps alive:
+// min(5, 100/(2K)) for K versions, so floors never take more than half the
+// traffic and a falsely dismissed arm can still recover.
+func banditFloor(versions int) int { return min(5, 100/(2*versions)) }
+
+func decide(spec events.ExperimentSpec, st *State, a stats.Assessment, samples []float64) decision {
+	switch spec.Kind {
+	case events.KindCanary:
+		return decideCanary(spec, *st, a, samples)
+	case events.KindAB, events.KindABN:
+		return decideBandit(spec, st, a, samples)
+	}
+	return decidePerformance(spec, *st, a, samples)
+}
+
+// decideCanary rolls back as soon as the candidate is shown to violate an
+// objective, even before minSamples (safety first), promotes once it is
+// shown to meet them all with minSamples, and otherwise ramps it up:
+// with P = P(all objectives hold), the candidate gains
+// round(maxIncrement·(2P−1)) points when P > 1/2, up to
+// maxCandidatePercent, and never loses any. It holds until it has
+// minSamples, so that the ramp acts on evidence rather than the prior.
+func decideCanary(spec events.ExperimentSpec, st State, a stats.Assessment, samples []float64) decision {
+	const c = 1
+	name, vr := st.Versions[c], a.Versions[c]
+	minSamples := float64(spec.Limits.MinSamples)
+	switch {
+	case vr.Verdict == stats.Violated:
+		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s violates %s", name, violations(spec, vr)))
+	case samples[c] < minSamples:
+		return decision{reason: fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[c]), spec.Limits.MinSamples)}
+	case vr.Verdict == stats.Satisfied:
+		return success(spec, st, c, fmt.Sprintf("%s meets every objective", name))
+	}
+	p := vr.ProbFeasible
+	held := decision{reason: fmt.Sprintf("%s P(objectives)=%.3f; waiting for a verdict", name, p)}
+	if spec.Traffic.Strategy == events.StrategyFixed || !(p > 0.5) {
+		return held
+	}
+	cur := st.trafficList()
+	step := int(math.Round(float64(*spec.Traffic.MaxIncrement) * (2*p - 1)))
+	to := min(cur[c]+step, *spec.Traffic.MaxCandidatePercent)
+	if to <= cur[c] {
+		return held
+	}
+	return decision{
+		reason:  fmt.Sprintf("%s P(objectives)=%.3f; ramping it from %d%% to %d%%", name, p, cur[c], to),
+		traffic: []int{100 - to, to},
+	}
+}
+
+// decideBandit excludes every version shown to violate an objective, for
+// good; rolls back when no candidate is left; promotes the version shown
+// best (Assessment.Best) once it is shown to meet every objective and
+// every version not excluded has minSamples; and otherwise moves traffic:
+// in proportion to the top-two Thompson allocation with bandit, or back
+// to the initial split with fixed.
+func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, samples []float64) decision {
+	n := len(st.Versions)
+	excluded := st.excludedSet()
+	var notes []string
+	for i, vr := range a.Versions {
+		if vr.Verdict == stats.Violated && !excluded[i] {
+			excluded[i] = true
+			notes = append(notes, fmt.Sprintf("excluded %s: violates %s", st.Versions[i], violations(spec, vr)))
+		}
+	}
+	st.Excluded = nil
+	for i, v := range st.Versions {
+		if excluded[i] {
+			st.Excluded = append(st.Excluded, v)
+		}
+	}
+	if !slices.Contains(excluded[1:], false) {
+		return failure(spec, *st, events.OutcomeRolledBack, join("every candidate violates an objective", notes))
+	}
+	minSamples := float64(spec.Limits.MinSamples)
+	var short []string
+	for i := range n {
+		if !excluded[i] && samples[i] < minSamples {
+			short = append(short, fmt.Sprintf("%s has %s", st.Versions[i], count(samples[i])))
+		}
+	}
+	best := a.Best
+	if best >= 0 && best < n && !excluded[best] && a.Versions[best].Verdict == stats.Satisfied && len(short) == 0 {
+		return success(spec, *st, best, fmt.Sprintf("%s is best on %s and meets every objective",
+			st.Versions[best], spec.Reward.Metric))
+	}
+	var reason string
+	switch {
+	case len(short) > 0:
+		reason = fmt.Sprintf("waiting for minSamples %d: %s", spec.Limits.MinSamples, strings.Join(short, ", "))
+	case best >= 0 && best < n && !excluded[best]:
+		reason = fmt.Sprintf("%s is best on %s; waiting for its objectives", st.Versions[best], spec.Reward.Metric)
+	default:
+		reason = "no version shown best yet"
+		if l := a.Leader; l >= 0 && l < n {
+			reason += fmt.Sprintf("; leader %s P(best)=%.3f", st.Versions[l], a.Versions[l].ProbWin)
+		}
+	}
+	w := make([]float64, n)
+	floor := 0
+	if spec.Traffic.Strategy == events.StrategyBandit {
+		for i, vr := range a.Versions {
+			w[i] = vr.TopTwo
+		}
+		floor = banditFloor(n)
+	} else {
+		for i, p := range initialSplit(spec) {
+			w[i] = float64(p)
+		}
+	}
+	x := splitIndexed(w, box{
+		current: st.trafficList(), excluded: excluded, floor: floor,
+		maxCand: *spec.Traffic.MaxCandidatePercent, maxInc: *spec.Traffic.MaxIncrement,
+	})
+	return decision{reason: join(reason, notes), traffic: x}
+}
+
+// decidePerformance passes or fails the only version on its objectives.
+// A violation ends it at once; a pass needs minSamples.
+func decidePerformance(spec events.ExperimentSpec, st State, a stats.Assessment, samples []float64) decision {
+	name, vr := st.Versions[0], a.Versions[0]
+	switch {
+	case vr.Verdict == stats.Violated:
+		return failure(spec, st, events.OutcomeFailedSLO, fmt.Sprintf("%s violates %s", name, violations(spec, vr)))
+	case samples[0] < float64(spec.Limits.MinSamples):
+		return decision{reason: fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[0]), spec.Limits.MinSamples)}
+	case vr.Verdict == stats.Satisfied:
+		return decision{done: true, outcome: events.OutcomePassed, reason: fmt.Sprintf("%s meets every objective", name)}
+	}
+	return decision{reason: fmt.Sprintf("%s P(objectives)=%.3f; waiting for a verdict", name, vr.ProbFeasible)}
+}
+
+// limits ends an undecided experiment at maxSamples total requests or
+// maxDuration of running time.
+func limits(spec events.ExperimentSpec, st State, samples []float64, now time.Time) (decision, bool) {
+	total := 0.0
+	for _, s := range samples {
+		total += s
+	}
+	if total >= float64(spec.Limits.MaxSamples) {
+		return failure(spec, st, events.OutcomeInconclusive,
+			fmt.Sprintf("maxSamples %d reached without a decision", spec.Limits.MaxSamples)), true
+	}
+	if st.runningTime(now) >= spec.Limits.MaxDuration.Duration {
+		return failure(spec, st, events.OutcomeInconclusive,
+			fmt.Sprintf("maxDuration %s reached without a decision", spec.Limits.MaxDuration.Duration)), true
+	}
+	return decision{}, false
+}
+
+// success ends the experiment with winner promoted, moving all traffic to
+// it when onSuccess is promote.
+func success(spec events.ExperimentSpec, st State, winner int, reason string) decision {
+	d := decision{done: true, outcome: events.OutcomePromoted, winner: st.Versions[winner], reason: reason}
+	if spec.OnSuccess == events.OnSuccessPromote && spec.Kind != events.KindPerformance {
+		d.traffic = all(len(st.Versions), winner)
+	}
+	return d
+}
+
+// failure ends the experiment without a winner, moving all traffic to the
+// baseline when onFailure is rollback.
+func failure(spec events.ExperimentSpec, st State, outcome, reason string) decision {
+	d := decision{done: true, outcome: outcome, reason: reason}
+	if spec.OnFailure == events.OnFailureRollback && spec.Kind != events.KindPerformance {
+		d.traffic = all(len(st.Versions), 0)
+	}
+	return d
+}
+
+// all is a split with 100 on one version.
+func all(n, i int) []int {
+	w := make([]int, n)
+	w[i] = 100
+	return w
+}
+
+// violations names the objectives a version is shown to violate.
+func violations(spec events.ExperimentSpec, vr stats.VersionResult) string {
+	var out []string
+	for k, v := range vr.ObjectiveVerdicts {
+		if v == stats.Violated {
+			out = append(out, describe(spec.Objectives[k]))
+		}
+	}
+	if len(out) == 0 {
+		return "an objective"
+	}
+	return strings.Join(out, " and ")
+}
+
+// describe writes an objective the way people read it: "errors ≤ 0.01",
+// "latency ≤ 1.2× baseline".
+func describe(o events.Objective) string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	switch {
+	case o.UpperLimit != nil:
+		return o.Metric + " ≤ " + f(*o.UpperLimit)
+	case o.LowerLimit != nil:
+		return o.Metric + " ≥ " + f(*o.LowerLimit)
+	case o.UpperLimitRelative != nil:
+		return o.Metric + " ≤ " + f(*o.UpperLimitRelative) + "× baseline"
+	case o.LowerLimitRelative != nil:
+		return o.Metric + " ≥ " + f(*o.LowerLimitRelative) + "× baseline"
+	}
+	return o.Metric
+}
+
+func count(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func join(reason string, notes []string) string {
+	if len(notes) == 0 {
+		return reason
+	}
+	return reason + "; " + strings.Join(notes, "; ")
+}

@@ -1,0 +1,182 @@
+// Command demo is `make demo`: it starts the local stack (etcd,
+// kube-apiserver, the Knative Serving controller and a data-plane
+// stand-in, and the iter8-functions server), deploys revisions of a sample
+// Service as a user would, sends the start event of an experiment, runs a
+// traffic simulator against the Route until the experiment decides, and
+// shows the experiment through kn and the kn-iter8 plugin.
+//
+//	go run ./test/demo [--kind abn|ab|canary|canary-bad|performance] [--seed N]
+//
+// It cleans up every process it started on exit and on Ctrl-C.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/stack"
+)
+
+var scenarios = map[string]string{
+	"abn":         "abn-three.yaml",
+	"ab":          "ab-conversion.yaml",
+	"canary":      "canary-good.yaml",
+	"canary-bad":  "canary-bad-errors.yaml",
+	"performance": "performance-pass.yaml",
+}
+
+func main() {
+	kind := flag.String("kind", "abn", "experiment kind: abn, ab, canary, canary-bad or performance")
+	seed := flag.Uint64("seed", 1, "seed of the traffic simulator")
+	flag.Parse()
+	if err := run(*kind, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func run(kind string, seed uint64) error {
+	file, ok := scenarios[kind]
+	if !ok {
+		return fmt.Errorf("unknown kind %q (want abn, ab, canary, canary-bad or performance)", kind)
+	}
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	sc, err := simulate.LoadScenario(filepath.Join(root, "test", "scenarios", file))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	began := time.Now()
+
+	say("starting the local control plane: etcd, kube-apiserver, Knative Serving controller")
+	s, err := stack.Start(ctx, stack.Options{Logf: say})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping every process the demo started")
+		s.Stop()
+	}()
+	ns := "demo"
+	if err := createNamespace(ctx, s, ns); err != nil {
+		return err
+	}
+	x := stack.Experiment{Namespace: ns, Service: "shop", Scenario: sc, Seed: seed}
+	if err := s.Deploy(ctx, x); err != nil {
+		return err
+	}
+	kn := knCommand(s)
+	if kn != nil {
+		show(kn("service", "describe", "shop", "-n", ns))
+	}
+
+	spec := x.Spec()
+	say("sending %s: %s experiment, baseline %s, candidates %v (scenario %s)", "dev.iter8.experiment.start", spec.Kind, spec.Baseline, spec.Candidates, sc.Name)
+	if err := s.StartExperiment(ctx, x); err != nil {
+		return err
+	}
+	say("traffic simulator: %d requests per window, split as the Route's status.traffic says", sc.Traffic.RequestsPerInterval)
+	last := ""
+	x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
+		line := rec.Service.Annotations[store.AnnotationStatus]
+		if line != last || i%10 == 0 {
+			say("window %3d  %s", i+1, line)
+			last = line
+		}
+		return nil
+	}
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		return err
+	}
+	say("experiment %s: %s (%s)", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
+	if p := rec.State.Phase; p != experiment.PhaseCompleted {
+		return fmt.Errorf("the experiment did not complete within %d windows", sc.Traffic.MaxIntervals)
+	}
+
+	fmt.Println()
+	say("final traffic (spec.traffic): %s", formatSplit(store.Split(rec.Service), rec.State.Versions))
+	plugin := pluginCommand(s)
+	if plugin != nil {
+		show(plugin("describe", "shop", "-n", ns))
+		report := filepath.Join(root, "out", "report-"+kind+".html")
+		_ = os.MkdirAll(filepath.Dir(report), 0o755)
+		if out, err := plugin("report", "shop", "-n", ns, "-o", report); err == nil {
+			say("report written to %s", report)
+		} else {
+			say("report failed: %v\n%s", err, out)
+		}
+	}
+	if kn != nil {
+		show(kn("service", "describe", "shop", "-n", ns))
+	}
+	say("demo finished in %s", time.Since(began).Round(time.Second))
+	return nil
+}
+
+func formatSplit(split map[string]int, order []string) string {
+	var parts []string
+	for _, v := range order {
+		parts = append(parts, fmt.Sprintf("%s=%d%%", v, split[v]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// knCommand runs the real kn CLI built into bin/, if there.
+func knCommand(s *stack.Stack) func(args ...string) (string, error) {
+	return binCommand(s, "kn")
+}
+
+// pluginCommand runs kn-iter8; through kn's plugin discovery when kn is
+// built (kn finds kn-iter8 on PATH), else directly.
+func pluginCommand(s *stack.Stack) func(args ...string) (string, error) {
+	if _, err := os.Stat(filepath.Join(s.Cluster.Bin, "kn-iter8")); err != nil {
+		return nil
+	}
+	if kn := knCommand(s); kn != nil {
+		return func(args ...string) (string, error) { return kn(append([]string{"iter8"}, args...)...) }
+	}
+	return binCommand(s, "kn-iter8")
+}
+
+func binCommand(s *stack.Stack, name string) func(args ...string) (string, error) {
+	path := filepath.Join(s.Cluster.Bin, name)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	return func(args ...string) (string, error) {
+		cmd := exec.Command(path, append(args, "--kubeconfig", s.Cluster.Kubeconfig)...)
+		cmd.Env = append(os.Environ(), "PATH="+s.Cluster.Bin+":"+os.Getenv("PATH"), "HOME="+os.TempDir())
+		out, err := cmd.CombinedOutput()
+		return "$ " + strings.Join(append([]string{strings.TrimPrefix(name, "kn-")}, args...), " ") + "\n" + string(out), err
+	}
+}
+
+func show(out string, err error) {
+	fmt.Println()
+	fmt.Println(strings.TrimRight(out, "\n"))
+	if err != nil {
+		fmt.Println("  (", err, ")")
+	}
+	fmt.Println()
+}

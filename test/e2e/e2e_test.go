@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/stack"
+)
+
+// up starts the functions on the shared control plane and deploys the
+// scenario's versions into a fresh namespace.
+func up(t *testing.T, scenario string, seed uint64) (*stack.Stack, stack.Experiment, context.Context) {
+	t.Helper()
+	c := cluster.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("functions log:\n%s", s.FunctionsLog())
+		}
+		s.Stop()
+	})
+	sc, err := simulate.LoadScenario(filepath.Join(c.Root, "test", "scenarios", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := stack.Experiment{Namespace: c.Namespace(t), Service: "shop", Scenario: sc, Seed: seed}
+	if err := s.Deploy(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartExperiment(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	return s, x, ctx
+}
+
+// consistent checks, after every window, that the Service's spec.traffic
+// is the split the experiment state says, and that what the traffic
+// simulator read from the Route was the previous split.
+func consistent(t *testing.T, prev *map[string]int) func(int, map[string]int, store.Record) error {
+	return func(i int, routed map[string]int, rec store.Record) error {
+		if rec.State.Traffic != nil {
+			want := map[string]int{}
+			for v, p := range rec.State.Traffic {
+				want[v] = p
+			}
+			if diff := cmp.Diff(want, store.Split(rec.Service)); diff != "" {
+				return fmt.Errorf("window %d: spec.traffic differs from the experiment's split (-state +service):\n%s", i, diff)
+			}
+		}
+		*prev = routed
+		return nil
+	}
+}
+
+func TestCanaryGoodIsPromoted(t *testing.T) {
+	s, x, ctx := up(t, "canary-good.yaml", 1)
+	var routed map[string]int
+	x.OnWindow = consistent(t, &routed)
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomePromoted || rec.State.Winner != "shop-v2" {
+		t.Fatalf("phase %s outcome %s winner %s (%s); want the candidate promoted", rec.State.Phase, rec.State.Outcome, rec.State.Winner, rec.State.Reason)
+	}
+	if got := store.Split(rec.Service); got["shop-v2"] != 100 {
+		t.Errorf("final split %v, want shop-v2 at 100", got)
+	}
+	if err := s.Cluster.WaitServiceTraffic(ctx, x.Namespace, x.Service, map[string]int{"shop-v1": 0, "shop-v2": 100}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCanaryBadErrorsIsRolledBack(t *testing.T) {
+	s, x, ctx := up(t, "canary-bad-errors.yaml", 2)
+	var routed map[string]int
+	check := consistent(t, &routed)
+	served := map[string]int64{}
+	x.OnWindow = func(i int, r map[string]int, rec store.Record) error {
+		for v, p := range r {
+			served[v] += int64(p) * x.Scenario.Traffic.RequestsPerInterval / 100
+		}
+		return check(i, r, rec)
+	}
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomeRolledBack {
+		t.Fatalf("phase %s outcome %s (%s); want rolled back", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
+	}
+	if got := store.Split(rec.Service); got["shop-v1"] != 100 {
+		t.Errorf("final split %v, want shop-v1 at 100", got)
+	}
+	total := served["shop-v1"] + served["shop-v2"]
+	share := float64(served["shop-v2"]) / float64(max(total, 1))
+	t.Logf("the failing candidate served %d of %d requests (%.1f%%) before the rollback at iteration %d",
+		served["shop-v2"], total, 100*share, rec.State.Iteration)
+	if share > 0.2 {
+		t.Errorf("the failing candidate served %.1f%% of the traffic; the canary should have held it near its 10%% start", 100*share)
+	}
+}
+
+func TestABNPromotesBestFeasible(t *testing.T) {
+	s, x, ctx := up(t, "abn-three.yaml", 3)
+	var routed map[string]int
+	x.OnWindow = consistent(t, &routed)
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Outcome != events.OutcomePromoted || rec.State.Winner != "shop-v2" {
+		t.Fatalf("outcome %s winner %s (%s); want shop-v2, the best version that meets the error SLO", rec.State.Outcome, rec.State.Winner, rec.State.Reason)
+	}
+	if got := store.Split(rec.Service); got["shop-v2"] != 100 || got["shop-v3"] != 0 {
+		t.Errorf("final split %v", got)
+	}
+}
+
+func TestPerformanceVerdict(t *testing.T) {
+	s, x, ctx := up(t, "performance-pass.yaml", 4)
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Outcome != events.OutcomePassed {
+		t.Fatalf("outcome %s (%s); want passed", rec.State.Outcome, rec.State.Reason)
+	}
+}
+
+// TestPauseResumeAbort controls an A/B/n experiment mid-run: while paused
+// traffic is frozen though data is still counted; resume lets it move again;
+// abort rolls back to the baseline.
+func TestPauseResumeAbort(t *testing.T) {
+	s, x, ctx := up(t, "abn-three.yaml", 5)
+	subject := events.Subject(x.Namespace, x.Service)
+	var pausedSplit map[string]int
+	var pausedIter int
+	x.Before = func(ctx context.Context, i int) error {
+		var action string
+		switch i {
+		case 2:
+			action = events.ActionPause
+		case 6:
+			action = events.ActionResume
+		case 8:
+			action = events.ActionAbort
+		default:
+			return nil
+		}
+		if _, _, err := s.Send(ctx, events.TypeExperimentControl, subject, events.Control{Action: action, Reason: "e2e"}); err != nil {
+			return err
+		}
+		rec, err := s.Store.Get(ctx, x.Namespace, x.Service)
+		if err != nil {
+			return err
+		}
+		if action == events.ActionPause {
+			pausedSplit, pausedIter = store.Split(rec.Service), rec.State.Iteration
+		}
+		return nil
+	}
+	x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
+		if i >= 2 && i < 6 {
+			if rec.State.Phase != experiment.PhasePaused {
+				return fmt.Errorf("window %d: phase %s, want Paused", i, rec.State.Phase)
+			}
+			if diff := cmp.Diff(pausedSplit, store.Split(rec.Service)); diff != "" {
+				return fmt.Errorf("window %d: traffic moved while paused:\n%s", i, diff)
+			}
+			if rec.State.Iteration != pausedIter+(i-1) {
+				return fmt.Errorf("window %d: iteration %d; paused windows must still be counted", i, rec.State.Iteration)
+			}
+		}
+		return nil
+	}
+	rec, err := s.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomeAborted {
+		t.Fatalf("phase %s outcome %s (%s); want aborted", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
+	}
+	if got := store.Split(rec.Service); got["shop-v1"] != 100 {
+		t.Errorf("after abort the split is %v; want the baseline at 100", got)
+	}
+}
