@@ -175,12 +175,25 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 }
 
 func (h *Handlers) observe(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {
+	res, out, err := h.observeChecked(ctx, ns, name, key, obs, true)
+	if errors.Is(err, errRouteBroken) {
+		return h.vanished(ctx, ns, name, key, obs)
+	}
+	return res, out, err
+}
+
+// observeChecked folds a window in; with checkRoute it first refuses to
+// write when the Route reports a failure (see vanished).
+func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs events.MetricsObserved, checkRoute bool) (store.Result, experiment.Result, error) {
 	now := h.now()
 	var out experiment.Result
 	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
 		spec, st, err := running(r)
 		if err != nil {
 			return nil, err
+		}
+		if checkRoute && routeBroken(r.Service) {
+			return nil, errRouteBroken
 		}
 		next, result, err := h.engine.Observe(spec, st, obs, now)
 		if err != nil {

@@ -26,8 +26,27 @@ import (
 // and its structured-mode envelope a little more.
 const MaxBodyBytes = events.MaxDataBytes + 16<<10
 
+// Timeouts bound how long one connection may hold the server.
+type Timeouts struct {
+	// ReadHeader cuts off clients that send headers slowly (slowloris).
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included.
+	Read time.Duration
+	// Write bounds handling and answering one request.
+	Write time.Duration
+	// Idle bounds keep-alive connections between requests.
+	Idle time.Duration
+}
+
+// DefaultTimeouts suit Knative's delivery: its default request timeout is
+// longer than Write, so a slow API server yields our 503, not its timeout.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 60 * time.Second, Idle: 90 * time.Second}
+
 // Server serves the handlers over HTTP with health, readiness and metrics.
 type Server struct {
+	// Timeouts default to DefaultTimeouts.
+	Timeouts Timeouts
+
 	h        *Handlers
 	store    *store.Store
 	log      *slog.Logger
@@ -41,7 +60,7 @@ type Server struct {
 
 // NewServer wraps handlers in an HTTP server.
 func NewServer(h *Handlers, s *store.Store) *Server {
-	sv := &Server{h: h, store: s, log: h.log, reg: prometheus.NewRegistry()}
+	sv := &Server{Timeouts: DefaultTimeouts, h: h, store: s, log: h.log, reg: prometheus.NewRegistry()}
 	sv.handled = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "iter8_events_total", Help: "CloudEvents handled, by type and outcome (ok, duplicate-or-empty, or the HTTP status).",
 	}, []string{"type", "outcome"})
@@ -117,10 +136,10 @@ func (sv *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 		Handler: h,
 		// Slow clients are cut off: a slowloris holding headers or body
 		// open does not hold a handler.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       90 * time.Second,
+		ReadHeaderTimeout: sv.Timeouts.ReadHeader,
+		ReadTimeout:       sv.Timeouts.Read,
+		WriteTimeout:      sv.Timeouts.Write,
+		IdleTimeout:       sv.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(sv.log.Handler(), slog.LevelWarn),
 	}
