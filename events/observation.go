@@ -213,11 +213,13 @@ func (o Observation) validateHistogram(path string, errs *FieldErrors) {
 	case len(o.Bounds) > MaxBuckets:
 		errs.Add(bp, "must have at most %d bounds, got %d", MaxBuckets, len(o.Bounds))
 	}
+	// Paths are built only for failures: histograms are the bulk of a
+	// large window.
 	for i, b := range o.Bounds {
-		if !checkFinite(Index(bp, i), &b, errs) {
-			continue
-		}
-		if i > 0 && !(b > o.Bounds[i-1]) {
+		switch {
+		case math.IsNaN(b) || math.IsInf(b, 0):
+			errs.Add(Index(bp, i), "must be a finite number, got %v", b)
+		case i > 0 && !(b > o.Bounds[i-1]):
 			errs.Add(Index(bp, i), "bounds must be strictly increasing: %v follows %v", b, o.Bounds[i-1])
 		}
 	}
@@ -233,9 +235,14 @@ func (o Observation) validateHistogram(path string, errs *FieldErrors) {
 		return
 	}
 	var total int64
-	for i := range o.Counts {
-		if checkCount(Index(cp, i), &o.Counts[i], errs) {
-			total += o.Counts[i] // at most 257 * 2^53, far below 2^63
+	for i, c := range o.Counts {
+		switch {
+		case c < 0:
+			errs.Add(Index(cp, i), "must be >= 0, got %d", c)
+		case c > MaxCount:
+			errs.Add(Index(cp, i), "must be <= 2^53, got %d", c)
+		default:
+			total += c // at most 257 * 2^53, far below 2^63
 		}
 	}
 	if total > MaxCount {

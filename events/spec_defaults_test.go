@@ -2,6 +2,9 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +161,36 @@ func TestVersions(t *testing.T) {
 	s := ExperimentSpec{Baseline: "a", Candidates: []string{"b", "c"}}
 	if diff := cmp.Diff([]string{"a", "b", "c"}, s.Versions()); diff != "" {
 		t.Errorf("Versions() (-want +got):\n%s", diff)
+	}
+}
+
+// TestDefaultsDocumented checks that docs/experiments.md states each
+// default as the code has it, so the reference cannot drift silently.
+func TestDefaultsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/experiments.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, row := range []string{
+		fmt.Sprintf("| `confidence` | number | `%v` |", DefaultConfidence),
+		fmt.Sprintf("canary: `%d`;", DefaultInitialCandidatePercent),
+		fmt.Sprintf("| `maxCandidatePercent` | integer | `%d` |", DefaultMaxCandidatePercent),
+		fmt.Sprintf("| `maxIncrement` | integer | `%d` |", DefaultMaxIncrement),
+		fmt.Sprintf("| `maxDuration` | duration text (`\"90m\"`, `\"2h\"`) | `%s` |", strings.TrimSuffix(DefaultMaxDuration.String(), "0m0s")),
+		fmt.Sprintf("| `maxSamples` | integer | `%d` |", DefaultMaxSamples),
+		fmt.Sprintf("| `minSamples` | integer | `%d` |", DefaultMinSamples),
+		fmt.Sprintf("| `onSuccess` | string | `%s` |", OnSuccessPromote),
+		fmt.Sprintf("| `onFailure` | string | `%s` |", OnFailureRollback),
+		fmt.Sprintf("| `direction` | string | `%s` |", DirectionMaximize),
+		fmt.Sprintf("| `onMissing` | string | `%s` |", OnMissingWait),
+		fmt.Sprintf("`%s` (canary), `%s` (ab, abn), `%s` (performance)", StrategyProgressive, StrategyBandit, StrategyFixed),
+		fmt.Sprintf("| `metrics` | list of [metric](#metrics) | required | 1 to %d |", MaxMetrics),
+		fmt.Sprintf("abn: 1 to %d;", MaxVersions-1),
+		fmt.Sprintf("at most %d;", MaxObjectives),
+	} {
+		if !strings.Contains(doc, row) {
+			t.Errorf("docs/experiments.md does not contain %q", row)
+		}
 	}
 }

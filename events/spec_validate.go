@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -13,11 +12,6 @@ import (
 // specPath is the root of every path Validate reports, so that an error
 // reads the same in a rejected start event and in a kn-iter8 message.
 const specPath = "spec"
-
-// dnsLabel is RFC 1123's label: Knative revision names are such labels, and
-// metric names follow the same rule so that they can become Prometheus
-// label values and annotation keys unchanged.
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // Validate reports every contradiction in s as FieldErrors with paths such
 // as spec.candidates or spec.objectives[1].upperLimit. It checks s as
@@ -359,6 +353,9 @@ func (d ExperimentSpec) validateLimits(errs *FieldErrors, kindKnown bool) {
 	}
 }
 
-func isDNSLabel(s string) bool { return len(s) <= 63 && dnsLabel.MatchString(s) }
+// isDNSLabel holds for revision names, which Knative makes DNS-1123
+// labels, and for metric names, which follow the same rule so that they
+// can become label values and annotation keys unchanged.
+func isDNSLabel(s string) bool { return CheckLabel(s) == nil }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -6,16 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // decodeStrict parses data into v, refusing what encoding/json would let
 // through quietly and what the JSON Schemas refuse: syntax errors, nesting
 // deeper than MaxDepth, unknown fields, fields that differ from the
-// contract's names only in case, duplicate keys and null values. Failures are
+// contract's names only in case, duplicate keys, null values, and missing
+// fields that Go always writes (those without omitempty). Failures are
 // FieldErrors with the path of the offending value, which encoding/json does
 // not give for unknown fields.
 //
@@ -115,6 +116,15 @@ func walk(raw []byte, t reflect.Type, path string, errs *FieldErrors) {
 			return
 		}
 		fields := jsonFields(t)
+		present := map[string]bool{}
+		for _, m := range ms {
+			present[m.key] = true
+		}
+		for _, name := range sortedKeys(fields) {
+			if !present[name] && !fields[name].optional {
+				errs.Add(Field(path, name), "required")
+			}
+		}
 		for i, m := range ms {
 			p := Field(path, m.key)
 			if i > 0 && ms[i-1].key == m.key {
@@ -143,6 +153,12 @@ func walk(raw []byte, t reflect.Type, path string, errs *FieldErrors) {
 			walk(m.value, t.Elem(), p, errs)
 		}
 	case reflect.Slice:
+		// Arrays of numbers or strings (histograms) are checked in one
+		// decode; only a failure, or a null, pays for locating the element.
+		if isScalar(t.Elem()) && raw[0] == '[' && !bytes.Contains(raw, []byte("null")) &&
+			json.Unmarshal(raw, reflect.New(t).Interface()) == nil {
+			return
+		}
 		var elems []json.RawMessage
 		if raw[0] != '[' || json.Unmarshal(raw, &elems) != nil {
 			errs.Add(path, "must be an array")
@@ -154,6 +170,18 @@ func walk(raw []byte, t reflect.Type, path string, errs *FieldErrors) {
 	default:
 		walkLeaf(raw, t, path, errs)
 	}
+}
+
+func isScalar(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
 }
 
 func walkLeaf(raw []byte, t reflect.Type, path string, errs *FieldErrors) {
@@ -186,51 +214,109 @@ type member struct {
 }
 
 // members lists an object's members sorted by key, keeping duplicates (which
-// a map would lose) so that they can be refused.
+// a map would lose) so that they can be refused. raw is valid JSON, checked
+// before the walk, which keeps this scanner small.
 func members(raw []byte) ([]member, bool) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, false
-	}
 	var ms []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	i := skipSpace(raw, 1)
+	for i < len(raw) && raw[i] != '}' {
+		kend := valueEnd(raw, i)
+		var key string
+		if err := json.Unmarshal(raw[i:kend], &key); err != nil {
 			return nil, false
 		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		i = skipSpace(raw, kend)
+		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
 		}
-		ms = append(ms, member{key, v})
-	}
-	if _, err := dec.Token(); err != nil && err != io.EOF {
-		return nil, false
+		i = skipSpace(raw, i+1)
+		vend := valueEnd(raw, i)
+		ms = append(ms, member{key, raw[i:vend]})
+		i = skipSpace(raw, vend)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
 	}
 	slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	return ms, true
 }
 
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the valid JSON value at b[i:].
+func valueEnd(b []byte, i int) int {
+	depth, inString, escaped := 0, false, false
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return j // the end of a literal, at its container's close
+			}
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return j
+		}
+	}
+	return len(b)
+}
+
+type jsonField struct {
+	Type reflect.Type
+	// optional fields are tagged omitempty: Go leaves them out when zero, so
+	// their absence means zero. Every other field is always written, and
+	// its absence on decode is an error, as the JSON Schemas require.
+	optional bool
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]jsonField
+
 // jsonFields maps the exact JSON names of t's exported fields to the fields.
-func jsonFields(t reflect.Type) map[string]reflect.StructField {
-	out := make(map[string]reflect.StructField, t.NumField())
+func jsonFields(t reflect.Type) map[string]jsonField {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]jsonField)
+	}
+	out := make(map[string]jsonField, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
 			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = f
+		out[name] = jsonField{Type: f.Type, optional: slices.Contains(strings.Split(opts, ","), "omitempty")}
 	}
+	fieldCache.Store(t, out)
 	return out
 }
