@@ -89,7 +89,8 @@ type Assessment struct {
 	// however often Assess is called; -1 when not (yet) shown.
 	Best int
 	// Leader is the index with the highest win probability; -1 without a
-	// reward.
+	// reward, or when no posterior draw has a feasible, non-excluded
+	// version.
 	Leader int
 }
 
@@ -113,20 +114,31 @@ type VersionResult struct {
 	ProbWin float64
 	// TopTwo is the top-two Thompson sampling allocation (beta = 1/2):
 	// half the chance of leading plus half the chance of running second in
-	// the same posterior draw. NaN without a reward.
+	// the same posterior draw; a lone feasible version in a draw takes both
+	// halves, so TopTwo sums to P(some version wins). 0 for excluded
+	// versions; NaN without a reward.
 	TopTwo float64
-	// ExpectedLoss is E[max reward - this version's reward]; NaN without a
-	// reward.
+	// ExpectedLoss is E[max reward - this version's reward], the max taken
+	// over the draw's feasible, non-excluded versions, in the reward's units
+	// (so never negative) and 0 in draws without one; +Inf is possible for
+	// a Quantile reward whose draws reach the overflow bucket. NaN without
+	// a reward.
 	ExpectedLoss float64
 }
 
 // MetricResult is the posterior of one metric of one version.
 type MetricResult struct {
+	// Mean is the posterior mean (for a Mean metric the t location, which
+	// is also the median). For Quantile metrics Mean, Lower and Upper come
+	// from the Monte Carlo draws and are +Inf when the overflow bucket is
+	// reached (-Inf below a first bound <= 0).
 	Mean  float64
 	Lower float64 // equal-tailed credible interval at Problem.Confidence
 	Upper float64
 	// CSLower and CSUpper bound the anytime-valid confidence sequence the
-	// decisions act on.
+	// decisions act on, at the level of one objective verdict (see
+	// Decision.Alpha). Infinite when nothing is known yet: a Mean metric
+	// before 100 observations, a quantile beyond the histogram.
 	CSLower float64
 	CSUpper float64
 }

@@ -127,10 +127,11 @@ func betaGreaterQuad(a1, b1, a2, b2 float64) float64 {
 // expected number of samples of any delta-correct best-arm identification
 // strategy on Bernoulli arms with means mu (Garivier & Kaufmann, "Optimal
 // best arm identification with fixed confidence", COLT 2016, Theorem 1).
-// T*(mu) is computed as in their Theorem 5: for the best arm 1 and each
-// other arm a, x_a(y) inverts g_a(x) = kl(mu1, m) + x kl(mu_a, m) with
-// m = (mu1 + x mu_a)/(1 + x); y* solves sum_a kl(mu1, m_a)/kl(mu_a, m_a) = 1;
-// then 1/T* = y*/(1 + sum_a x_a(y*)). +Inf when the best arm is not unique;
+// T*(mu) follows their characterisation of the optimal weights: for the
+// best arm 1 and each other arm a, x_a(y) inverts
+// g_a(x) = kl(mu1, m) + x kl(mu_a, m) with m = (mu1 + x mu_a)/(1 + x);
+// y* solves sum_a kl(mu1, m_a)/kl(mu_a, m_a) = 1; then
+// 1/T* = y*/(1 + sum_a x_a(y*)). +Inf when the best arm is not unique;
 // NaN with fewer than two arms or means outside [0, 1].
 func GarivierKaufmannBound(mu []float64, delta float64) float64 {
 	if len(mu) < 2 || !(delta > 0 && delta < 1) {

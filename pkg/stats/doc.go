@@ -3,6 +3,14 @@
 // beating the baseline, of winning and of meeting objectives, expected loss)
 // and the anytime-valid decision rules that act on traffic.
 //
+// The two halves have different jobs. The Bayesian numbers (posterior.go,
+// assess.go) are for reading and for allocating traffic (TopTwo); they are
+// not error-controlled under repeated looks. The decisions (decide.go,
+// confseq.go, bestarm.go) are confidence sequences and a GLR stopping rule
+// whose error is at most 1 - Confidence however often Assess is called, so
+// only they may promote, roll back or exclude a version.
+// docs/statistics.md states every model, rule, guarantee and citation.
+//
 // It is pure: no I/O, no clock, no global random source. Monte Carlo is
 // seeded by the caller. It must not import anything of iter8's outside this
 // package, nor any Kubernetes or CloudEvents package; gonum is its only
