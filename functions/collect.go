@@ -10,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/collector"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
@@ -50,11 +51,17 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	if h.collect != nil {
 		windows, err := h.collect.Windows(ctx, rec, h.now())
+		var missing *collector.MissingError
+		if errors.As(err, &missing) {
+			// A metric with onMissing "fail" had no data: that is the
+			// experiment's failure, not the tick's.
+			return h.failMissing(ctx, ns, name, missing)
+		}
 		if err != nil {
 			return err
 		}
 		for _, w := range windows {
-			res, out, err := h.observe(ctx, ns, name, w.Key, w.Data)
+			res, out, err := h.observeFrom(ctx, ns, name, w.Key, w.Data, true)
 			if err != nil {
 				return err
 			}
@@ -97,4 +104,35 @@ func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.
 			h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", slog.String("service", ns+"/"+name), slog.String("emitted", e.Type()), slog.String("error", err.Error()))
 		}
 	}
+}
+
+// failMissing ends an experiment whose metric with onMissing "fail" had no
+// data, rolling back as onFailure says.
+func (h *Handlers) failMissing(ctx context.Context, ns, name string, missing *collector.MissingError) error {
+	now := h.now()
+	var out experiment.Result
+	_, err := h.store.Update(ctx, ns, name, "", func(r store.Record) (*store.Change, error) {
+		spec, st, err := running(r)
+		if err != nil {
+			return nil, err
+		}
+		next, result, err := h.engine.Fail(spec, st, missing.Error(), now)
+		if err != nil {
+			return nil, engineError(r.Name(), err)
+		}
+		out = result.WithService(r.Service.Name)
+		ch := change(spec, next, out)
+		if spec.Defaulted().OnFailure == events.OnFailureRollback && st.Traffic != nil {
+			ch.Traffic = map[string]int{}
+			for _, v := range st.Versions {
+				ch.Traffic[v] = 0
+			}
+			ch.Traffic[st.Versions[0]] = 100
+		}
+		return ch, nil
+	})
+	if err == nil {
+		h.forward(ctx, ns, name, out)
+	}
+	return err
 }

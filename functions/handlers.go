@@ -14,6 +14,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/collector"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
@@ -38,17 +39,11 @@ type Handlers struct {
 }
 
 // Collector gathers the metrics of running experiments on a tick. The
-// Prometheus collector implements it (pkg/collector).
+// Prometheus collector (pkg/collector) implements it.
 type Collector interface {
-	// Tick returns, for one experiment, the windows to fold in, each with
-	// its dedupe key.
-	Windows(ctx context.Context, rec store.Record, now time.Time) ([]Window, error)
-}
-
-// Window is one metrics window produced by a Collector.
-type Window struct {
-	Key  string
-	Data events.MetricsObserved
+	// Windows returns, for one experiment, the windows to fold in, each
+	// with its dedupe key, starting at State.Collected.
+	Windows(ctx context.Context, rec store.Record, now time.Time) ([]collector.Window, error)
 }
 
 // Option configures Handlers.
@@ -175,16 +170,22 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 }
 
 func (h *Handlers) observe(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {
-	res, out, err := h.observeChecked(ctx, ns, name, key, obs, true)
+	return h.observeFrom(ctx, ns, name, key, obs, false)
+}
+
+// observeFrom folds a window in; collected marks a window of the metrics
+// collector, whose end becomes State.Collected in the same write.
+func (h *Handlers) observeFrom(ctx context.Context, ns, name, key string, obs events.MetricsObserved, collected bool) (store.Result, experiment.Result, error) {
+	res, out, err := h.observeChecked(ctx, ns, name, key, obs, true, collected)
 	if errors.Is(err, errRouteBroken) {
-		return h.vanished(ctx, ns, name, key, obs)
+		return h.vanished(ctx, ns, name, key, obs, collected)
 	}
 	return res, out, err
 }
 
 // observeChecked folds a window in; with checkRoute it first refuses to
 // write when the Route reports a failure (see vanished).
-func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs events.MetricsObserved, checkRoute bool) (store.Result, experiment.Result, error) {
+func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs events.MetricsObserved, checkRoute, collected bool) (store.Result, experiment.Result, error) {
 	now := h.now()
 	var out experiment.Result
 	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
@@ -198,6 +199,9 @@ func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs
 		next, result, err := h.engine.Observe(spec, st, obs, now)
 		if err != nil {
 			return nil, engineError(r.Name(), err)
+		}
+		if collected && obs.Window.End.After(next.Collected.Time) {
+			next.Collected = obs.Window.End
 		}
 		out = result.WithService(r.Service.Name)
 		return change(spec, next, out), nil

@@ -33,7 +33,7 @@ func routeBroken(svc *servingv1.Service) bool {
 // event is then answered with a permanent error naming the revision. When
 // every revision is there, the failure is someone else's and the
 // observation goes ahead.
-func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {
+func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs events.MetricsObserved, collected bool) (store.Result, experiment.Result, error) {
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil {
 		return store.Result{}, experiment.Result{}, err
@@ -51,7 +51,7 @@ func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs event
 		}
 	}
 	if len(gone) == 0 {
-		return h.observeChecked(ctx, ns, name, key, obs, false)
+		return h.observeChecked(ctx, ns, name, key, obs, false, collected)
 	}
 	reason := fmt.Sprintf("revision %v of the experiment is gone", gone)
 	now := h.now()

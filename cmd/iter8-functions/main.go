@@ -72,7 +72,11 @@ func run() error {
 		}
 		opts = append(opts, functions.WithEmitter(emit))
 	}
-	opts = append(opts, collectorOptions(log)...)
+	collect, err := collectorOptions(log)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, collect...)
 	h := functions.New(st, opts...)
 	if *deadLetters {
 		h = functions.New(st, append(opts, functions.WithDeadLetters())...)

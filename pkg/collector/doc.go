@@ -1,0 +1,16 @@
+// Package collector turns what Prometheus knows about a Knative Service's
+// revisions into iter8 metrics windows (events.MetricsObserved): the error
+// ratio and the latency of each version from the queue-proxy's request
+// histogram, and users' own PromQL templates.
+//
+// Built-in metrics are exact: counters are read at both ends of the window
+// and differenced series by series (resets handled), so consecutive windows
+// add up to the whole and a re-collected window yields the same counts.
+// Missing data is reported, never silently folded in as zeros, and a
+// Prometheus that cannot be reached is a transient error that Knative
+// retries.
+//
+// It is an adapter over the official Prometheus HTTP API client. It may
+// import events, and pkg/store and pkg/experiment for the experiment records
+// it reads windows from; it must not import functions or cmd.
+package collector

@@ -1,0 +1,87 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// Source is the CloudEvents source of the windows the collector produces.
+const Source = "/apis/iter8-system/collector"
+
+// Window is one collected metrics window of one experiment.
+type Window struct {
+	// Key is the window's dedupe key (events.DedupeKey of Event): the same
+	// window of the same Service always has the same key, so a store that
+	// has applied it once ignores it when a tick is delivered again.
+	Key  string
+	Data events.MetricsObserved
+	// Missing lists the metrics that had no data in the window, none of
+	// them with onMissing "fail".
+	Missing Missing
+}
+
+// Windows is the PingSource tick's view of Collect: for the experiment on
+// rec, it collects the window from the end of the last window the
+// collector folded in (State.Collected, or the experiment's start) to now
+// less the delay. Windows that applications send themselves do not move
+// that mark, so they never hide Prometheus data. It returns no window
+// when the Service has no experiment that takes data (Running or Paused),
+// when the window would be empty, or when no metric has data yet; the next
+// tick then covers the time again, so nothing is lost. A metric with
+// onMissing "fail" and no data returns a *MissingError (permanent): fail
+// the experiment with its message.
+func (c *Collector) Windows(ctx context.Context, rec store.Record, now time.Time) ([]Window, error) {
+	if rec.Service == nil || rec.Spec == nil || rec.State == nil {
+		return nil, nil
+	}
+	st := rec.State
+	if st.Phase != experiment.PhaseRunning && st.Phase != experiment.PhasePaused {
+		return nil, nil
+	}
+	from := st.Collected.Time
+	if from.IsZero() {
+		from = st.Started.Time
+	}
+	to := now.Add(-c.delay).Truncate(time.Millisecond)
+	if from.IsZero() || !to.After(from) {
+		return nil, nil
+	}
+	ns, name := rec.Service.Namespace, rec.Service.Name
+	obs, missing, err := c.Collect(ctx, ns, name, *rec.Spec, st.Versions, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if err := missing.Err(); err != nil {
+		return nil, fmt.Errorf("collect %s: %w", rec.Name(), err)
+	}
+	if len(obs.Versions) == 0 {
+		return nil, nil
+	}
+	e, err := Event(ns, name, obs)
+	if err != nil {
+		return nil, err
+	}
+	return []Window{{Key: events.DedupeKey(e), Data: obs, Missing: missing}}, nil
+}
+
+// Event wraps a collected window in a CloudEvent for ns/service, for a
+// broker or K_SINK. Its id is events.WindowID of the subject, Source and the
+// window, and its time the window's end, so that re-sending a window, even
+// with counts that a late scrape has changed, yields the same id and is
+// deduplicated.
+func Event(ns, service string, obs events.MetricsObserved) (event.Event, error) {
+	subject := events.Subject(ns, service)
+	e, err := events.New(events.TypeMetricsObserved, Source, subject, obs.Window.End.Time, obs)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("collector event for %s: %w", subject, err)
+	}
+	e.SetID(events.WindowID(subject, Source, obs.Window))
+	return e, nil
+}
