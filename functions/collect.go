@@ -26,7 +26,11 @@ var runningSelector = fmt.Sprintf("%s in (running,paused),%s=true", store.LabelP
 // is missing, since applied windows are deduplicated.
 func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	recs, err := h.store.List(ctx, "", runningSelector)
-	if err != nil {
+	switch {
+	case err != nil && events.IsPermanent(err):
+		// Unreadable Services are skipped; the others still get their tick.
+		h.log.LogAttrs(ctx, slog.LevelWarn, "unreadable experiments skipped", slog.String("id", e.ID()), slog.String("error", err.Error()))
+	case err != nil:
 		return nil, err
 	}
 	var transient []error

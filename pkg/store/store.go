@@ -121,18 +121,26 @@ func (s *Store) Get(ctx context.Context, ns, name string) (Record, error) {
 
 // List reads the experiments in a namespace ("" for all) whose phase label
 // matches selector (for example "iter8.dev/experiment-phase in (running,paused)").
+// A Service whose annotations cannot be read does not hide the others: it
+// is left out of the records and reported in the error, which is then
+// permanent; a failed list is transient.
 func (s *Store) List(ctx context.Context, ns, selector string) ([]Record, error) {
 	list, err := s.client.Services(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, classify(ns, "*", err)
 	}
 	var out []Record
+	var bad []error
 	for i := range list.Items {
 		r, err := decode(&list.Items[i])
 		if err != nil {
-			return nil, err
+			bad = append(bad, err)
+			continue
 		}
 		out = append(out, r)
+	}
+	if len(bad) > 0 {
+		return out, events.Permanent(http.StatusUnprocessableEntity, errors.Join(bad...))
 	}
 	return out, nil
 }
@@ -178,7 +186,7 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 		if dropTraffic {
 			ch.Traffic = nil
 		}
-		next, err := s.apply(svc, rec, ch, hashed)
+		next, written, err := s.apply(svc, rec, ch, hashed)
 		if err != nil {
 			return err
 		}
@@ -186,8 +194,10 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 		if err != nil {
 			return err
 		}
-		res.Written, err = decode(out)
-		return err
+		// What was written is known: no need to decode it again.
+		written.Service = out
+		res.Written = written
+		return nil
 	}
 	for {
 		err := retry.OnError(s.backoff, apierrors.IsConflict, func() error {
@@ -219,8 +229,8 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 	}
 }
 
-// apply writes ch into a copy of svc.
-func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed string) (*servingv1.Service, error) {
+// apply writes ch into a copy of svc, and returns the record it wrote.
+func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed string) (*servingv1.Service, Record, error) {
 	next := svc.DeepCopy()
 	if next.Annotations == nil {
 		next.Annotations = map[string]string{}
@@ -233,7 +243,7 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 		spec = ch.Spec
 	}
 	if spec == nil {
-		return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: no experiment spec", rec.Name()))
+		return nil, Record{}, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: no experiment spec", rec.Name()))
 	}
 	seen := rec.seen
 	if ch.Spec != nil && rec.State != nil && rec.State.ID != ch.State.ID {
@@ -246,7 +256,7 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 		order := ch.State.Versions
 		targets, err := Targets(svc.Name, order, ch.Traffic)
 		if err != nil {
-			return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: %w", rec.Name(), err))
+			return nil, Record{}, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: %w", rec.Name(), err))
 		}
 		next.Spec.Traffic = targets
 	}
@@ -256,32 +266,33 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 			next.Annotations[AnnotationAssessment] = old
 		}
 	}
-	if err := s.encode(next, spec, ch.State, seen, ch.Status, assessment); err != nil {
-		return nil, fmt.Errorf("service %s: %w", rec.Name(), err)
+	st, seen, err := s.encode(next, spec, ch.State, seen, ch.Status, assessment)
+	if err != nil {
+		return nil, Record{}, fmt.Errorf("service %s: %w", rec.Name(), err)
 	}
 	next.Labels[LabelPhase] = phaseLabel(ch.State.Phase)
-	return next, nil
+	return next, Record{Spec: spec, State: &st, seen: seen}, nil
 }
 
 // encode writes the annotations, compacting to stay within Budget.
-func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st experiment.State, seen []string, status string, a *events.Assessed) error {
+func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st experiment.State, seen []string, status string, a *events.Assessed) (experiment.State, []string, error) {
 	if len(seen) > s.window {
 		seen = seen[len(seen)-s.window:]
 	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
-		return err
+		return st, nil, err
 	}
 	var assessJSON []byte
 	if a != nil {
 		if assessJSON, err = json.Marshal(a); err != nil {
-			return err
+			return st, nil, err
 		}
 	}
 	for round := 0; ; round++ {
 		stateJSON, err := json.Marshal(stored{State: st, Seen: seen})
 		if err != nil {
-			return err
+			return st, nil, err
 		}
 		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON)
 		if a == nil {
@@ -294,7 +305,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 			if a != nil {
 				svc.Annotations[AnnotationAssessment] = string(assessJSON)
 			}
-			return nil
+			return st, seen, nil
 		}
 		// Compact what can be lost without losing observations: old
 		// dedupe keys, history resolution, then the assessment detail
@@ -311,7 +322,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 			delete(svc.Annotations, AnnotationAssessment)
 			a = &events.Assessed{}
 		default:
-			return events.Permanent(http.StatusUnprocessableEntity,
+			return st, nil, events.Permanent(http.StatusUnprocessableEntity,
 				fmt.Errorf("experiment state needs %d bytes, over the %d-byte annotation budget even compacted: use fewer versions, metrics or histogram buckets", size, Budget))
 		}
 	}

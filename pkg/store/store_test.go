@@ -110,7 +110,7 @@ func TestBudget(t *testing.T) {
 	s := New(fake.NewSimpleClientset().ServingV1(), WithDedupeWindow(4096))
 	spec, st := newState(10, 20, 256)
 	svc := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default", Annotations: map[string]string{}}}
-	err := s.encode(svc, &spec, st, nil, "status", nil)
+	_, _, err := s.encode(svc, &spec, st, nil, "status", nil)
 	if err == nil || events.StatusOf(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "budget") {
 		t.Fatalf("oversized state: err = %v, want a permanent 422 naming the budget", err)
 	}
@@ -123,7 +123,7 @@ func TestBudget(t *testing.T) {
 	for i := range seen {
 		seen[i] = hashKey(fmt.Sprint(i))
 	}
-	if err := s.encode(svc, &spec, st, seen, "status", nil); err != nil {
+	if _, _, err := s.encode(svc, &spec, st, seen, "status", nil); err != nil {
 		t.Fatalf("compactable state: %v", err)
 	}
 	if n := len(svc.Annotations[AnnotationState]); n > Budget {

@@ -1,0 +1,94 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
+)
+
+// kubeFlags are kn's connection flags. kn passes its global flags on to
+// plugins, so the ones kn-iter8 has no use for are accepted and ignored
+// rather than refused.
+type kubeFlags struct {
+	kubeconfig, context, cluster string
+	namespace                    string
+	as, asUID                    string
+	asGroups                     []string
+
+	ignoredString string
+	ignoredBool   bool
+}
+
+func (f *kubeFlags) register(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.kubeconfig, "kubeconfig", "", "kubectl configuration file (default: $KUBECONFIG, then ~/.kube/config)")
+	pf.StringVar(&f.context, "context", "", "name of the kubeconfig context to use")
+	pf.StringVar(&f.cluster, "cluster", "", "name of the kubeconfig cluster to use")
+	pf.StringVarP(&f.namespace, "namespace", "n", "", "namespace of the Service (default: the context's namespace)")
+	pf.StringVar(&f.as, "as", "", "username to impersonate for the operation")
+	pf.StringArrayVar(&f.asGroups, "as-group", nil, "group to impersonate for the operation; repeat for several")
+	pf.StringVar(&f.asUID, "as-uid", "", "UID to impersonate for the operation")
+	// kn's own global flags, which kn hands on to plugins.
+	pf.StringVar(&f.ignoredString, "config", "", "kn configuration file (used by kn, ignored here)")
+	pf.StringVar(&f.ignoredString, "plugins-dir", "", "kn plugins directory (used by kn, ignored here)")
+	pf.BoolVar(&f.ignoredBool, "lookup-plugins", false, "look up kn plugins in $PATH (used by kn, ignored here)")
+	pf.BoolVar(&f.ignoredBool, "log-http", false, "log HTTP requests (used by kn, ignored here)")
+	for _, name := range []string{"config", "plugins-dir", "lookup-plugins", "log-http"} {
+		_ = pf.MarkHidden(name)
+	}
+}
+
+// clientConfig loads the kubeconfig as kubectl and kn do: --kubeconfig,
+// else $KUBECONFIG, else ~/.kube/config, with the current context unless
+// --context names another.
+func (f *kubeFlags) clientConfig() clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = f.kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.context}
+	overrides.Context.Cluster = f.cluster
+	overrides.AuthInfo.Impersonate = f.as
+	overrides.AuthInfo.ImpersonateUID = f.asUID
+	overrides.AuthInfo.ImpersonateGroups = f.asGroups
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+}
+
+// clients are the cluster connections a command needs.
+type clients struct {
+	// namespace is -n, else the context's namespace, else "default".
+	namespace string
+	serving   servingv1client.ServingV1Interface
+	// dynamic reads the iter8 Broker. The eventing clientset would do it
+	// typed, but its scheme registers every eventing API group, one of which
+	// drags k8s.io/apiserver into the module for one field.
+	dynamic dynamic.Interface
+}
+
+// kubeClients connects to the cluster the flags name.
+func kubeClients(f *kubeFlags) (*clients, error) {
+	cc := f.clientConfig()
+	ns := f.namespace
+	if ns == "" {
+		var err error
+		if ns, _, err = cc.Namespace(); err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "kn-iter8"
+	sv, err := servingclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("knative serving client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+	}
+	return &clients{namespace: ns, serving: sv.ServingV1(), dynamic: dyn}, nil
+}

@@ -1,0 +1,90 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	servingfake "knative.dev/serving/pkg/client/clientset/versioned/fake"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixedNow is the clock of every test: seven minutes after the last
+// recorded window of the running experiments.
+var fixedNow = time.Date(2025, 3, 4, 10, 47, 0, 0, time.UTC)
+
+// harness runs the real command tree against fake clusters.
+type harness struct {
+	env            *env
+	stdout, stderr *bytes.Buffer
+	serving        *servingfake.Clientset
+	dynamic        *dynamicfake.FakeDynamicClient
+}
+
+// newHarness serves objs (Services, plus unstructured Brokers) from fake
+// clientsets; "default" is the context's namespace.
+func newHarness(t *testing.T, services []runtime.Object, brokers ...runtime.Object) *harness {
+	t.Helper()
+	h := &harness{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	h.serving = servingfake.NewSimpleClientset(services...)
+	h.dynamic = dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), brokers...)
+	h.env = &env{
+		stdout: h.stdout, stderr: h.stderr, stdin: strings.NewReader(""),
+		now:  func() time.Time { return fixedNow },
+		http: &http.Client{Timeout: 10 * time.Second},
+		clients: func(f *kubeFlags) (*clients, error) {
+			ns := f.namespace
+			if ns == "" {
+				ns = "default"
+			}
+			return &clients{namespace: ns, serving: h.serving.ServingV1(), dynamic: h.dynamic}, nil
+		},
+	}
+	return h
+}
+
+// recorded returns the recorded Services.
+func recorded(t *testing.T, files ...string) []runtime.Object {
+	t.Helper()
+	var out []runtime.Object
+	for _, f := range files {
+		out = append(out, loadService(t, f))
+	}
+	return out
+}
+
+// run executes kn iter8 with args and returns the exit code.
+func (h *harness) run(args ...string) int {
+	h.stdout.Reset()
+	h.stderr.Reset()
+	return run(context.Background(), h.env, args)
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (create it with -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got; rewrite with -update if intended):\n%s", path, diff)
+	}
+}
