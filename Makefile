@@ -30,7 +30,7 @@ e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...
 
 bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
 
 demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance).
