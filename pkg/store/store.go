@@ -23,9 +23,11 @@ import (
 
 // DefaultBackoff spreads concurrent writers to one Service apart. Many
 // handlers may race for the same Service; jitter of 100% keeps them from
-// colliding again in lockstep, and the cap keeps a retry within Knative's
-// delivery timeout.
-var DefaultBackoff = wait.Backoff{Steps: 40, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 1.0, Cap: 300 * time.Millisecond}
+// colliding again in lockstep. It has no Cap on purpose: wait.Backoff ends
+// the retries as soon as a step would exceed its Cap. A slow factor keeps
+// the last waits near a second and all 30 within Knative's delivery
+// timeout.
+var DefaultBackoff = wait.Backoff{Steps: 30, Duration: 5 * time.Millisecond, Factor: 1.2, Jitter: 1.0}
 
 // DefaultDedupeWindow is how many recent event keys a Service remembers.
 // Knative redelivers within minutes; 512 distinct events later a duplicate

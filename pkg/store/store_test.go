@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -160,5 +161,23 @@ func TestUpdateDuplicate(t *testing.T) {
 	r, err := s.Get(ctx, "default", "shop")
 	if err != nil || r.State.Iteration != 1 || r.Service.Labels[LabelPhase] != "running" {
 		t.Errorf("record after: %+v, %v", r.State, err)
+	}
+}
+
+// TestDefaultBackoffRetriesEveryStep guards against wait.Backoff's Cap,
+// which silently ends the retries once a step would pass it.
+func TestDefaultBackoffRetriesEveryStep(t *testing.T) {
+	b := DefaultBackoff
+	b.Jitter = 0
+	steps, total := 0, time.Duration(0)
+	for b.Steps > 0 {
+		total += b.Step()
+		steps++
+	}
+	if steps != DefaultBackoff.Steps {
+		t.Errorf("%d retries, want %d", steps, DefaultBackoff.Steps)
+	}
+	if total > 20*time.Second {
+		t.Errorf("the retries wait %s in all, longer than a delivery timeout", total)
 	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // bareService creates a Service with no controller involvement needed.
-func bareService(ctx context.Context, t *testing.T, sv servingclient.Interface, ns, name string) {
+func bareService(ctx context.Context, t testing.TB, sv servingclient.Interface, ns, name string) {
 	t.Helper()
 	svc := &servingv1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{store.LabelEnabled: "true"}},
