@@ -113,7 +113,9 @@ func TestFuncYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acct struct{ Metadata struct{ Name, Namespace string } }
+	var acct struct {
+		Metadata struct{ Name, Namespace string }
+	}
 	if err := yaml.Unmarshal(sa, &acct); err != nil {
 		t.Fatal(err)
 	}
