@@ -115,7 +115,12 @@ func run(kind string, seed uint64) error {
 	}
 
 	fmt.Println()
-	say("final traffic (spec.traffic): %s", formatSplit(store.Split(rec.Service), rec.State.Versions))
+	final := store.Split(rec.Service)
+	say("final traffic (spec.traffic): %s", formatSplit(final, rec.State.Versions))
+	if err := s.Cluster.WaitServiceTraffic(ctx, ns, x.Service, final); err != nil {
+		return err
+	}
+	say("the Route serves it (status.traffic follows spec.traffic)")
 	plugin := pluginCommand(s)
 	if plugin != nil {
 		show(plugin("describe", "shop", "-n", ns))
