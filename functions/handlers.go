@@ -165,8 +165,18 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 	if err != nil {
 		return nil, err
 	}
-	res, out, err := h.observe(ctx, ns, name, events.DedupeKey(e), obs)
+	res, out, err := h.observe(ctx, ns, name, windowKey(e, obs), obs)
 	return h.reply(ctx, e, ns, name, res, out, err)
+}
+
+// windowKey is a metrics event's dedupe key: its source and the window's
+// id (events.WindowID) rather than the event id, so that a window resent
+// under a new id is still counted once (docs/events.md). A redelivery
+// keeps its window, so it is recognised too; and the collector's events,
+// whose id is the WindowID, get the same key as the windows it folds in
+// directly on the tick.
+func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
+	return e.Source() + " " + events.WindowID(e.Subject(), e.Source(), obs.Window)
 }
 
 func (h *Handlers) observe(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {

@@ -65,9 +65,20 @@ func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs event
 		if err != nil {
 			return nil, engineError(r.Name(), err)
 		}
+		// The Service routes to the survivor alone (a target naming a
+		// missing revision would keep the Route broken); the state keeps
+		// every version, the gone ones at 0, so that it agrees with
+		// spec.traffic.
+		to := survivor(st.Versions, gone)
+		if to != nil {
+			next.Traffic = make(map[string]int, len(st.Versions))
+			for _, v := range st.Versions {
+				next.Traffic[v] = to[v]
+			}
+		}
 		out = result.WithService(r.Service.Name)
 		ch := change(spec, next, out)
-		ch.Traffic = survivor(st.Versions, gone)
+		ch.Traffic = to
 		return ch, nil
 	})
 	if err != nil {

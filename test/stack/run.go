@@ -50,10 +50,7 @@ func (x Experiment) Spec() events.ExperimentSpec {
 // Deploy deploys every version of the scenario as a revision, in order, as
 // `kn service update --revision-name` would.
 func (s *Stack) Deploy(ctx context.Context, x Experiment) error {
-	var versions []string
-	for _, v := range x.Scenario.Experiment.Versions() {
-		versions = append(versions, v)
-	}
+	versions := x.Scenario.Experiment.Versions()
 	s.Logf("deploy: service %s/%s, revisions %v", x.Namespace, x.Service, versions)
 	return s.Cluster.DeployRevisions(ctx, x.Namespace, x.Service, Image, versions...)
 }

@@ -53,6 +53,9 @@ type Options struct {
 	// FunctionsLog receives the functions server's JSON logs; a file in
 	// the temp dir when nil.
 	FunctionsLog io.Writer
+	// Env is added to the functions' environment, such as the collector's
+	// settings (PrometheusPath.Env).
+	Env []string
 }
 
 // Start brings the stack up. Stop brings it down.
@@ -68,7 +71,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.Cluster, s.ownsCl = c, true
 	}
-	if err := s.startFunctions(ctx, o.FunctionsLog); err != nil {
+	if err := s.startFunctions(ctx, o.FunctionsLog, o.Env); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -81,7 +84,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return s, nil
 }
 
-func (s *Stack) startFunctions(ctx context.Context, logw io.Writer) error {
+func (s *Stack) startFunctions(ctx context.Context, logw io.Writer, env []string) error {
 	bin := filepath.Join(s.Cluster.Bin, "iter8-functions")
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
@@ -93,7 +96,7 @@ func (s *Stack) startFunctions(ctx context.Context, logw io.Writer) error {
 	addr := ln.Addr().String()
 	ln.Close()
 	s.fn = exec.Command(bin, "--listen", addr, "--kubeconfig", s.Cluster.Kubeconfig, "--grace", "5s")
-	s.fn.Env = append(os.Environ(), "K_SINK=", "PORT=")
+	s.fn.Env = append(append(os.Environ(), "K_SINK=", "PORT="), env...)
 	if logw == nil {
 		f, err := os.CreateTemp("", "iter8-functions-*.log")
 		if err != nil {
