@@ -47,6 +47,22 @@ type Objective struct {
 	LowerLimitRelative *float64 `json:"lowerLimitRelative,omitempty"`
 }
 
+// Limit reads the one limit the objective sets: whether it is an upper
+// limit, its value, and whether it is relative to the baseline.
+func (o Objective) Limit() (upper bool, limit float64, relative bool) {
+	switch {
+	case o.UpperLimit != nil:
+		return true, *o.UpperLimit, false
+	case o.LowerLimit != nil:
+		return false, *o.LowerLimit, false
+	case o.UpperLimitRelative != nil:
+		return true, *o.UpperLimitRelative, true
+	case o.LowerLimitRelative != nil:
+		return false, *o.LowerLimitRelative, true
+	}
+	return true, 0, false
+}
+
 // Reward names the metric A/B and A/B/n experiments optimise.
 type Reward struct {
 	Metric    string `json:"metric"`

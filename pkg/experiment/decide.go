@@ -220,18 +220,16 @@ func violations(spec events.ExperimentSpec, vr stats.VersionResult) string {
 // describe writes an objective the way people read it: "errors ≤ 0.01",
 // "latency ≤ 1.2× baseline".
 func describe(o events.Objective) string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	switch {
-	case o.UpperLimit != nil:
-		return o.Metric + " ≤ " + f(*o.UpperLimit)
-	case o.LowerLimit != nil:
-		return o.Metric + " ≥ " + f(*o.LowerLimit)
-	case o.UpperLimitRelative != nil:
-		return o.Metric + " ≤ " + f(*o.UpperLimitRelative) + "× baseline"
-	case o.LowerLimitRelative != nil:
-		return o.Metric + " ≥ " + f(*o.LowerLimitRelative) + "× baseline"
+	upper, limit, relative := o.Limit()
+	out := o.Metric + " ≥ "
+	if upper {
+		out = o.Metric + " ≤ "
 	}
-	return o.Metric
+	out += strconv.FormatFloat(limit, 'g', -1, 64)
+	if relative {
+		out += "× baseline"
+	}
+	return out
 }
 
 func count(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

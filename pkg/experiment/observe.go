@@ -59,14 +59,14 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	if assess == nil {
 		assess = stats.Assess
 	}
-	a, err := assess(problem(spec, e.Draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
+	a, err := assess(Problem(spec, e.Draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
 	if err != nil {
 		return st, Result{}, fmt.Errorf("experiment %q iteration %d: %w: %w", st.ID, next.Iteration, ErrAssess, err)
 	}
 	if err := checkAssessment(a, len(next.Versions), len(spec.Metrics), len(spec.Objectives)); err != nil {
 		return st, Result{}, fmt.Errorf("experiment %q iteration %d: %w: %w", st.ID, next.Iteration, ErrAssess, err)
 	}
-	samples := versionSamples(spec, next.Data)
+	samples := VersionSamples(spec, next.Data)
 	var d decision
 	if next.Phase == PhasePaused {
 		d = decision{reason: "paused: assessing without deciding; traffic frozen"}
@@ -126,7 +126,7 @@ func fold(spec events.ExperimentSpec, st State, obs events.MetricsObserved) ([][
 			if !ok {
 				continue
 			}
-			if err := data[i][j].Merge(kindOf(ms.Type), d); err != nil {
+			if err := data[i][j].Merge(KindOf(ms.Type), d); err != nil {
 				errs.Add(path, "cannot add to the data so far: %v", err)
 			}
 		}
@@ -223,26 +223,18 @@ func checkAssessment(a stats.Assessment, versions, metrics, objectives int) erro
 	return nil
 }
 
-// problem is the spec in the statistics engine's terms.
-func problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
+// Problem is the spec in the statistics engine's terms, as every assessment
+// of the engine sees it; the simulator's baseline policies use it too.
+func Problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
 	p := stats.Problem{Confidence: spec.Confidence, Draws: draws, Seed: seed}
 	idx := make(map[string]int, len(spec.Metrics))
 	for j, m := range spec.Metrics {
 		idx[m.Name] = j
-		p.Metrics = append(p.Metrics, stats.Metric{Name: m.Name, Kind: kindOf(m.Type), Q: m.Quantile})
+		p.Metrics = append(p.Metrics, stats.Metric{Name: m.Name, Kind: KindOf(m.Type), Q: m.Quantile})
 	}
 	for _, o := range spec.Objectives {
 		so := stats.Objective{Metric: idx[o.Metric]}
-		switch {
-		case o.UpperLimit != nil:
-			so.Upper, so.Limit = true, *o.UpperLimit
-		case o.LowerLimit != nil:
-			so.Limit = *o.LowerLimit
-		case o.UpperLimitRelative != nil:
-			so.Upper, so.Limit, so.Relative = true, *o.UpperLimitRelative, true
-		case o.LowerLimitRelative != nil:
-			so.Limit, so.Relative = *o.LowerLimitRelative, true
-		}
+		so.Upper, so.Limit, so.Relative = o.Limit()
 		p.Objectives = append(p.Objectives, so)
 	}
 	if spec.Reward != nil {
@@ -251,7 +243,8 @@ func problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
 	return p
 }
 
-func kindOf(metricType string) stats.Kind {
+// KindOf is the statistics engine's model of a spec metric type.
+func KindOf(metricType string) stats.Kind {
 	switch metricType {
 	case events.MetricRatio:
 		return stats.Ratio
@@ -261,30 +254,16 @@ func kindOf(metricType string) stats.Kind {
 	return stats.Quantile
 }
 
-// versionSamples counts each version's requests: the most observations of
+// VersionSamples counts each version's requests: the most observations of
 // any of its metrics, since one request may not report every metric.
-func versionSamples(spec events.ExperimentSpec, data [][]stats.Data) []float64 {
+func VersionSamples(spec events.ExperimentSpec, data [][]stats.Data) []float64 {
 	out := make([]float64, len(data))
 	for i, row := range data {
 		for j, d := range row {
-			out[i] = math.Max(out[i], dataCount(kindOf(spec.Metrics[j].Type), d))
+			out[i] = math.Max(out[i], d.Samples(KindOf(spec.Metrics[j].Type)))
 		}
 	}
 	return out
-}
-
-func dataCount(k stats.Kind, d stats.Data) float64 {
-	switch k {
-	case stats.Ratio:
-		return d.Trials
-	case stats.Mean:
-		return d.Count
-	}
-	total := 0.0
-	for _, c := range d.Counts {
-		total += c
-	}
-	return total
 }
 
 func indexOf(list []string) map[string]int {

@@ -85,15 +85,15 @@ func ObjectiveText(spec events.ExperimentSpec, metric string) string {
 		if o.Metric != metric {
 			continue
 		}
-		switch {
-		case o.UpperLimit != nil:
-			parts = append(parts, "≤ "+Limit(*o.UpperLimit))
-		case o.LowerLimit != nil:
-			parts = append(parts, "≥ "+Limit(*o.LowerLimit))
-		case o.UpperLimitRelative != nil:
-			parts = append(parts, fmt.Sprintf("≤ %s× baseline", strconv.FormatFloat(*o.UpperLimitRelative, 'f', -1, 64)))
-		case o.LowerLimitRelative != nil:
-			parts = append(parts, fmt.Sprintf("≥ %s× baseline", strconv.FormatFloat(*o.LowerLimitRelative, 'f', -1, 64)))
+		upper, limit, relative := o.Limit()
+		op := "≥ "
+		if upper {
+			op = "≤ "
+		}
+		if relative {
+			parts = append(parts, op+strconv.FormatFloat(limit, 'f', -1, 64)+"× baseline")
+		} else {
+			parts = append(parts, op+Limit(limit))
 		}
 	}
 	return strings.Join(parts, " and ")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
@@ -73,7 +74,7 @@ func (b *bayes) observe(obs events.MetricsObserved, _ time.Time) ([]int, string,
 	}
 	b.iter++
 	spec := b.env.spec
-	a, err := stats.Assess(problem(spec, mix(b.env.seed^uint64(b.iter))), b.led.total, nil)
+	a, err := stats.Assess(experiment.Problem(spec, 0, mix(b.env.seed^uint64(b.iter))), b.led.total, nil)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("policy %s interval %d: %w", b.name(), b.iter, err)
 	}

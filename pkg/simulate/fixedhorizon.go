@@ -164,7 +164,7 @@ func shownCompliant(spec events.ExperimentSpec, data [][]stats.Data, v int, alph
 	for _, o := range spec.Objectives {
 		j := metricIndex(spec, o.Metric)
 		m, d := spec.Metrics[j], data[v][j]
-		upper, limit, relative := objectiveLimit(o)
+		upper, limit, relative := o.Limit()
 		if relative {
 			b, ok := pointEstimate(m, data[0][j])
 			if !ok {
@@ -279,7 +279,7 @@ func objectiveSampleSize(env runEnv, v int) (float64, error) {
 	for _, o := range spec.Objectives {
 		j := metricIndex(spec, o.Metric)
 		m := spec.Metrics[j]
-		upper, limit, relative := objectiveLimit(o)
+		upper, limit, relative := o.Limit()
 		if relative {
 			limit *= env.truth.Values[0][j]
 		}

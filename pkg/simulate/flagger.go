@@ -173,7 +173,7 @@ func pointChecks(spec events.ExperimentSpec, data [][]stats.Data, v int) bool {
 		if !ok {
 			return false
 		}
-		upper, limit, relative := objectiveLimit(o)
+		upper, limit, relative := o.Limit()
 		if relative {
 			b, ok := pointEstimate(spec.Metrics[j], data[0][j])
 			if !ok {

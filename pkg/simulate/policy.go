@@ -135,7 +135,7 @@ type ledger struct {
 func newLedger(spec events.ExperimentSpec) *ledger {
 	l := &ledger{spec: spec, versions: spec.Versions()}
 	for _, m := range spec.Metrics {
-		l.kinds = append(l.kinds, kindOf(m.Type))
+		l.kinds = append(l.kinds, experiment.KindOf(m.Type))
 	}
 	l.total = emptyData(len(l.versions), len(spec.Metrics))
 	return l
@@ -174,7 +174,7 @@ func (l *ledger) samples() []float64 {
 	out := make([]float64, len(l.versions))
 	for i := range l.versions {
 		for j := range l.spec.Metrics {
-			out[i] = max(out[i], count(l.kinds[j], l.total[i][j]))
+			out[i] = max(out[i], l.total[i][j].Samples(l.kinds[j]))
 		}
 	}
 	return out
@@ -192,65 +192,6 @@ func dataOf(o events.Observation) stats.Data {
 		d.Counts[k] = float64(c)
 	}
 	return d
-}
-
-func count(k stats.Kind, d stats.Data) float64 {
-	switch k {
-	case stats.Ratio:
-		return d.Trials
-	case stats.Mean:
-		return d.Count
-	}
-	total := 0.0
-	for _, c := range d.Counts {
-		total += c
-	}
-	return total
-}
-
-func kindOf(metricType string) stats.Kind {
-	switch metricType {
-	case events.MetricRatio:
-		return stats.Ratio
-	case events.MetricMean:
-		return stats.Mean
-	}
-	return stats.Quantile
-}
-
-// problem is the spec in the statistics engine's terms, as the engine
-// builds it, so that the Bayesian baselines see the same model.
-func problem(spec events.ExperimentSpec, seed uint64) stats.Problem {
-	p := stats.Problem{Confidence: spec.Confidence, Seed: seed}
-	idx := make(map[string]int, len(spec.Metrics))
-	for j, m := range spec.Metrics {
-		idx[m.Name] = j
-		p.Metrics = append(p.Metrics, stats.Metric{Name: m.Name, Kind: kindOf(m.Type), Q: m.Quantile})
-	}
-	for _, o := range spec.Objectives {
-		so := stats.Objective{Metric: idx[o.Metric]}
-		so.Upper, so.Limit, so.Relative = objectiveLimit(o)
-		p.Objectives = append(p.Objectives, so)
-	}
-	if spec.Reward != nil {
-		p.Reward = &stats.Reward{Metric: idx[spec.Reward.Metric], Maximize: spec.Reward.Direction != events.DirectionMinimize}
-	}
-	return p
-}
-
-// objectiveLimit reads the one limit an objective sets.
-func objectiveLimit(o events.Objective) (upper bool, limit float64, relative bool) {
-	switch {
-	case o.UpperLimit != nil:
-		return true, *o.UpperLimit, false
-	case o.LowerLimit != nil:
-		return false, *o.LowerLimit, false
-	case o.UpperLimitRelative != nil:
-		return true, *o.UpperLimitRelative, true
-	case o.LowerLimitRelative != nil:
-		return false, *o.LowerLimitRelative, true
-	}
-	return true, 0, false
 }
 
 // equalSplit is the engine's equal split over n versions: remainders to

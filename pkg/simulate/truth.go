@@ -110,18 +110,11 @@ func TruthOf(s Scenario) Truth {
 		for _, o := range spec.Objectives {
 			j := idx[o.Metric]
 			x, base := t.Values[i][j], t.Values[0][j]
-			var ok bool
-			switch {
-			case o.UpperLimit != nil:
-				ok = x <= *o.UpperLimit
-			case o.LowerLimit != nil:
-				ok = x >= *o.LowerLimit
-			case o.UpperLimitRelative != nil:
-				ok = x <= *o.UpperLimitRelative*base
-			case o.LowerLimitRelative != nil:
-				ok = x >= *o.LowerLimitRelative*base
+			upper, limit, relative := o.Limit()
+			if relative {
+				limit *= base
 			}
-			if !ok {
+			if ok := (upper && x <= limit) || (!upper && x >= limit); !ok {
 				t.Failing[i] = true
 			}
 		}

@@ -79,7 +79,7 @@ func Assess(p Problem, data [][]Data, excluded []bool) (Assessment, error) {
 		vr.Metrics = make([]MetricResult, nm)
 		for i, m := range p.Metrics {
 			d := data[v][i]
-			vr.Samples = math.Max(vr.Samples, d.samples(m.Kind))
+			vr.Samples = math.Max(vr.Samples, d.Samples(m.Kind))
 			mr := &vr.Metrics[i]
 			mr.CSLower, mr.CSUpper = metricCS(m, d, dec.Alpha, pr)
 			var src rand.Source

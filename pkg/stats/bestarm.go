@@ -92,7 +92,7 @@ func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float6
 		}
 		competing++
 		last = v
-		if data[v].samples(m.Kind) < floor {
+		if data[v].Samples(m.Kind) < floor {
 			enough = false
 		}
 	}

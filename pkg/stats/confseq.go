@@ -193,7 +193,7 @@ func DifferenceCS(k Kind, v, b Data, c, alpha float64, pr Priors) (lo, hi float6
 // +Inf when nothing is known; the CS has Q in (lo, hi].
 func QuantileCS(d Data, q, alpha float64, pr Priors) (lo, hi float64) {
 	lo, hi = lowerEdge(d.Bounds), math.Inf(1)
-	n := d.samples(Quantile)
+	n := d.Samples(Quantile)
 	if n == 0 {
 		return lo, hi
 	}

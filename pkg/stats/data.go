@@ -98,7 +98,7 @@ func FromMoments(count, sum, sumSquares float64) Data {
 }
 
 // samples is the number of observations in d.
-func (d Data) samples(k Kind) float64 {
+func (d Data) Samples(k Kind) float64 {
 	switch k {
 	case Ratio:
 		return d.Trials

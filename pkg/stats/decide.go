@@ -81,7 +81,7 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 // means use the two-sample asymptotic CS of value_v - c value_b; relative
 // quantile limits compare the two versions' quantile CSs, each at alpha/2.
 func ObjectiveVerdict(m Metric, o Objective, v, b Data, isBaseline bool, alpha float64, pr Priors) Verdict {
-	if v.samples(m.Kind) < minSamples || (o.Relative && b.samples(m.Kind) < minSamples) {
+	if v.Samples(m.Kind) < minSamples || (o.Relative && b.Samples(m.Kind) < minSamples) {
 		return Undecided
 	}
 	if !o.Relative {
@@ -161,7 +161,7 @@ func intervalVerdict(lo, hi, limit float64, upper bool) Verdict {
 // histogram. Q <= L iff F(L) >= q, and F is monotone, so the fraction at
 // a bound below L bounds F(L) from below and one above L from above.
 func quantileVerdict(d Data, q float64, o Objective, alpha float64, pr Priors) Verdict {
-	n := d.samples(Quantile)
+	n := d.Samples(Quantile)
 	// below: largest bound <= L (< L for lower limits, which need F(L-));
 	// above: smallest bound >= L; their cumulative counts.
 	below, above := -1, -1
