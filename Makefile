@@ -8,6 +8,8 @@ PKGS = $$($(GO) list ./... | grep -v /test/e2e)
 # time keeps a 2-core machine responsive.
 TEST_FLAGS ?= -count=1 -p 1 -timeout 30m
 KIND ?= abn
+# VIA=prometheus runs the demo through Prometheus and the metrics collector.
+VIA ?= direct
 
 .PHONY: help tools build test unit e2e bench demo lint clean fuzz
 
@@ -33,8 +35,8 @@ bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmark
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
 
-demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance).
-	$(GO) run ./test/demo --kind $(KIND)
+demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).
+	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
 
 lint: ## gofmt, go vet and staticcheck.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

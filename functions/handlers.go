@@ -206,6 +206,9 @@ func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs
 		if checkRoute && routeBroken(r.Service) {
 			return nil, errRouteBroken
 		}
+		if collected && collectedAlready(st, obs.Window) {
+			return nil, nil
+		}
 		next, result, err := h.engine.Observe(spec, st, obs, now)
 		if err != nil {
 			return nil, engineError(r.Name(), err)
@@ -244,6 +247,18 @@ func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudeven
 		return change(spec, next, out), nil
 	})
 	return h.reply(ctx, e, ns, name, res, out, err)
+}
+
+// collectedAlready reports whether a collector window starts before the
+// collector's mark: two ticks delivered at once compute windows with
+// different ends (so different dedupe keys) over the same time, and only
+// the first to be written may count.
+func collectedAlready(st experiment.State, w events.Window) bool {
+	mark := st.Collected.Time
+	if mark.IsZero() {
+		mark = st.Started.Time
+	}
+	return w.Start.Before(mark)
 }
 
 // change turns an engine step into a store change.

@@ -21,10 +21,11 @@ const dataPath = "data"
 //
 // It refuses, leaving st as it was: a spec st does not belong to
 // (ErrStateMismatch), an experiment not Running or Paused (ErrNotRunning),
-// a window that ends before it starts, and unknown
-// versions or metrics, statistics of the wrong metric type, impossible
-// values or a window overlapping the last (ErrInvalidObservation, with
-// field paths into the event's data). A version or metric missing from a
+// and a window that ends before it starts, unknown versions or metrics,
+// statistics of the wrong metric type or impossible values
+// (ErrInvalidObservation, with field paths into the event's data). Windows
+// may arrive in any order and overlap: they come from several senders, and
+// folding each event once is the store's job. A version or metric missing from a
 // window simply had no data in it.
 //
 // Result.Emit holds events.Assessed, then events.TrafficChanged when the

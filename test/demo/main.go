@@ -5,7 +5,13 @@
 // traffic simulator against the Route until the experiment decides, and
 // shows the experiment through kn and the kn-iter8 plugin.
 //
-//	go run ./test/demo [--kind abn|ab|canary|canary-bad|performance] [--seed N]
+//	go run ./test/demo [--kind abn|ab|canary|canary-bad|performance] [--seed N] [--via direct|prometheus]
+//
+// --via direct (the default) sends each window to the functions as a
+// metrics event. --via prometheus takes the path a cluster has: the
+// traffic simulator serves requests on fake queue-proxy scrape targets, a
+// real Prometheus (Debian's /usr/bin/prometheus) scrapes them, and a tick
+// after each one-second window makes the functions' collector read it.
 //
 // It cleans up every process it started on exit and on Ctrl-C.
 package main
@@ -14,13 +20,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
@@ -40,8 +51,9 @@ var scenarios = map[string]string{
 func main() {
 	kind := flag.String("kind", "abn", "experiment kind: abn, ab, canary, canary-bad or performance")
 	seed := flag.Uint64("seed", 1, "seed of the traffic simulator")
+	via := flag.String("via", "direct", "how metrics reach the functions: direct (metrics events) or prometheus (scraped, then collected on a tick)")
 	flag.Parse()
-	if err := run(*kind, *seed); err != nil {
+	if err := run(*kind, *seed, *via); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -51,10 +63,13 @@ func say(format string, args ...any) {
 	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func run(kind string, seed uint64) error {
+func run(kind string, seed uint64, via string) error {
 	file, ok := scenarios[kind]
 	if !ok {
 		return fmt.Errorf("unknown kind %q (want abn, ab, canary, canary-bad or performance)", kind)
+	}
+	if via != "direct" && via != "prometheus" {
+		return fmt.Errorf("unknown --via %q (want direct or prometheus)", via)
 	}
 	root, err := cluster.RepoRoot()
 	if err != nil {
@@ -68,8 +83,21 @@ func run(kind string, seed uint64) error {
 	defer stop()
 	began := time.Now()
 
+	ns := "demo"
+	x := stack.Experiment{Namespace: ns, Service: "shop", Scenario: sc, Seed: seed}
+	opts := stack.Options{Logf: say}
+	var prom *stack.PrometheusPath
+	if via == "prometheus" {
+		say("starting Prometheus and one queue-proxy scrape target per revision")
+		if prom, err = stack.NewPrometheusPath(ctx, x, stack.PrometheusOptions{Logf: say}); err != nil {
+			return err
+		}
+		defer prom.Stop()
+		opts.Env = prom.Env()
+		say("the functions collect from Prometheus on each tick: %s", strings.Join(opts.Env, " "))
+	}
 	say("starting the local control plane: etcd, kube-apiserver, Knative Serving controller")
-	s, err := stack.Start(ctx, stack.Options{Logf: say})
+	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -77,11 +105,9 @@ func run(kind string, seed uint64) error {
 		say("stopping every process the demo started")
 		s.Stop()
 	}()
-	ns := "demo"
 	if err := createNamespace(ctx, s, ns); err != nil {
 		return err
 	}
-	x := stack.Experiment{Namespace: ns, Service: "shop", Scenario: sc, Seed: seed}
 	if err := s.Deploy(ctx, x); err != nil {
 		return err
 	}
@@ -92,10 +118,18 @@ func run(kind string, seed uint64) error {
 
 	spec := x.Spec()
 	say("sending %s: %s experiment, baseline %s, candidates %v (scenario %s)", "dev.iter8.experiment.start", spec.Kind, spec.Baseline, spec.Candidates, sc.Name)
-	if err := s.StartExperiment(ctx, x); err != nil {
+	if prom != nil {
+		err = s.StartCollected(ctx, prom)
+	} else {
+		err = s.StartExperiment(ctx, x)
+	}
+	if err != nil {
 		return err
 	}
 	say("traffic simulator: %d requests per window, split as the Route's status.traffic says", sc.Traffic.RequestsPerInterval)
+	if prom != nil {
+		say("each window is a second of real time: served on the targets, scraped by Prometheus, then a %s tick", "dev.knative.sources.ping")
+	}
 	last := ""
 	x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
 		line := rec.Service.Annotations[store.AnnotationStatus]
@@ -105,11 +139,21 @@ func run(kind string, seed uint64) error {
 		}
 		return nil
 	}
-	rec, err := s.Run(ctx, x)
+	var rec store.Record
+	if prom != nil {
+		rec, err = s.RunCollected(ctx, x, prom)
+	} else {
+		rec, err = s.Run(ctx, x)
+	}
 	if err != nil {
 		return err
 	}
 	say("experiment %s: %s (%s)", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
+	if prom != nil {
+		if err := exact(prom, rec); err != nil {
+			return err
+		}
+	}
 	if p := rec.State.Phase; p != experiment.PhaseCompleted {
 		return fmt.Errorf("the experiment did not complete within %d windows", sc.Traffic.MaxIntervals)
 	}
@@ -136,6 +180,23 @@ func run(kind string, seed uint64) error {
 		show(kn("service", "describe", "shop", "-n", ns))
 	}
 	say("demo finished in %s", time.Since(began).Round(time.Second))
+	return nil
+}
+
+// exact checks that the experiment holds exactly the requests the traffic
+// simulator served through Prometheus.
+func exact(prom *stack.PrometheusPath, rec store.Record) error {
+	served := prom.Served()
+	if diff := cmp.Diff(served, prom.Folded(rec), cmpopts.EquateApprox(1e-9, 0)); diff != "" {
+		return fmt.Errorf("the experiment's data differs from what was served through Prometheus (-served +folded):\n%s", diff)
+	}
+	for _, rev := range slices.Sorted(maps.Keys(served)) {
+		var reqs int64
+		for _, t := range served[rev] {
+			reqs = max(reqs, t.Trials, t.Count)
+		}
+		say("%s: %d requests served through Prometheus, exactly as many in the experiment's data", rev, reqs)
+	}
 	return nil
 }
 
