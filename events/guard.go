@@ -13,6 +13,10 @@ import (
 // ContentTypeStructured is the media type of a structured-mode CloudEvent.
 const ContentTypeStructured = "application/cloudevents+json"
 
+// contentTypeBatch is the media type of batched-mode CloudEvents, which
+// Knative never delivers and iter8 does not take.
+const contentTypeBatch = "application/cloudevents-batch+json"
+
 // GuardStructuredJSON answers the requests the CloudEvents SDK would answer
 // badly. The SDK replies 500 to a structured-mode body that is not JSON, and
 // Knative retries 500, so a broken event would be delivered until its
@@ -42,12 +46,17 @@ func GuardStructuredJSON(next http.Handler, maxBytes int64) http.Handler {
 			writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
 			return
 		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == ContentTypeStructured {
+		switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+		case ContentTypeStructured:
 			trimmed := bytes.TrimSpace(body)
 			if !json.Valid(trimmed) || len(trimmed) == 0 || trimmed[0] != '{' {
 				writeJSONError(w, http.StatusBadRequest, "structured-mode CloudEvent must be a JSON object")
 				return
 			}
+		case contentTypeBatch:
+			// The SDK answers a batch with 500, which Knative retries.
+			writeJSONError(w, http.StatusUnsupportedMediaType, "batched CloudEvents ("+contentTypeBatch+") are not accepted: send one event per request")
+			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))

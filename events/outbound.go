@@ -199,11 +199,13 @@ func (m MetricAssessment) validate(path string, errs *FieldErrors) {
 	if err := CheckLabel(m.Metric); err != nil {
 		errs.Add(Field(path, "metric"), "%v", err)
 	}
-	okM := checkFinite(Field(path, "mean"), &m.Mean, errs)
-	okL := checkFinite(Field(path, "lower"), &m.Lower, errs)
-	okU := checkFinite(Field(path, "upper"), &m.Upper, errs)
-	if okM && okL && okU && m.Lower > m.Upper {
-		errs.Add(Field(path, "upper"), "must be >= lower (%v), got %v", m.Lower, m.Upper)
+	okL := m.Lower == nil || checkFinite(Field(path, "lower"), m.Lower, errs)
+	okU := m.Upper == nil || checkFinite(Field(path, "upper"), m.Upper, errs)
+	if m.Mean != nil {
+		checkFinite(Field(path, "mean"), m.Mean, errs)
+	}
+	if okL && okU && m.Lower != nil && m.Upper != nil && *m.Lower > *m.Upper {
+		errs.Add(Field(path, "upper"), "must be >= lower (%v), got %v", *m.Lower, *m.Upper)
 	}
 	checkProb(Field(path, "probObjective"), m.ProbObjective, errs)
 	checkVerdict(Field(path, "verdict"), m.Verdict, false, errs)

@@ -180,12 +180,15 @@ type VersionAssessment struct {
 	Verdict string `json:"verdict"`
 }
 
-// MetricAssessment is one metric of one version.
+// MetricAssessment is one metric of one version. Mean, Lower and Upper are
+// absent when they are not finite: a metric with no data yet, or a quantile
+// whose credible interval reaches beyond the histogram's last bound (then
+// Upper is absent: unbounded above).
 type MetricAssessment struct {
-	Metric string  `json:"metric"`
-	Mean   float64 `json:"mean"`
-	Lower  float64 `json:"lower"`
-	Upper  float64 `json:"upper"`
+	Metric string   `json:"metric"`
+	Mean   *float64 `json:"mean,omitempty"`
+	Lower  *float64 `json:"lower,omitempty"`
+	Upper  *float64 `json:"upper,omitempty"`
 	// ProbObjective is P(this metric's objectives hold), when it has any.
 	ProbObjective *float64 `json:"probObjective,omitempty"`
 	// Verdict is the anytime-valid verdict on this metric's objectives.

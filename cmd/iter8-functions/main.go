@@ -43,6 +43,10 @@ func run() error {
 	logFormat := flag.String("log-format", envOr("ITER8_LOG_FORMAT", "json"), "json or text")
 	grace := flag.Duration("grace", 25*time.Second, "how long in-flight events may run after SIGTERM")
 	deadLetters := flag.Bool("dead-letters", false, "only log the events received (a dead-letter sink)")
+	// client-go's default of 5 requests/s would cap the functions at about
+	// 2.5 events/s, since each event takes a read and a write.
+	qps := flag.Float64("kube-qps", 100, "API requests per second this process may make")
+	burst := flag.Int("kube-burst", 200, "API request burst")
 	flag.Parse()
 
 	log := newLogger(*logFormat)
@@ -59,6 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	cfg.QPS, cfg.Burst = float32(*qps), *burst
 	sv, err := servingclient.NewForConfig(cfg)
 	if err != nil {
 		return err

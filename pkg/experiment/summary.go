@@ -127,7 +127,7 @@ func assessed(spec events.ExperimentSpec, st State, a stats.Assessment, samples 
 		}
 		for j, m := range spec.Metrics {
 			mr := vr.Metrics[j]
-			ma := events.MetricAssessment{Metric: m.Name, Mean: number(mr.Mean), Lower: number(mr.Lower), Upper: number(mr.Upper)}
+			ma := events.MetricAssessment{Metric: m.Name, Mean: finitePtr(mr.Mean), Lower: finitePtr(mr.Lower), Upper: finitePtr(mr.Upper)}
 			// A metric's objectives hold together at most as likely as the
 			// least likely of them; with one objective, which is usual,
 			// this is exact.
@@ -168,6 +168,14 @@ func combine(vs []stats.Verdict) stats.Verdict {
 }
 
 func optional(v float64) *float64 {
+	if !finite(v) {
+		return nil
+	}
+	return &v
+}
+
+// finitePtr is v, or nil (absent: unknown or unbounded) when v is not finite.
+func finitePtr(v float64) *float64 {
 	if !finite(v) {
 		return nil
 	}

@@ -153,17 +153,9 @@ func Describe(in Input, now time.Time) Description {
 			mv := MetricView{Metric: m.Name, Type: m.Type, Unit: m.Unit, Objective: ObjectiveText(spec, m.Name)}
 			if ma, ok := metricOf(va, m.Name); assessed && ok {
 				if hasData(st, i, j) {
-					mv.Mean, mv.Lower, mv.Upper = ptr(ma.Mean), ptr(ma.Lower), ptr(ma.Upper)
-					// The assessment writes 0 for numbers it could not
-					// compute, such as the mean of a quantile some of
-					// whose draws lie beyond the histogram. A 0 outside
-					// its own interval is one of those.
-					if ma.Mean == 0 && (ma.Lower > 0 || ma.Upper < 0) {
-						mv.Mean = nil
-					}
-					if ma.Lower > ma.Upper {
-						mv.Lower, mv.Upper = nil, nil
-					}
+					// Absent numbers are unknown or unbounded (a quantile
+					// beyond the histogram's last bound).
+					mv.Mean, mv.Lower, mv.Upper = ma.Mean, ma.Lower, ma.Upper
 				}
 				mv.ProbObjective, mv.Verdict = ma.ProbObjective, ma.Verdict
 			}

@@ -122,13 +122,14 @@ func running() Input {
 	}
 	a := &events.Assessed{Iteration: 3, Phase: "running", Decision: st.Last.Decision, Versions: []events.VersionAssessment{
 		{Version: "shop-v1", Samples: 900, ProbFeasible: 0.99, Verdict: "satisfied", Metrics: []events.MetricAssessment{
-			{Metric: "errors", Mean: 0.0044, Lower: 0.001, Upper: 0.01, ProbObjective: ref(0.99), Verdict: "satisfied"},
-			// A quantile whose mean could not be computed is written as 0.
-			{Metric: "latency-p95", Mean: 0, Lower: 180, Upper: 240, ProbObjective: ref(0.99), Verdict: "satisfied"},
+			{Metric: "errors", Mean: ref(0.0044), Lower: ref(0.001), Upper: ref(0.01), ProbObjective: ref(0.99), Verdict: "satisfied"},
+			// A quantile whose mean could not be computed has none.
+			{Metric: "latency-p95", Lower: ref(180.0), Upper: ref(240.0), ProbObjective: ref(0.99), Verdict: "satisfied"},
 		}},
 		{Version: "shop-v2", Samples: 300, ProbFeasible: 0.6, Verdict: "undecided", Metrics: []events.MetricAssessment{
-			{Metric: "errors", Mean: 0.0099, Lower: 0.002, Upper: 0.024, ProbObjective: ref(0.6), Verdict: "undecided"},
-			{Metric: "latency-p95", Mean: 0, Lower: 0, Upper: 0, ProbObjective: ref(0.5), Verdict: "undecided"},
+			{Metric: "errors", Mean: ref(0.0099), Lower: ref(0.002), Upper: ref(0.024), ProbObjective: ref(0.6), Verdict: "undecided"},
+			// Beyond the histogram's last bound: unbounded above.
+			{Metric: "latency-p95", Lower: ref(250.0), ProbObjective: ref(0.5), Verdict: "undecided"},
 		}},
 	}}
 	return Input{

@@ -245,8 +245,8 @@ func limitsOf(spec events.ExperimentSpec, a *events.Assessed, st experiment.Stat
 	var out []limitLine
 	base := math.NaN()
 	if len(st.Versions) > 0 {
-		if ma := metricAssessment(a, st.Versions[0], metric); ma != nil {
-			base = ma.Mean
+		if ma := metricAssessment(a, st.Versions[0], metric); ma != nil && ma.Mean != nil {
+			base = *ma.Mean
 		}
 	}
 	for _, o := range spec.Objectives {

@@ -139,16 +139,14 @@ func posteriorOf(m events.MetricSpec, d stats.Data, ma *events.MetricAssessment,
 	for _, c := range d.Counts {
 		n += c
 	}
-	if n <= 0 || ma == nil {
+	if n <= 0 || ma == nil || ma.Lower == nil || ma.Upper == nil {
+		// No interval, or one unbounded above: nothing honest to draw.
 		return density{}, false
 	}
-	center := ma.Mean
-	if !(ma.Lower < center && center < ma.Upper) {
-		// The assessment writes 0 for a mean it could not compute (a draw
-		// beyond the histogram's last bound makes it infinite); the
-		// interval may still be finite, and its middle is the best center
-		// there is.
-		center = (ma.Lower + ma.Upper) / 2
+	lo, hi := *ma.Lower, *ma.Upper
+	center := (lo + hi) / 2
+	if ma.Mean != nil && lo < *ma.Mean && *ma.Mean < hi {
+		center = *ma.Mean
 	}
-	return splitNormalDensity(center, ma.Lower, ma.Upper, conf)
+	return splitNormalDensity(center, lo, hi, conf)
 }

@@ -222,6 +222,13 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 			res.TrafficRejected = fmt.Errorf("service %s/%s: traffic rejected by the API server: %w", ns, name, err)
 			dropTraffic = true
 			continue
+		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			// Refused even without the traffic: the object itself cannot
+			// take the write (say, the user's own annotations leave no
+			// room for iter8's). No redelivery changes that, so a retried
+			// status would only postpone losing the event.
+			return res, events.Permanent(http.StatusUnprocessableEntity,
+				fmt.Errorf("service %s/%s: the API server refused the experiment's write: %w", ns, name, err))
 		}
 		var se *events.StatusError
 		if errors.As(err, &se) {

@@ -1,0 +1,9 @@
+package reliability
+
+import (
+	"testing"
+
+	"github.com/iter8-knative/iter8/test/cluster"
+)
+
+func TestMain(m *testing.M) { cluster.Main(m, cluster.Options{Knative: true}) }
