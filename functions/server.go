@@ -22,9 +22,9 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
-// MaxBodyBytes caps a request body: an event's data may be events.MaxDataBytes
-// and its structured-mode envelope a little more.
-const MaxBodyBytes = events.MaxDataBytes + 16<<10
+// MaxBodyBytes caps a request body at the documented events.MaxEventBytes;
+// the data inside is then held to events.MaxDataBytes when it is decoded.
+const MaxBodyBytes = events.MaxEventBytes
 
 // Timeouts bound how long one connection may hold the server.
 type Timeouts struct {

@@ -31,7 +31,7 @@ func classify(ns, name string, err error) error {
 }
 
 // hashKey shortens an event key to 12 characters: 72 bits keep the chance
-// of two of 512 remembered keys colliding below 1e-16, at a tenth of the
+// of two of 1,024 remembered keys colliding near 1e-16, at a tenth of the
 // size of typical keys.
 func hashKey(key string) string {
 	if key == "" {

@@ -29,10 +29,13 @@ import (
 // timeout.
 var DefaultBackoff = wait.Backoff{Steps: 30, Duration: 5 * time.Millisecond, Factor: 1.2, Jitter: 1.0}
 
-// DefaultDedupeWindow is how many recent event keys a Service remembers.
-// Knative redelivers within minutes; 512 distinct events later a duplicate
-// would no longer be recognised.
-const DefaultDedupeWindow = 512
+// DefaultDedupeWindow is how many recent event keys a Service remembers: a
+// redelivery is recognised while fewer than this many other events for the
+// same Service have arrived since the original. At 10 events/s per Service
+// that is 100 s, several times the horizon of Knative's retries with the
+// delivery settings of config/ (5 retries, exponential from 0.5 s: about
+// 15 s). The keys take about 15 KiB of the state annotation.
+const DefaultDedupeWindow = 1024
 
 // Store reads and writes experiments on Knative Services.
 type Store struct {

@@ -41,6 +41,10 @@ import (
 	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
+// redeliveryReach is how many of a Service's latest events a duplicate may
+// repeat: at the soak's rates, several times what Knative's retries span.
+const redeliveryReach = 128
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -244,7 +248,11 @@ func load(ctx context.Context, o options, client *deliver.Client, fn *deliver.Fu
 		s := k % len(names)
 		var j job
 		if len(sentIDs[s]) > 0 && rng.Float64() < o.dup {
-			j = job{svc: s, ev: sentIDs[s][rng.IntN(len(sentIDs[s]))]}
+			// A redelivery: Knative retries within its retry horizon, so
+			// a duplicate repeats one of the Service's recent events
+			// (see store.DefaultDedupeWindow for how far back is safe).
+			recent := sentIDs[s][max(0, len(sentIDs[s])-redeliveryReach):]
+			j = job{svc: s, ev: recent[rng.IntN(len(recent))]}
 			res.dups++
 		} else {
 			i := next[s]
