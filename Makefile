@@ -25,7 +25,7 @@ build: ## Build iter8's binaries into bin/.
 unit: ## Unit tests only (no control plane).
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/)
 
-test: tools ## Unit and integration tests against the real local control plane.
+test: tools build ## Unit and integration tests against the real local control plane.
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
