@@ -55,6 +55,9 @@ func (e *env) checkCounts(ctx context.Context, t *testing.T, want counts) {
 	}
 }
 
+// minKills is how often the functions process must be killed mid-run.
+const minKills = 8
+
 // TestFunctionKilledMidEventConverges SIGKILLs the real functions process
 // at random (seeded) moments while windows are delivered to it, and
 // restarts it each time: most kills land while an event is between its
@@ -80,7 +83,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 
 	done := make(chan struct{})
 	var bg sync.WaitGroup
-	kills := 0
+	var killed atomic.Int64
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
@@ -91,9 +94,9 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 			case <-time.After(time.Duration(20+rng.IntN(250)) * time.Millisecond):
 			}
 			e.fn.Kill()
-			kills++
+			killed.Add(1)
 			if err := e.fn.Restart(ctx); err != nil {
-				t.Errorf("restart %d: %v", kills, err)
+				t.Errorf("restart %d: %v", killed.Load(), err)
 				return
 			}
 		}
@@ -146,13 +149,22 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	for _, ev := range queue {
 		work <- ev
 	}
+	// However fast the functions are, keep redelivering (duplicates, which
+	// must change nothing) until the fault has been injected enough times.
+	again := rand.New(rand.NewPCG(2026, 13))
+	for killed.Load() < minKills && ctx.Err() == nil {
+		ev := windows[again.IntN(len(windows))]
+		queue = append(queue, ev)
+		work <- ev
+	}
 	close(work)
 	senders.Wait()
 	close(done)
 	bg.Wait()
+	kills := int(killed.Load())
 	t.Logf("%d deliveries of %d windows; %d kills; %d consistent reads; answers %v (0 = connection lost)",
 		len(queue), len(windows), kills, reads.Load(), tally.Snapshot())
-	if kills < 5 {
+	if kills < minKills {
 		t.Errorf("only %d kills: the fault was barely injected", kills)
 	}
 	if tally.Snapshot()[0] == 0 {

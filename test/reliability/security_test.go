@@ -163,11 +163,17 @@ func TestNoPayloadInLogs(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// The log is written before each answer, so the last one is in.
-	log := e.fn.Log()
+	// The process logs before it answers, but its output reaches us through
+	// a pipe and a copying goroutine: wait, with a deadline, until the last
+	// event's line has arrived.
+	var log string
 	for _, id := range []string{"start", "pause", "resume"} {
-		if !strings.Contains(log, `"id":"`+id+`"`) {
-			t.Fatalf("the log has no line for event %s: it was not captured:\n%s", id, log)
+		deadline := time.Now().Add(10 * time.Second)
+		for log = e.fn.Log(); !strings.Contains(log, `"id":"`+id+`"`); log = e.fn.Log() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log has no line for event %s: it was not captured:\n%s", id, log)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	for _, line := range strings.Split(log, "\n") {
