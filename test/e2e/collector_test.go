@@ -115,7 +115,7 @@ func TestCollectorDrivesCanary(t *testing.T) {
 			// The window the tick just folded in, collected again and
 			// sent as the collector's event: its id is the window's, so
 			// it is a duplicate.
-			c, err := collector.New(p.Prometheus.URL)
+			c, err := collector.New(p.Prometheus.URL())
 			if err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 	stranger.Serve(5, 200, 0.02)
 	legacy.Serve(la, 3, 200, 0.02)
 
-	prom := Start(t, []string{a.Target(), b1.Target(), b2.Target(), stranger.Target(), la.Target(), lb.Target()})
+	prom := startT(t, []string{a.Target(), b1.Target(), b2.Target(), stranger.Target(), la.Target(), lb.Target()})
 	c, err := collector.New(prom.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -11,56 +11,77 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// EnvBinary overrides where the prometheus binary is; by default it is
-// looked up on PATH.
-const EnvBinary = "ITER8_PROMETHEUS_BIN"
+// Where the prometheus binary is: EnvBinary when set, else Debian's
+// package's path, else PATH.
+const (
+	EnvBinary     = "ITER8_PROMETHEUS_BIN"
+	DebianBinary  = "/usr/bin/prometheus"
+	installAdvice = "install it with `apt-get install -y prometheus` (Debian; .ci/run does) or set " + EnvBinary
+)
 
-// ScrapeInterval is short so that a test waits a fraction of a second per
-// window boundary.
+// ScrapeInterval is short so that a test or a demo waits a fraction of a
+// second per window boundary.
 const ScrapeInterval = 250 * time.Millisecond
 
 // Job is the scrape job of every target.
 const Job = "queue-proxy"
 
-// Server is a real Prometheus process scraping a test's targets. It keeps
-// its address and TSDB directory across Stop and Start, as a restarted
-// Prometheus in a cluster would.
+// Binary finds the prometheus binary, or says how to install it.
+func Binary() (string, error) {
+	if bin := os.Getenv(EnvBinary); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("prometheus: %s=%s: %w", EnvBinary, bin, err)
+		}
+		return bin, nil
+	}
+	if _, err := os.Stat(DebianBinary); err == nil {
+		return DebianBinary, nil
+	}
+	if bin, err := exec.LookPath("prometheus"); err == nil {
+		return bin, nil
+	}
+	return "", fmt.Errorf("prometheus: the binary is not at %s nor on PATH: %s", DebianBinary, installAdvice)
+}
+
+// Server is a real Prometheus process with a private TSDB, scraping a
+// fixed set of targets on loopback every ScrapeInterval. It keeps its
+// address and TSDB across Stop and Restart, as a restarted Prometheus in a
+// cluster would.
 type Server struct {
-	t       testing.TB
 	bin     string
 	dir     string
 	addr    string
-	targets int
+	targets []string
 	cmd     *exec.Cmd
-	done    chan error
-	logPath string
+	done    chan struct{}
 	api     v1.API
 }
 
-// Start starts Prometheus scraping targets (host:port) every
-// ScrapeInterval and waits until it is ready. The process is stopped when
-// the test ends, whatever its outcome. A missing binary fails the test: the
-// integration tier must run (apt-get install prometheus).
-func Start(t testing.TB, targets []string) *Server {
-	t.Helper()
-	bin := os.Getenv(EnvBinary)
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("prometheus"); err != nil {
-			t.Fatalf("the prometheus binary is required by this integration test and was not found on PATH (%v): "+
-				"install it with `apt-get install -y prometheus` (.ci/run does) or set %s", err, EnvBinary)
-		}
+// Start starts Prometheus scraping targets (host:port) and waits until it
+// is ready and has scraped every target once. Close it when done.
+func Start(ctx context.Context, targets []string) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
 	}
-	dir := t.TempDir()
-	addr := freeAddr(t)
+	dir, err := os.MkdirTemp("", "iter8-prometheus-*")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %s
   scrape_timeout: %s
@@ -70,33 +91,69 @@ scrape_configs:
       - targets: ['%s']
 `, model.Duration(ScrapeInterval), model.Duration(ScrapeInterval*4/5), Job, strings.Join(targets, "', '"))
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatalf("prometheus config: %v", err)
+		return nil, fmt.Errorf("prometheus config: %w", err)
 	}
 	client, err := api.NewClient(api.Config{Address: "http://" + addr})
 	if err != nil {
-		t.Fatalf("prometheus client: %v", err)
+		return nil, err
 	}
-	s := &Server{t: t, bin: bin, dir: dir, addr: addr, targets: len(targets), logPath: filepath.Join(dir, "prometheus.log"), api: v1.NewAPI(client)}
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			if b, err := os.ReadFile(s.logPath); err == nil {
-				t.Logf("prometheus log:\n%s", tail(string(b), 4000))
-			}
-		}
-	})
-	s.Restart()
-	return s
+	s := &Server{bin: bin, dir: dir, addr: addr, targets: targets, api: v1.NewAPI(client)}
+	if err := s.Restart(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Settle(ctx, time.Now()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-// URL is the address to give the collector.
+// URL is the address to give the collector (ITER8_PROMETHEUS_URL).
 func (s *Server) URL() string { return "http://" + s.addr }
 
-// API is a client for the test's own queries.
+// API is a client for one's own queries.
 func (s *Server) API() v1.API { return s.api }
 
+// Restart starts Prometheus (again) on the same address and TSDB, and waits
+// until it is ready.
+func (s *Server) Restart(ctx context.Context) error {
+	if s.cmd != nil {
+		return errors.New("prometheus is already running")
+	}
+	logFile, err := os.OpenFile(filepath.Join(s.dir, "prometheus.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("prometheus log: %w", err)
+	}
+	cmd := exec.Command(s.bin,
+		"--config.file="+filepath.Join(s.dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(s.dir, "tsdb"),
+		"--web.listen-address="+s.addr,
+		"--log.level=warn",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// It must not outlive a demo or test killed with SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("prometheus: start %s: %w", s.bin, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logFile.Close(); close(done) }()
+	s.cmd, s.done = cmd, done
+	return s.poll(ctx, "ready", func(ctx context.Context) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/-/ready", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+}
+
 // Stop terminates Prometheus and waits for it to exit; its TSDB (and WAL)
-// stay for a restart. Stopping a stopped server does nothing.
+// stay for a Restart. Stopping a stopped server does nothing.
 func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
@@ -111,59 +168,35 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart starts Prometheus (again) on the same address and TSDB, and
-// waits until it is ready.
-func (s *Server) Restart() {
-	s.t.Helper()
-	if s.cmd != nil {
-		s.t.Fatalf("prometheus is already running")
-	}
-	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		s.t.Fatalf("prometheus log: %v", err)
-	}
-	cmd := exec.Command(s.bin,
-		"--config.file="+filepath.Join(s.dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(s.dir, "tsdb"),
-		"--web.listen-address="+s.addr,
-		"--log.level=warn",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		s.t.Fatalf("start %s: %v", s.bin, err)
-	}
-	s.cmd, s.done = cmd, make(chan error, 1)
-	go func() {
-		s.done <- cmd.Wait()
-		logFile.Close()
-	}()
-	s.poll("ready", func(ctx context.Context) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/-/ready", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
+// Close stops Prometheus and removes its TSDB.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
+}
+
+// Log returns what Prometheus logged (warnings and errors).
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "prometheus.log"))
+	return string(b)
 }
 
 // Settle waits until every target has been scraped successfully by a
-// scrape that started after t. Prometheus scrapes each target in turn, so
-// every scrape stamped at or before t has then been written too.
-func (s *Server) Settle(t time.Time) {
-	s.t.Helper()
-	// timestamp() keeps the sample's own time only when applied to a bare
-	// selector; success is checked beside it.
-	q := fmt.Sprintf(`count(timestamp(up{job=%[1]q}) > %[2]f and up{job=%[1]q} == 1)`, Job, float64(t.UnixNano())/1e9)
-	s.poll("a scrape of every target after "+t.Format(time.RFC3339Nano), func(ctx context.Context) (bool, error) {
+// scrape stamped after t. Prometheus stamps a scrape with its start and
+// scrapes each target in turn, so afterwards what the targets served
+// before t is in a written sample, and every scrape stamped at or before t
+// has finished reading its target.
+func (s *Server) Settle(ctx context.Context, t time.Time) error {
+	sel := fmt.Sprintf(`up{job=%q,instance=~%q}`, Job, strings.Join(s.targets, "|"))
+	// timestamp() keeps the sample's own time only on a bare selector;
+	// success is checked beside it.
+	q := fmt.Sprintf(`count(timestamp(%[1]s) > %[2]f and %[1]s == 1)`, sel, float64(t.UnixNano())/1e9)
+	return s.poll(ctx, "a scrape of every target after "+t.Format(time.RFC3339Nano), func(ctx context.Context) (bool, error) {
 		v, _, _, err := s.api.Query(ctx, q, time.Now())
 		if err != nil {
 			return false, nil
 		}
 		vec, ok := v.(model.Vector)
-		return ok && len(vec) == 1 && int(vec[0].Value) == s.targets, nil
+		return ok && len(vec) == 1 && int(vec[0].Value) == len(s.targets), nil
 	})
 }
 
@@ -171,53 +204,33 @@ func (s *Server) Settle(t time.Time) {
 // or before b reflects exactly what the targets had served before Boundary
 // was called, and nothing served after it returns. Counters read at b are
 // then exact, which is what lets a test expect exact counts.
-func (s *Server) Boundary() time.Time {
-	s.t.Helper()
-	s.Settle(time.Now())
+func (s *Server) Boundary(ctx context.Context) (time.Time, error) {
+	if err := s.Settle(ctx, time.Now()); err != nil {
+		return time.Time{}, err
+	}
 	b := time.Now().Truncate(time.Millisecond)
 	// A scrape stamped before b may still be reading a target; wait until
 	// one stamped after b has been written, so it cannot see later traffic.
-	s.Settle(b)
-	return b
+	return b, s.Settle(ctx, b)
 }
 
-// poll retries cond until it holds, failing the test after a deadline.
-func (s *Server) poll(what string, cond func(context.Context) (bool, error)) {
-	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		ok, err := cond(ctx)
-		cancel()
-		if err != nil {
-			s.t.Fatalf("prometheus: waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
+// poll retries cond until it holds, Prometheus exits or 30 s pass.
+func (s *Server) poll(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
+	done := s.done
+	err := wait.PollUntilContextTimeout(ctx, 25*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
-		case err := <-s.done:
-			s.done <- err
-			s.t.Fatalf("prometheus exited while waiting for %s: %v", what, errors.Join(err, errors.New("see the log below")))
+		case <-done:
+			return false, errors.New("prometheus exited")
 		default:
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("prometheus: timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago; Prometheus binds it itself.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return cond(qctx)
+	})
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		return fmt.Errorf("prometheus at %s: waiting for %s: %w\n%s", s.URL(), what, err, tail(s.Log(), 2000))
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return nil
 }
 
 func tail(s string, n int) string {

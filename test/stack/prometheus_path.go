@@ -14,6 +14,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
 	"github.com/iter8-knative/iter8/pkg/store"
+	promserver "github.com/iter8-knative/iter8/test/prometheus"
 )
 
 // PrometheusPath is the metrics path a cluster has: the traffic simulator
@@ -23,7 +24,7 @@ import (
 // Start the functions with Env, start the experiment with StartCollected
 // and drive it with RunCollected.
 type PrometheusPath struct {
-	Prometheus *Prometheus
+	Prometheus *promserver.Server
 
 	x      Experiment
 	spec   events.ExperimentSpec
@@ -42,7 +43,7 @@ type PrometheusPath struct {
 // PrometheusOptions configure NewPrometheusPath.
 type PrometheusOptions struct {
 	Logf func(format string, args ...any)
-	// Delay is the collector's ITER8_PROMETHEUS_DELAY; ScrapeInterval
+	// Delay is the collector's ITER8_PROMETHEUS_DELAY; promserver.ScrapeInterval
 	// when zero, enough for the scrape timeout, as the default 10s is for
 	// Prometheus's default scrape timeout.
 	Delay time.Duration
@@ -68,7 +69,7 @@ type Served map[string]map[string]Tally
 func NewPrometheusPath(ctx context.Context, x Experiment, o PrometheusOptions) (*PrometheusPath, error) {
 	p := &PrometheusPath{x: x, pods: map[string]*pod{}, delay: o.Delay, copies: max(o.Copies, 1), latency: -1, served: Served{}, logf: o.Logf}
 	if p.delay == 0 {
-		p.delay = ScrapeInterval
+		p.delay = promserver.ScrapeInterval
 	}
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
@@ -95,9 +96,12 @@ func NewPrometheusPath(ctx context.Context, x Experiment, o PrometheusOptions) (
 		p.pods[rev] = pd
 		targets = append(targets, pd.addr)
 	}
-	if p.Prometheus, err = StartPrometheus(ctx, targets, p.logf); err != nil {
+	if p.Prometheus, err = promserver.Start(ctx, targets); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	if p.logf != nil {
+		p.logf("prometheus: ready at %s, scraping %d targets every %s", p.Prometheus.URL(), len(targets), promserver.ScrapeInterval)
 	}
 	return p, nil
 }
@@ -106,7 +110,7 @@ func NewPrometheusPath(ctx context.Context, x Experiment, o PrometheusOptions) (
 // this Prometheus (stack.Options.Env).
 func (p *PrometheusPath) Env() []string {
 	return []string{
-		collector.EnvURL + "=" + p.Prometheus.URL,
+		collector.EnvURL + "=" + p.Prometheus.URL(),
 		collector.EnvPreset + "=knative-otel",
 		collector.EnvDelay + "=" + p.delay.String(),
 	}
@@ -165,7 +169,7 @@ func (p *PrometheusPath) Folded(rec store.Record) Served {
 // Stop stops Prometheus and the targets.
 func (p *PrometheusPath) Stop() {
 	if p.Prometheus != nil {
-		p.Prometheus.Stop()
+		p.Prometheus.Close()
 	}
 	for _, pd := range p.pods {
 		pd.stop()

@@ -150,30 +150,12 @@ func (s *Stack) RunCollected(ctx context.Context, x Experiment, p *PrometheusPat
 			return rec, err
 		}
 		next = time.Now().Add(interval)
-		if x.Before != nil {
-			if err := x.Before(ctx, i); err != nil {
-				return rec, err
-			}
-			if rec, err = s.Store.Get(ctx, x.Namespace, x.Service); err != nil {
-				return rec, err
-			}
-			if ended(rec.State) {
-				return rec, nil
-			}
+		if r, ended, err := s.before(ctx, x, i); err != nil || ended {
+			return r, err
 		}
-		svc, err := s.routed(ctx, sv, x)
+		routed, split, err := s.routedSplit(ctx, sv, x)
 		if err != nil {
 			return rec, err
-		}
-		routed := map[string]int{}
-		for _, t := range svc.Status.Traffic {
-			if t.Percent != nil && *t.Percent > 0 {
-				routed[t.RevisionName] += int(*t.Percent)
-			}
-		}
-		split := map[string]int{}
-		for _, v := range x.Scenario.Experiment.Versions() {
-			split[v] = routed[x.Revision(v)]
 		}
 		now := time.Now()
 		p.serve(gen.Window(now, now.Add(interval), x.Scenario.Traffic.RequestsPerInterval, split))

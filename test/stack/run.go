@@ -86,6 +86,44 @@ func (s *Stack) routed(ctx context.Context, sv servingclient.Interface, x Experi
 	return svc, nil
 }
 
+// before runs x.Before for window i, if any, and reports whether the
+// experiment has ended, with its record.
+func (s *Stack) before(ctx context.Context, x Experiment, i int) (store.Record, bool, error) {
+	if x.Before == nil {
+		return store.Record{}, false, nil
+	}
+	if err := x.Before(ctx, i); err != nil {
+		return store.Record{}, false, err
+	}
+	rec, err := s.Store.Get(ctx, x.Namespace, x.Service)
+	if err != nil {
+		return rec, false, err
+	}
+	p := rec.State.Phase
+	return rec, p == experiment.PhaseCompleted || p == experiment.PhaseFailed, nil
+}
+
+// routedSplit reads the split the Route serves, once it has caught up, by
+// revision and by scenario version: the generator speaks versions, the
+// Route revisions.
+func (s *Stack) routedSplit(ctx context.Context, sv servingclient.Interface, x Experiment) (routed, split map[string]int, err error) {
+	svc, err := s.routed(ctx, sv, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	routed = map[string]int{}
+	for _, t := range svc.Status.Traffic {
+		if t.Percent != nil && *t.Percent > 0 {
+			routed[t.RevisionName] += int(*t.Percent)
+		}
+	}
+	split = map[string]int{}
+	for _, v := range x.Scenario.Experiment.Versions() {
+		split[v] = routed[x.Revision(v)]
+	}
+	return routed, split, nil
+}
+
 // Run drives traffic until the experiment ends or the scenario's horizon:
 // each window it reads the split the Route serves (status.traffic), draws
 // that many requests per revision from the scenario's truth, and sends the
@@ -105,32 +143,12 @@ func (s *Stack) Run(ctx context.Context, x Experiment) (store.Record, error) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	var rec store.Record
 	for i := 0; i < x.Scenario.Traffic.MaxIntervals; i++ {
-		if x.Before != nil {
-			if err := x.Before(ctx, i); err != nil {
-				return rec, err
-			}
-			if rec, err = s.Store.Get(ctx, x.Namespace, x.Service); err != nil {
-				return rec, err
-			}
-			if p := rec.State.Phase; p == experiment.PhaseCompleted || p == experiment.PhaseFailed {
-				return rec, nil
-			}
+		if r, ended, err := s.before(ctx, x, i); err != nil || ended {
+			return r, err
 		}
-		svc, err := s.routed(ctx, sv, x)
+		routed, split, err := s.routedSplit(ctx, sv, x)
 		if err != nil {
 			return rec, err
-		}
-		routed := map[string]int{}
-		for _, t := range svc.Status.Traffic {
-			if t.Percent != nil && *t.Percent > 0 {
-				routed[t.RevisionName] += int(*t.Percent)
-			}
-		}
-		// The generator speaks scenario versions; the Route speaks
-		// revisions.
-		split := map[string]int{}
-		for _, v := range x.Scenario.Experiment.Versions() {
-			split[v] = routed[x.Revision(v)]
 		}
 		start := t0.Add(time.Duration(i) * x.Interval)
 		w := gen.Window(start, start.Add(x.Interval), x.Scenario.Traffic.RequestsPerInterval, split)
