@@ -12,16 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 )
 
 // QueueSidecarImage is the queue-proxy image the controller writes into
@@ -54,8 +46,17 @@ func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*
 	cms, _ := filepath.Glob(filepath.Join(serving, "config/core/configmaps/*.yaml"))
 	files = append(files, cms...)
 	files = append(files, filepath.Join(networking, "config/config-network.yaml"))
-	if err := applyFiles(ctx, c.Config, files, patchServingConfig); err != nil {
-		return nil, fmt.Errorf("knative: configuring: %w", err)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.ApplyManifest(ctx, b, func(u *unstructured.Unstructured) bool {
+			patchServingConfig(u)
+			return true
+		}); err != nil {
+			return nil, fmt.Errorf("knative: configuring from %s: %w", f, err)
+		}
 	}
 
 	k := &knative{logPath: filepath.Join(c.workDir, "knative-controller.log"), done: make(chan struct{}), exited: make(chan struct{})}
@@ -127,39 +128,6 @@ func patchServingConfig(u *unstructured.Unstructured) {
 	_ = unstructured.SetNestedStringMap(u.Object, data, "data")
 }
 
-// applyFiles creates every object in the YAML files, after mutate, and
-// updates those that exist.
-func applyFiles(ctx context.Context, cfg *rest.Config, files []string, mutate func(*unstructured.Unstructured)) error {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		objs, err := DecodeYAML(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		for _, u := range objs {
-			if mutate != nil {
-				mutate(u)
-			}
-			if err := apply(ctx, dyn, mapper, u); err != nil {
-				return fmt.Errorf("%s: %s %s: %w", f, u.GetKind(), u.GetName(), err)
-			}
-		}
-	}
-	return nil
-}
-
 // DecodeYAML splits a multi-document YAML file into objects, skipping empty
 // documents.
 func DecodeYAML(b []byte) ([]*unstructured.Unstructured, error) {
@@ -178,39 +146,4 @@ func DecodeYAML(b []byte) ([]*unstructured.Unstructured, error) {
 		}
 		out = append(out, &unstructured.Unstructured{Object: obj})
 	}
-}
-
-func apply(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, u *unstructured.Unstructured) error {
-	gvk := u.GroupVersionKind()
-	var m *meta.RESTMapping
-	// A CRD installed a moment ago may not be in discovery yet.
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		var err error
-		m, err = mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			if r, ok := mapper.(interface{ Reset() }); ok {
-				r.Reset()
-			}
-			return false, nil
-		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("no API for %s", gvk)
-	}
-	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-	}
-	_, err = ri.Create(ctx, u, metav1.CreateOptions{})
-	if err == nil {
-		return nil
-	}
-	cur, gerr := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
-	if gerr != nil {
-		return err
-	}
-	u.SetResourceVersion(cur.GetResourceVersion())
-	_, err = ri.Update(ctx, u, metav1.UpdateOptions{})
-	return err
 }

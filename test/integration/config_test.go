@@ -10,15 +10,11 @@ import (
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -34,8 +30,6 @@ import (
 // the controller acting on them.
 func applyConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) {
 	t.Helper()
-	dyn := dynamic.NewForConfigOrDie(c.Config)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(c.Config)))
 	files, _ := fs.Glob(config.Manifests, "*.yaml")
 	applied := 0
 	for _, f := range files {
@@ -43,37 +37,16 @@ func applyConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, ns strin
 			continue
 		}
 		b, _ := config.Manifests.ReadFile(f)
-		objs, err := cluster.DecodeYAML(b)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, u := range objs {
+		n, err := c.ApplyManifest(ctx, b, func(u *unstructured.Unstructured) bool {
 			if u.GetKind() == "Role" || u.GetKind() == "RoleBinding" {
 				u.SetNamespace(ns)
 			}
-			gvk := u.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", f, gvk, err)
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-			if m.Scope.Name() == meta.RESTScopeNameNamespace {
-				ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-			}
-			real := map[string]bool{"Namespace": true, "ServiceAccount": true, "Role": true, "RoleBinding": true}[u.GetKind()]
-			opts := metav1.PatchOptions{FieldManager: "iter8-test", Force: ptrTo(true)}
-			if !real {
-				opts.DryRun = []string{metav1.DryRunAll}
-			}
-			data, err := u.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts); err != nil {
-				t.Fatalf("%s: apply %s %s: %v", f, u.GetKind(), u.GetName(), err)
-			}
-			applied++
+			return map[string]bool{"Namespace": true, "ServiceAccount": true, "Role": true, "RoleBinding": true}[u.GetKind()]
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
+		applied += n
 	}
 	if applied < 10 {
 		t.Fatalf("applied only %d objects", applied)

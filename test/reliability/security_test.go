@@ -17,13 +17,9 @@ import (
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
@@ -234,33 +230,18 @@ func TestCrossTenantRefused(t *testing.T) {
 // service account with a token from the TokenRequest API.
 func functionsIdentity(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) string {
 	t.Helper()
-	dyn := dynamic.NewForConfigOrDie(c.Config)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(c.Config)))
 	for _, f := range []string{"100-namespace.yaml", "200-serviceaccount.yaml", "201-role.yaml"} {
 		b, err := config.Manifests.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err := cluster.DecodeYAML(b)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, u := range objs {
+		if _, err := c.ApplyManifest(ctx, b, func(u *unstructured.Unstructured) bool {
 			if u.GetKind() == "Role" || u.GetKind() == "RoleBinding" {
 				u.SetNamespace(ns)
 			}
-			gvk := u.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-			if m.Scope.Name() == meta.RESTScopeNameNamespace {
-				ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-			}
-			if _, err := ri.Create(ctx, u, metav1.CreateOptions{}); err != nil && !strings.Contains(err.Error(), "already exists") {
-				t.Fatalf("%s: %s %s: %v", f, u.GetKind(), u.GetName(), err)
-			}
+			return true
+		}); err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
 	}
 	tok, err := kubernetes.NewForConfigOrDie(c.Config).CoreV1().ServiceAccounts("iter8-system").CreateToken(ctx, "iter8-functions",
