@@ -119,7 +119,13 @@ func TestCanaryBadErrorsIsRolledBack(t *testing.T) {
 func TestABNPromotesBestFeasible(t *testing.T) {
 	s, x, ctx := up(t, "abn-three.yaml", 3)
 	var routed map[string]int
-	x.OnWindow = consistent(t, &routed)
+	check := consistent(t, &routed)
+	x.OnWindow = func(i int, r map[string]int, rec store.Record) error {
+		if err := check(i, r, rec); err != nil {
+			return err
+		}
+		return describedMatches(ctx, s, x, rec)
+	}
 	rec, err := s.Run(ctx, x)
 	if err != nil {
 		t.Fatal(err)
