@@ -32,7 +32,7 @@ e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...
 
 bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s
 

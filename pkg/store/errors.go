@@ -33,6 +33,9 @@ func classify(ns, name string, err error) error {
 // hashKey shortens an event key to 12 characters: 72 bits keep the chance
 // of two of 1,024 remembered keys colliding near 1e-16, at a tenth of the
 // size of typical keys.
+// keyLen is the length of a hashed key: 9 bytes in unpadded base64.
+const keyLen = 12
+
 func hashKey(key string) string {
 	if key == "" {
 		return ""

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -302,7 +303,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		}
 	}
 	for round := 0; ; round++ {
-		stateJSON, err := json.Marshal(stored{State: st, Seen: seen})
+		stateJSON, err := json.Marshal(stored{State: st, Seen: strings.Join(seen, "")})
 		if err != nil {
 			return st, nil, err
 		}
@@ -341,10 +342,12 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 }
 
 // stored is the JSON form of the state annotation: the engine's state and
-// the dedupe window side by side.
+// the dedupe window side by side. The window is one string of fixed-width
+// keys (see hashKey), oldest first: a thousand keys parse as one JSON
+// string, not a thousand, on every event.
 type stored struct {
 	experiment.State
-	Seen []string `json:"seen,omitempty"`
+	Seen string `json:"seen,omitempty"`
 }
 
 func decode(svc *servingv1.Service) (Record, error) {
@@ -366,6 +369,13 @@ func decode(svc *servingv1.Service) (Record, error) {
 	if err := json.Unmarshal([]byte(stateJSON), &st); err != nil {
 		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationState, err))
 	}
-	r.Spec, r.State, r.seen = &spec, &st.State, st.Seen
+	if len(st.Seen)%keyLen != 0 {
+		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: dedupe window of %d characters is not a whole number of %d-character keys", r.Name(), AnnotationState, len(st.Seen), keyLen))
+	}
+	r.seen = make([]string, 0, len(st.Seen)/keyLen)
+	for i := 0; i < len(st.Seen); i += keyLen {
+		r.seen = append(r.seen, st.Seen[i:i+keyLen])
+	}
+	r.Spec, r.State = &spec, &st.State
 	return r, nil
 }
