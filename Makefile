@@ -34,7 +34,7 @@ e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
 bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
-	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s
+	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 
 demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
