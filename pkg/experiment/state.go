@@ -266,3 +266,6 @@ func round3(p float64) float64 {
 	}
 	return math.Round(p*1000) / 1000
 }
+
+// Clone returns a deep copy of s, sharing no memory with it.
+func (s State) Clone() State { return s.clone() }

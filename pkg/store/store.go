@@ -46,6 +46,7 @@ type Store struct {
 
 	conflicts atomic.Int64
 	locks     sync.Map // namespace/name -> *sync.Mutex
+	decoded   stateCache
 }
 
 // Option configures a Store.
@@ -122,7 +123,7 @@ func (s *Store) Get(ctx context.Context, ns, name string) (Record, error) {
 	if err != nil {
 		return Record{}, classify(ns, name, err)
 	}
-	return decode(svc)
+	return s.decode(svc)
 }
 
 // List reads the experiments in a namespace ("" for all) whose phase label
@@ -138,7 +139,7 @@ func (s *Store) List(ctx context.Context, ns, selector string) ([]Record, error)
 	var out []Record
 	var bad []error
 	for i := range list.Items {
-		r, err := decode(&list.Items[i])
+		r, err := s.decode(&list.Items[i])
 		if err != nil {
 			bad = append(bad, err)
 			continue
@@ -173,7 +174,7 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 		if err != nil {
 			return classify(ns, name, err)
 		}
-		rec, err := decode(svc)
+		rec, err := s.decode(svc)
 		if err != nil {
 			return err
 		}
@@ -200,9 +201,11 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 		if err != nil {
 			return err
 		}
-		// What was written is known: no need to decode it again.
+		// What was written is known: no need to decode it again, now or
+		// on the next event.
 		written.Service = out
 		res.Written = written
+		s.decoded.put(ns+"/"+name, next.Annotations[AnnotationState], *written.State, written.seen)
 		return nil
 	}
 	for {
@@ -350,7 +353,7 @@ type stored struct {
 	Seen string `json:"seen,omitempty"`
 }
 
-func decode(svc *servingv1.Service) (Record, error) {
+func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 	r := Record{Service: svc}
 	specJSON, hasSpec := svc.Annotations[AnnotationExperiment]
 	stateJSON, hasState := svc.Annotations[AnnotationState]
@@ -365,6 +368,11 @@ func decode(svc *servingv1.Service) (Record, error) {
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationExperiment, err))
 	}
+	key := svc.Namespace + "/" + svc.Name
+	if state, seen, ok := s.decoded.get(key, stateJSON); ok {
+		r.Spec, r.State, r.seen = &spec, &state, seen
+		return r, nil
+	}
 	var st stored
 	if err := json.Unmarshal([]byte(stateJSON), &st); err != nil {
 		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationState, err))
@@ -377,5 +385,6 @@ func decode(svc *servingv1.Service) (Record, error) {
 		r.seen = append(r.seen, st.Seen[i:i+keyLen])
 	}
 	r.Spec, r.State = &spec, &st.State
+	s.decoded.put(key, stateJSON, st.State, r.seen)
 	return r, nil
 }
