@@ -111,6 +111,14 @@ func splitIndexed(w []float64, bx box) []int {
 	}
 	target := targets(w, bx.excluded, alive)
 	lo, hi := feasibleBox(bx, alive)
+	return ProjectSplit(target, lo, hi)
+}
+
+// ProjectSplit turns target percents into integer percents in [lo, hi]
+// summing to 100: the closest point of that box (see project), rounded by
+// largest remainder. Σlo ≤ 100 ≤ Σhi must hold. The simulator's iter8-v1
+// policy caps its steps with it too.
+func ProjectSplit(target []float64, lo, hi []int) []int {
 	return roundWithin(project(target, lo, hi), lo, hi)
 }
 

@@ -158,58 +158,9 @@ func capIncrease(w []float64, cur []int) []int {
 		}
 		target[i] = 100 * ((1-v1Exploration)*share + v1Exploration/float64(k))
 	}
-	hi := make([]float64, k)
+	lo, hi := make([]int, k), make([]int, k)
 	for i := range hi {
-		hi[i] = math.Min(100, float64(cur[i]+v1MaxIncrement))
+		hi[i] = min(100, cur[i]+v1MaxIncrement)
 	}
-	x := make([]float64, k)
-	sum := func(mu float64) float64 {
-		s := 0.0
-		for i := range x {
-			x[i] = math.Min(math.Max(target[i]+mu, 0), hi[i])
-			s += x[i]
-		}
-		return s
-	}
-	a, b := -100.0, 100.0
-	for range 100 {
-		m := (a + b) / 2
-		if sum(m) < 100 {
-			a = m
-		} else {
-			b = m
-		}
-	}
-	sum(b)
-	out := make([]int, k)
-	frac := make([]float64, k)
-	got := 0
-	for i, v := range x {
-		v = math.Round(v*1e9) / 1e9
-		out[i] = int(math.Floor(v))
-		frac[i] = v - float64(out[i])
-		got += out[i]
-	}
-	for ; got < 100; got++ {
-		best := -1
-		for i := range frac {
-			if float64(out[i]) < hi[i] && (best < 0 || frac[i] > frac[best]) {
-				best = i
-			}
-		}
-		out[best]++
-		frac[best] = -1
-	}
-	for ; got > 100; got-- {
-		// Rounding of the bisection can leave one point too many.
-		best := -1
-		for i := range out {
-			if out[i] > 0 && (best < 0 || frac[i] < frac[best]) {
-				best = i
-			}
-		}
-		out[best]--
-		frac[best] = 2
-	}
-	return out
+	return experiment.ProjectSplit(target, lo, hi)
 }
