@@ -103,11 +103,7 @@ func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.
 	if h.emit == nil {
 		return
 	}
-	for _, e := range h.outbound(ctx, ns, name, out) {
-		if err := h.emit(ctx, e); err != nil {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", slog.String("service", ns+"/"+name), slog.String("emitted", e.Type()), slog.String("error", err.Error()))
-		}
-	}
+	h.sink(ctx, h.outbound(ctx, ns, name, out), slog.String("service", ns+"/"+name))
 }
 
 // failMissing ends an experiment whose metric with onMissing "fail" had no

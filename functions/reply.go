@@ -23,7 +23,7 @@ var significance = map[string]int{
 
 // reply logs the outcome of one event and builds the reply.
 func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name string, res store.Result, out experiment.Result, err error) (*cloudevents.Event, error) {
-	attrs := []any{
+	attrs := []slog.Attr{
 		slog.String("id", in.ID()), slog.String("type", in.Type()), slog.String("source", in.Source()),
 		slog.String("service", ns+"/"+name),
 	}
@@ -33,14 +33,14 @@ func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name str
 	switch {
 	case err != nil:
 		attrs = append(attrs, slog.String("outcome", "error"), slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
-		h.log.LogAttrs(ctx, slog.LevelWarn, "event refused", toAttrs(attrs)...)
+		h.log.LogAttrs(ctx, slog.LevelWarn, "event refused", attrs...)
 		return nil, err
 	case res.Duplicate:
-		h.log.LogAttrs(ctx, slog.LevelInfo, "duplicate event ignored", toAttrs(append(attrs, slog.String("outcome", "duplicate")))...)
+		h.log.LogAttrs(ctx, slog.LevelInfo, "duplicate event ignored", append(attrs, slog.String("outcome", "duplicate"))...)
 		return nil, nil
 	}
 	if res.TrafficRejected != nil {
-		h.log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", toAttrs(append(attrs, slog.String("error", res.TrafficRejected.Error())))...)
+		h.log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", append(attrs, slog.String("error", res.TrafficRejected.Error()))...)
 	}
 	evs := h.outbound(ctx, ns, name, out)
 	var best *cloudevents.Event
@@ -48,17 +48,13 @@ func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name str
 		if best == nil || significance[evs[i].Type()] > significance[best.Type()] {
 			best = &evs[i]
 		}
-		if h.emit != nil {
-			if err := h.emit(ctx, evs[i]); err != nil {
-				h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", toAttrs(append(attrs, slog.String("emitted", evs[i].Type()), slog.String("error", err.Error())))...)
-			}
-		}
 	}
+	h.sink(ctx, evs, attrs...)
 	outcome := "applied"
 	if best != nil {
 		outcome = best.Type()
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "event applied", toAttrs(append(attrs, slog.String("outcome", outcome)))...)
+	h.log.LogAttrs(ctx, slog.LevelInfo, "event applied", append(attrs, slog.String("outcome", outcome))...)
 	return best, nil
 }
 
@@ -78,10 +74,16 @@ func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment
 	return evs
 }
 
-func toAttrs(a []any) []slog.Attr {
-	out := make([]slog.Attr, 0, len(a))
-	for _, x := range a {
-		out = append(out, x.(slog.Attr))
+// sink sends events to K_SINK, when set. A failure is logged, never
+// fatal: the state is already written, and a redelivery would be a
+// duplicate that emits nothing.
+func (h *Handlers) sink(ctx context.Context, evs []cloudevents.Event, attrs ...slog.Attr) {
+	if h.emit == nil {
+		return
 	}
-	return out
+	for _, e := range evs {
+		if err := h.emit(ctx, e); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", append(attrs, slog.String("emitted", e.Type()), slog.String("error", err.Error()))...)
+		}
+	}
 }

@@ -1,0 +1,67 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-cmp/cmp"
+	"knative.dev/serving/pkg/client/clientset/versioned/fake"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/store"
+)
+
+// TestEveryEventGoesToTheSink: each emitted event is sent to K_SINK while
+// the reply is the most significant one, and a sink that fails costs the
+// event nothing.
+func TestEveryEventGoesToTheSink(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"), revision("shop", "shop-v2"))
+		st := store.New(cs.ServingV1())
+		var sent []string
+		emit := func(_ context.Context, e cloudevents.Event) error {
+			sent = append(sent, e.Type())
+			if failing {
+				return errors.New("sink unreachable")
+			}
+			return nil
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		h := New(st, WithEmitter(emit), WithClock(func() time.Time { return now }), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		ctx := context.Background()
+		start := cloudevents.NewEvent()
+		start.SetID("s")
+		start.SetSource("/test")
+		start.SetType(events.TypeExperimentStart)
+		start.SetSubject("default/shop")
+		_ = start.SetData(cloudevents.ApplicationJSON, []byte(specJSON))
+		if reply, err := h.Start(ctx, start); err != nil || reply == nil || reply.Type() != events.TypeExperimentStarted {
+			t.Fatalf("failing sink %v: start: %v %v", failing, reply, err)
+		}
+		w := events.NewMetricsObserved(now, now.Add(time.Minute))
+		w.Set("shop-v1", "errors", events.Ratio(0, 5000))
+		w.Set("shop-v2", "errors", events.Ratio(0, 5000))
+		obs := cloudevents.NewEvent()
+		obs.SetID("w")
+		obs.SetSource("/test")
+		obs.SetType(events.TypeMetricsObserved)
+		obs.SetSubject("default/shop")
+		_ = obs.SetData(cloudevents.ApplicationJSON, w)
+		reply, err := h.Observe(ctx, obs)
+		if err != nil || reply == nil {
+			t.Fatalf("failing sink %v: observe: %v %v", failing, reply, err)
+		}
+		want := []string{events.TypeExperimentStarted, events.TypeExperimentAssessed, events.TypeTrafficChanged, events.TypeExperimentCompleted}
+		if diff := cmp.Diff(want, sent); diff != "" {
+			t.Errorf("failing sink %v: sent to K_SINK (-want +got):\n%s", failing, diff)
+		}
+		if reply.Type() != events.TypeExperimentCompleted {
+			t.Errorf("failing sink %v: reply %s, want the most significant, %s", failing, reply.Type(), events.TypeExperimentCompleted)
+		}
+	}
+}
