@@ -48,6 +48,7 @@ type Cluster struct {
 	workDir  string
 	ownsWork bool
 	knative  *knative
+	lock     *hostLock
 	nsSeq    atomic.Int64
 }
 
@@ -115,6 +116,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	if opts.Knative {
+		if c.lock, err = lockHost("knative-stack", logf); err != nil {
+			c.stopQuietly()
+			return nil, err
+		}
 		if c.knative, err = startKnative(ctx, c, logf); err != nil {
 			c.stopQuietly()
 			return nil, err
@@ -149,6 +154,7 @@ func (c *Cluster) Stop() error {
 	if c.env != nil {
 		errs = append(errs, c.env.Stop())
 	}
+	errs = append(errs, c.lock.unlock())
 	if c.ownsWork {
 		errs = append(errs, os.RemoveAll(c.workDir))
 	}
