@@ -21,25 +21,35 @@ func ratioPosterior(d Data, pr Priors) distuv.Beta {
 type studentT struct{ loc, scale, nu float64 }
 
 // meanPosterior is the conjugate update of the Normal-Inverse-Gamma prior
-// (Murphy, "Conjugate Bayesian analysis of the Gaussian distribution",
-// 2007): kappa_n = kappa0 + n, mu_n = (kappa0 mu0 + n xbar)/kappa_n,
-// alpha_n = alpha0 + n/2,
+// of MeanPriorFor (Murphy, "Conjugate Bayesian analysis of the Gaussian
+// distribution", 2007): kappa_n = kappa0 + n, mu_n = (kappa0 mu0 + n
+// xbar)/kappa_n, alpha_n = alpha0 + n/2,
 // beta_n = beta0 + M2/2 + kappa0 n (xbar - mu0)²/(2 kappa_n);
 // the mean is t with 2 alpha_n degrees of freedom, location mu_n and scale
 // sqrt(beta_n/(alpha_n kappa_n)). Every term is positive with the prior's
 // positive parameters, so no data, one observation or zero spread still give
 // a proper, finite posterior.
 func meanPosterior(d Data, pr Priors) studentT {
+	mp := pr.MeanPriorFor(d)
 	n := d.Count
-	kn := pr.MeanKappa0 + n
-	diff := d.Mu - pr.MeanMu0
-	an := pr.MeanAlpha0 + n/2
-	bn := pr.MeanBeta0 + d.M2/2 + pr.MeanKappa0*(n/kn)*diff*diff/2
+	kn := mp.Kappa0 + n
+	diff := d.Mu - mp.Mu0
+	an := mp.Alpha0 + n/2
+	bn := mp.Beta0 + d.M2/2 + mp.Kappa0*(n/kn)*diff*diff/2
 	return studentT{
-		loc:   pr.MeanMu0 + (n/kn)*diff,
+		loc:   mp.Mu0 + (n/kn)*diff,
 		scale: math.Sqrt(bn / (an * kn)),
 		nu:    2 * an,
 	}
+}
+
+// MeanPosterior is the marginal posterior of a Mean metric's mean under
+// the priors pr: a Student-t with nu degrees of freedom, location loc and
+// scale. Callers that draw it (the report) use it rather than repeating the
+// conjugate update.
+func MeanPosterior(d Data, pr Priors) (loc, scale, nu float64) {
+	t := meanPosterior(d, pr)
+	return t.loc, t.scale, t.nu
 }
 
 // normalNu is where the t quantile becomes the normal one: gonum's
