@@ -240,4 +240,3 @@ func TestRatioCalibration(t *testing.T) {
 		}
 	}
 }
-
