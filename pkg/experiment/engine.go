@@ -194,8 +194,7 @@ func (e Engine) Tick(spec events.ExperimentSpec, st State, now time.Time) (State
 	}
 	next := st.clone()
 	next.Updated = events.Time{Time: now}
-	d := failure(spec, next, events.OutcomeInconclusive,
-		fmt.Sprintf("maxDuration %s reached without a decision", spec.Limits.MaxDuration.Duration))
+	d := endAtLimit(spec, next, fmt.Sprintf("maxDuration %s reached", spec.Limits.MaxDuration.Duration))
 	return finish(spec, next, d, now, nil, nil)
 }
 

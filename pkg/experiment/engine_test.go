@@ -369,9 +369,9 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 100, "v2": 0}, Move: map[string]int{"v1": 100, "v2": 0},
-			Emit: []string{assessedT, changedT, doneT}, Reason: "maxSamples 150 reached without a decision"}
+			Emit: []string{assessedT, changedT, doneT}, Reason: "maxSamples 150 reached: v2 not shown satisfied"}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -384,9 +384,9 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT, doneT},
-			Reason: "maxDuration 1h0m0s reached without a decision"}
+			Reason: "maxDuration 1h0m0s reached: v2 not shown satisfied"}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -401,7 +401,7 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 100, "v2": 0}, Move: map[string]int{"v1": 100, "v2": 0},
 			Emit: []string{changedT, doneT}}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
@@ -430,8 +430,8 @@ func TestLimits(t *testing.T) {
 		if _, res, err := Tick(small, resumed, t0.Add(2*time.Hour+29*time.Minute)); err != nil || res.Changed {
 			t.Fatalf("Tick at 59m of running time = %+v, %v; want no change", res, err)
 		}
-		if next, _, err := Tick(small, resumed, t0.Add(2*time.Hour+30*time.Minute)); err != nil || next.Outcome != events.OutcomeInconclusive {
-			t.Fatalf("Tick at 60m of running time: outcome %q, error %v; want inconclusive", next.Outcome, err)
+		if next, _, err := Tick(small, resumed, t0.Add(2*time.Hour+30*time.Minute)); err != nil || next.Outcome != events.OutcomeRolledBack {
+			t.Fatalf("Tick at 60m of running time: outcome %q, error %v; want rolledBack", next.Outcome, err)
 		}
 	})
 }
