@@ -121,6 +121,12 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 		return nil, err
 	}
 	spec = spec.Defaulted()
+	// Accepted all the same; the note also goes into the status line
+	// (experiment.Summary) and `kn iter8 describe`.
+	for _, note := range spec.Decidability() {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "objective limit inside a histogram bucket",
+			slog.String("subject", e.Subject()), slog.String("note", note))
+	}
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func TestSummary(t *testing.T) {
 		{"canary paused", canary, canaryPaused, "Paused · canary · iteration 1 · v2 P(objectives)=0.40 · traffic v1=90 v2=10"},
 		{"canary rolled back", canary, canaryDone,
 			"Completed · canary · rolledBack · v2 violates errors ≤ 0.01 · iteration 2 · traffic v1=100 v2=0"},
-		{"performance", perf, perfRunning, "Running · performance · iteration 1 · v1 P(objectives)=0.88"},
+		{"performance", perf, perfRunning, "Running · performance · iteration 1 · v1 P(objectives)=0.88 · warning: latency-p95 ≤ 150: inside bucket (100, 250]; decidable at 100 or 250"},
 		{"failed", perf, failed, "Failed · performance · revision v1 vanished · iteration 1"},
 	}
 	for _, tc := range tests {

@@ -58,6 +58,9 @@ type Description struct {
 	Decision string `json:"decision,omitempty"`
 	// Next says which decision is needed next and what would make it.
 	Next string `json:"next"`
+	// Decidability notes every quantile limit the histogram cannot decide
+	// (events.ExperimentSpec.Decidability).
+	Decidability []string `json:"decidability,omitempty"`
 	// AssessedAt is the iteration of the assessment shown, when it lags
 	// the state (a control action changed the state since).
 	AssessedAt *int          `json:"assessedAt,omitempty"`
@@ -172,6 +175,7 @@ func Describe(in Input, now time.Time) Description {
 		}
 	}
 	d.Next = next(in, spec, now)
+	d.Decidability = spec.Decidability()
 	return d
 }
 
@@ -240,7 +244,14 @@ func next(in Input, spec events.ExperimentSpec, now time.Time) string {
 	if left < 0 {
 		left = 0
 	}
-	return fmt.Sprintf("%s (or inconclusive in %s at maxDuration %s)", goal,
+	end := "inconclusive, keeping the baseline,"
+	switch spec.Kind {
+	case events.KindCanary:
+		end = onFailureVerb(spec) + ", not shown satisfied,"
+	case events.KindPerformance:
+		end = "fail, not shown satisfied,"
+	}
+	return fmt.Sprintf("%s (or %s in %s at maxDuration %s)", goal, end,
 		Duration(left), Duration(spec.Limits.MaxDuration.Duration))
 }
 

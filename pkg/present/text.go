@@ -38,6 +38,13 @@ func WriteDescription(w io.Writer, d Description) error {
 	}
 	row("Decision:", decision)
 	row("Next:", d.Next)
+	for i, note := range d.Decidability {
+		label := ""
+		if i == 0 {
+			label = "Undecidable:"
+		}
+		row(label, note)
+	}
 	if len(d.OtherTraffic) > 0 {
 		row("Other traffic:", Split(nil, d.OtherTraffic))
 	}
