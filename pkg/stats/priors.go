@@ -21,21 +21,23 @@ type Priors struct {
 	// variance's scale comes from the data, so that a metric in seconds and
 	// the same metric in milliseconds get the same read-outs up to the unit.
 	MeanMu0, MeanKappa0, MeanAlpha0, MeanBeta0 float64
-	// QuantileAlpha is the Dirichlet concentration added to every bucket of
-	// a Quantile metric.
+	// QuantileAlpha is the total Dirichlet concentration of a Quantile
+	// metric's prior, spread evenly over its buckets (1/(B+1) each for B
+	// bounds), so that the prior weighs as one observation however many
+	// buckets the histogram has.
 	QuantileAlpha float64
 }
 
 // DefaultPriors returns the documented weak priors: Beta(1, 1) (uniform)
 // for ratios; for means the scale-free prior of MeanPriorFor with a nearly
 // flat prior on the mean (Kappa0 = 1e-6, a millionth of an observation) and
-// one pseudo-observation (Alpha0 = 1/2) on the variance; Dirichlet(1/2, ...,
-// 1/2) (Jeffreys) over histogram buckets.
+// one pseudo-observation (Alpha0 = 1/2) on the variance; a Dirichlet of
+// total concentration 1 over histogram buckets.
 func DefaultPriors() Priors {
 	return Priors{
 		RatioA: 1, RatioB: 1,
 		MeanMu0: 0, MeanKappa0: 1e-6, MeanAlpha0: 0.5, MeanBeta0: 0,
-		QuantileAlpha: 0.5,
+		QuantileAlpha: 1,
 	}
 }
 
@@ -97,6 +99,12 @@ func (pr Priors) validate() error {
 		return fmt.Errorf("prior MeanMu0 = %v: must be finite", pr.MeanMu0)
 	}
 	return nil
+}
+
+// quantilePrior is the Dirichlet concentration of each bucket of a
+// histogram with these bounds.
+func quantilePrior(pr Priors, bounds []float64) float64 {
+	return pr.QuantileAlpha / float64(len(bounds)+1)
 }
 
 // priorsOf returns the problem's priors or the defaults.
