@@ -243,3 +243,31 @@ func TestRatioCalibration(t *testing.T) {
 		}
 	}
 }
+
+// TestParabolaRoot checks the closed form against bisection on parabolas
+// bending either way and a straight line.
+func TestParabolaRoot(t *testing.T) {
+	cases := []struct{ u0, z0, u1, z1, u2, z2, ul, uh, zq float64 }{
+		{4.317, 0.561, 4.605, 0.665, 5.521, 1.88, 4.605, 5.521, 1.645},
+		{4.605, 0.665, 5.521, 1.88, 6.215, 3.35, 4.605, 5.521, 1.645},
+		{0, 0, 1, 1, 2, 2, 0, 1, 0.3},
+		{0, -1, 1, 0, 2, 0.2, 0, 1, -0.5},
+	}
+	for _, c := range cases {
+		got, ok := parabolaRoot(c.u0, c.z0, c.u1, c.z1, c.u2, c.z2, c.ul, c.uh, c.zq)
+		s01 := (c.z1 - c.z0) / (c.u1 - c.u0)
+		a := ((c.z2-c.z1)/(c.u2-c.u1) - s01) / (c.u2 - c.u0)
+		f := func(u float64) float64 { return c.z0 + s01*(u-c.u0) + a*(u-c.u0)*(u-c.u1) - c.zq }
+		lo, hi := c.ul, c.uh
+		for range 100 {
+			if m := (lo + hi) / 2; f(m) < 0 {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		if !ok || math.Abs(got-lo) > 1e-9 {
+			t.Errorf("%+v: root %v (ok %v), bisection %v", c, got, ok, lo)
+		}
+	}
+}
