@@ -10,6 +10,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // Input is one experiment as read from its Service: what the store decoded
@@ -105,6 +106,9 @@ type MetricView struct {
 	Objective     string   `json:"objective,omitempty"`
 	ProbObjective *float64 `json:"probObjective,omitempty"`
 	Verdict       string   `json:"verdict,omitempty"`
+	// Caveat says when the interval is in a regime where its measured
+	// coverage leaves 93-97% (stats.Caveat).
+	Caveat string `json:"caveat,omitempty"`
 }
 
 // Describe builds the Description of in, with ages measured at now.
@@ -140,6 +144,7 @@ func Describe(in Input, now time.Time) Description {
 			d.Decision = a.Decision
 		}
 	}
+	problem := experiment.Problem(spec, 0, 0)
 	for i, v := range st.Versions {
 		vv := VersionView{Version: v, Role: "candidate", Traffic: in.Traffic[v], Excluded: slices.Contains(st.Excluded, v)}
 		if i == 0 {
@@ -159,6 +164,7 @@ func Describe(in Input, now time.Time) Description {
 					// Absent numbers are unknown or unbounded (a quantile
 					// beyond the histogram's last bound).
 					mv.Mean, mv.Lower, mv.Upper = ma.Mean, ma.Lower, ma.Upper
+					mv.Caveat = stats.Caveat(problem.Metrics[j], st.Data[i][j])
 				}
 				mv.ProbObjective, mv.Verdict = ma.ProbObjective, ma.Verdict
 			}

@@ -85,6 +85,11 @@ func WriteDescription(w io.Writer, d Description) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		for _, m := range v.Metrics {
+			if m.Caveat != "" {
+				fmt.Fprintf(w, "  note: %s: %s\n", m.Metric, m.Caveat)
+			}
+		}
 	}
 	return nil
 }
