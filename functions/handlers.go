@@ -111,11 +111,7 @@ func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents
 // revisions, writes the spec, the initial state and the first split, and
 // replies with dev.iter8.experiment.started.
 func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	spec, err := events.DecodeExperimentStart(e)
-	if err != nil {
-		return nil, err
-	}
-	ns, name, err := subject(e)
+	spec, ns, name, err := decode(e, events.DecodeExperimentStart)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +138,7 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 // and moves traffic; it replies with the most significant event emitted:
 // completed, else traffic.changed, else assessed.
 func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	obs, err := events.DecodeMetricsObserved(e)
-	if err != nil {
-		return nil, err
-	}
-	ns, name, err := subject(e)
+	obs, ns, name, err := decode(e, events.DecodeMetricsObserved)
 	if err != nil {
 		return nil, err
 	}
@@ -207,11 +199,7 @@ func collectedAlready(st experiment.State, w events.Window) bool {
 
 // Control applies pause, resume, abort or promote.
 func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	c, err := events.DecodeControl(e)
-	if err != nil {
-		return nil, err
-	}
-	ns, name, err := subject(e)
+	c, ns, name, err := decode(e, events.DecodeControl)
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +209,16 @@ func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudeven
 			return h.engine.Control(spec, st, c, now)
 		})
 	return h.reply(ctx, ns, name, res, out, err)
+}
+
+// decode decodes an inbound event's data with dec and reads the Service
+// its subject names.
+func decode[T any](e cloudevents.Event, dec func(cloudevents.Event) (T, error)) (data T, ns, name string, err error) {
+	if data, err = dec(e); err != nil {
+		return data, "", "", err
+	}
+	ns, name, err = subject(e)
+	return data, ns, name, err
 }
 
 func subject(e cloudevents.Event) (string, string, error) {
