@@ -38,11 +38,13 @@ func TestEmittedEventsAreValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		all = append(all, res.Emit...)
-		_, res, err = New().Fail(spec, st, Failure{Reason: ""}, t0)
-		if err != nil {
-			t.Fatal(err)
+		for _, f := range []Failure{{Reason: ""}, {OnFailure: true}, {Gone: []string{spec.Baseline}}} {
+			_, res, err = New().Fail(spec, st, f, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, res.Emit...)
 		}
-		all = append(all, res.Emit...)
 	}
 
 	seen := map[string]int{}
