@@ -56,6 +56,9 @@ func (h *Handlers) write(ctx context.Context, ns, name, key string, rd read, o o
 		if !result.Changed && key == "" {
 			return nil, nil
 		}
+		if err := agrees(result.Traffic, next.Traffic); err != nil {
+			return nil, fmt.Errorf("service %s: %w", r.Name(), err)
+		}
 		out = result.WithService(r.Service.Name)
 		ch := &store.Change{State: next, Traffic: out.Traffic, Status: experiment.Summary(spec, next)}
 		if r.State == nil || r.State.ID != next.ID {
@@ -148,4 +151,26 @@ func engineError(service string, err error) error {
 		status = http.StatusBadRequest
 	}
 	return events.Permanent(status, fmt.Errorf("service %s: %w", service, err))
+}
+
+// agrees refuses a split to write that the state written with it does not
+// hold: every version written must have its percent in the state, and the
+// percents written must sum to 100. Only the engine computes splits (see
+// experiment.Result.Traffic), and step writes nothing else; this guards the
+// one write path against an op that would (issue 16, finding 7).
+func agrees(split, state map[string]int) error {
+	if split == nil {
+		return nil
+	}
+	sum := 0
+	for v, p := range split {
+		if q, ok := state[v]; !ok || q != p {
+			return fmt.Errorf("traffic %v disagrees with the experiment's state %v", split, state)
+		}
+		sum += p
+	}
+	if sum != 100 {
+		return fmt.Errorf("traffic %v sums to %d, not 100", split, sum)
+	}
+	return nil
 }

@@ -291,3 +291,24 @@ func TestCollection(t *testing.T) {
 		}
 	}
 }
+
+// TestAgrees: step writes no split that the state written with it does
+// not hold.
+func TestAgrees(t *testing.T) {
+	state := map[string]int{"v0": 90, "v1": 10}
+	for _, tc := range []struct {
+		name  string
+		split map[string]int
+		ok    bool
+	}{
+		{"the state's split", map[string]int{"v0": 90, "v1": 10}, true},
+		{"leave the Service's traffic", nil, true},
+		{"a rollback the state does not hold", map[string]int{"v0": 100, "v1": 0}, false},
+		{"part of the state's split", map[string]int{"v0": 90}, false},
+		{"a version the state does not know", map[string]int{"v0": 90, "v1": 10, "v9": 0}, false},
+	} {
+		if err := agrees(tc.split, state); (err == nil) != tc.ok {
+			t.Errorf("%s: agrees = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -6,8 +6,7 @@
 // on conflict, deduplication of events by their CloudEvents source and id in
 // a bounded window kept inside the state, a size budget for the annotations
 // (BudgetError when even compaction cannot meet it), and validation of every
-// traffic block before it is written, including that it is the split the
-// state written with it holds.
+// traffic block before it is written.
 //
 // It is a thin adapter over the Knative Serving clientset. It may import
 // events and pkg/experiment; it must not import functions or cmd.

@@ -73,24 +73,3 @@ type BudgetError struct {
 func (e *BudgetError) Error() string {
 	return fmt.Sprintf("experiment state needs %d bytes, over the %d-byte annotation budget even compacted: use fewer versions, metrics or histogram buckets", e.Need, e.Budget)
 }
-
-// agrees refuses a split to write that the state does not hold: every
-// version written must have its percent in the state, and the percents
-// written must sum to 100. Only the engine computes splits (see
-// experiment.Result.Traffic); this catches a caller that would not.
-func agrees(split, state map[string]int) error {
-	if split == nil {
-		return nil
-	}
-	sum := 0
-	for v, p := range split {
-		if q, ok := state[v]; !ok || q != p {
-			return fmt.Errorf("traffic %v disagrees with the experiment's state %v", split, state)
-		}
-		sum += p
-	}
-	if sum != 100 {
-		return fmt.Errorf("traffic %v sums to %d, not 100", split, sum)
-	}
-	return nil
-}

@@ -273,9 +273,6 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 	if hashed != "" {
 		seen = append(seen, hashed)
 	}
-	if err := agrees(ch.Traffic, ch.State.Traffic); err != nil {
-		return nil, Record{}, fmt.Errorf("service %s: %w", rec.Name(), err)
-	}
 	if ch.Traffic != nil {
 		order := ch.State.Versions
 		targets, err := Targets(svc.Name, order, ch.Traffic)

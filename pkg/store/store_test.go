@@ -181,34 +181,3 @@ func TestDefaultBackoffRetriesEveryStep(t *testing.T) {
 		t.Errorf("the retries wait %s in all, longer than a delivery timeout", total)
 	}
 }
-
-// TestUpdateRefusesASplitTheStateDoesNotHold: only the engine computes
-// splits, and the store writes none that disagrees with the state written
-// with it (issue 16, finding 7: a rollback written to spec.traffic while
-// the state kept the old split).
-func TestUpdateRefusesASplitTheStateDoesNotHold(t *testing.T) {
-	svc := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"}}
-	cs := fake.NewSimpleClientset(svc)
-	s := New(cs.ServingV1())
-	spec, st := newState(2, 1, 0)
-	st.Traffic = map[string]int{"v0": 90, "v1": 10}
-	for _, tc := range []struct {
-		name    string
-		traffic map[string]int
-		ok      bool
-	}{
-		{"the state's split", map[string]int{"v0": 90, "v1": 10}, true},
-		{"leave the Service's traffic", nil, true},
-		{"the versions that remain, as the state holds them", map[string]int{"v0": 90, "v1": 10}, true},
-		{"a rollback the state does not hold", map[string]int{"v0": 100, "v1": 0}, false},
-		{"part of the state's split", map[string]int{"v0": 90}, false},
-		{"a version the state does not know", map[string]int{"v0": 90, "v1": 10, "v9": 0}, false},
-	} {
-		_, err := s.Update(context.Background(), "default", "shop", "", func(Record) (*Change, error) {
-			return &Change{Spec: &spec, State: st, Traffic: tc.traffic, Status: "x"}, nil
-		})
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: Update error %v, want ok %v", tc.name, err, tc.ok)
-		}
-	}
-}
