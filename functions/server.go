@@ -83,6 +83,9 @@ func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents
 	sv.inflight.Inc()
 	defer sv.inflight.Dec()
 	start := time.Now()
+	// Every log line about this event carries these, once.
+	ctx = withLogger(ctx, sv.log.With(slog.String("id", e.ID()), slog.String("type", e.Type()),
+		slog.String("source", e.Source()), slog.String("subject", e.Subject())))
 	reply, err := sv.h.Route(ctx, e)
 	typ := e.Type()
 	if !slices.Contains(InboundTypes, typ) {

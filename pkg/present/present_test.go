@@ -305,7 +305,7 @@ func TestDescribeShowsUndecidableLimits(t *testing.T) {
 		Metrics:    []events.MetricSpec{{Name: "latency", Type: events.MetricQuantile, Quantile: 0.95, Unit: "ms"}},
 		Objectives: []events.Objective{{Metric: "latency", UpperLimit: &limit}},
 	}.Defaulted()
-	st, _, err := experiment.Start(spec, "perf-1", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	st, _, err := experiment.New().Start(spec, "perf-1", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
