@@ -48,8 +48,12 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	if err != nil {
 		return st, Result{}, err
 	}
+	ev, err := foldEvidence(spec, st, obs)
+	if err != nil {
+		return st, Result{}, err
+	}
 	next := st.clone()
-	next.Data = data
+	next.Data, next.Evidence = data, ev
 	if end := instant(obs.Window.End.Time); end.After(next.WindowEnd.Time) {
 		next.WindowEnd = events.Time{Time: end}
 	}
@@ -60,7 +64,9 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	if assess == nil {
 		assess = stats.Assess
 	}
-	a, err := assess(Problem(spec, e.Draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
+	prob := Problem(spec, e.Draws, seed(st.ID, next.Iteration))
+	prob.Evidence = next.Evidence
+	a, err := assess(prob, next.Data, next.excludedSet())
 	if err != nil {
 		return st, Result{}, fmt.Errorf("experiment %q iteration %d: %w: %w", st.ID, next.Iteration, ErrAssess, err)
 	}

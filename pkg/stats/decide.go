@@ -59,7 +59,7 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 		for v := range data {
 			arms[v] = data[v][r.Metric]
 		}
-		dec.Best = BestArm(p.Metrics[r.Metric], r.Maximize, arms, excluded, deltaBest, pr)
+		dec.Best = BestArm(p.Metrics[r.Metric], r.Maximize, arms, excluded, deltaBest, pr, p.Evidence)
 	}
 	return dec
 }
