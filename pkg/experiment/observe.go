@@ -233,7 +233,8 @@ func checkAssessment(a stats.Assessment, versions, metrics, objectives int) erro
 // Problem is the spec in the statistics engine's terms, as every assessment
 // of the engine sees it; the simulator's baseline policies use it too.
 func Problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
-	p := stats.Problem{Confidence: spec.Confidence, Draws: draws, Seed: seed}
+	p := stats.Problem{Confidence: spec.Confidence, Draws: draws, Seed: seed,
+		BaselineUnjudged: spec.Kind == events.KindCanary}
 	idx := make(map[string]int, len(spec.Metrics))
 	for j, m := range spec.Metrics {
 		idx[m.Name] = j

@@ -75,6 +75,10 @@ type Problem struct {
 	// information limit; nil falls back to rules that need only totals and
 	// more samples (see BestArm).
 	Evidence *Evidence
+	// BaselineUnjudged says that nothing acts on the baseline's objective
+	// verdicts (a canary judges its candidate only): they stay Undecided
+	// and take no share of the error budget.
+	BaselineUnjudged bool
 }
 
 // Verdict is an anytime-valid decision on an objective.

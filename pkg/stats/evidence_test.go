@@ -221,3 +221,29 @@ func TestEvidenceMinimizeMirrors(t *testing.T) {
 		t.Errorf("minimise (0,1) vs maximise (1,0):\n%s", diff)
 	}
 }
+
+// TestBaselineUnjudged: a canary's baseline takes no verdicts and no share
+// of the budget, so the candidate's alpha doubles.
+func TestBaselineUnjudged(t *testing.T) {
+	p := Problem{
+		Metrics:    []Metric{{Name: "errors", Kind: Ratio}},
+		Objectives: []Objective{{Metric: 0, Upper: true, Limit: 0.01}},
+		Confidence: 0.95,
+	}
+	data := [][]Data{{{Successes: 90, Trials: 1000}}, {{Successes: 0, Trials: 1000}}}
+	both, err := Decide(p, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.BaselineUnjudged = true
+	cand, err := Decide(p, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cand.Alpha != 2*both.Alpha {
+		t.Errorf("alpha %v, want twice %v", cand.Alpha, both.Alpha)
+	}
+	if both.Verdicts[0][0] != Violated || cand.Verdicts[0][0] != Undecided || cand.Verdicts[1][0] != Satisfied {
+		t.Errorf("verdicts judged %v, unjudged %v", both.Verdicts, cand.Verdicts)
+	}
+}
