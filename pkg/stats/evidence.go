@@ -14,11 +14,18 @@ import (
 // before window w (a predictable plug-in), so E_ab is a supermartingale
 // under that null whatever the windows' sizes and however traffic was
 // allocated from past data; by Ville's inequality E_ab ever reaches 1/x
-// with probability at most x. Version a is shown best when E_ab >= K(K-1)/δ
-// against every competing b: a false "best" needs some ordered pair whose
-// null holds to cross, and there are at most K(K-1) such pairs (all of
-// them in an A/A/…/A test), so "some winner" in an A/A test, counting every
-// version, has probability at most δ.
+// with probability at most x. Version a is shown best when E_ab >= K/δ
+// against every competing b.
+//
+// Why K/δ and not one share per ordered pair: a promotion is wrong when the
+// promoted version a is not the unique best feasible version. Then there is
+// a feasible version f(a) != a at least as good as a (the lowest-indexed
+// best feasible version other than a), fixed by the truth alone. While the
+// objective verdicts are right (their own budget), feasible versions are
+// never excluded and infeasible ones never promoted, so promoting a needs
+// E_{a f(a)} to cross: one fixed null pair per version, K pairs, δ/K each.
+// In an A/A/…/A test every version is best and feasible, so "some winner",
+// counting every version, has probability at most δ.
 //
 // Ratio rewards (Robbins' method of mixtures over the log odds ratio ℓ of
 // a 2x2 table per window). Given the window's counts n_a, n_b and its total
@@ -134,9 +141,9 @@ func pairIndex(a, b int) int {
 }
 
 // BestEvidence is the level every e-process of a best version must reach:
-// ln(K(K−1)/δ), one share of δ per ordered pair of versions.
+// ln(K/δ), one share of δ per version (see the top of this file).
 func BestEvidence(versions int, delta float64) float64 {
-	return math.Log(math.Max(1, float64(versions*(versions-1))) / delta)
+	return math.Log(math.Max(1, float64(versions)) / delta)
 }
 
 // Fold returns the evidence after one more window. before[v] is version
