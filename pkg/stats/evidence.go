@@ -55,11 +55,11 @@ import (
 // Mean rewards (the Gaussian likelihood ratio, whose common-mean nuisance
 // cancels): with D_w the difference of the window's two means, v_w its
 // variance s_a²/n_a + s_b²/n_b from the pair's earlier windows and σ̄_w a
-// scale from them too,
+// scale from them too, the likelihood ratio of a difference ησ̄_w against 0,
 //
-//	ln e_w(η) = η D_w/σ̄_w − η² v_w/(2σ̄_w²),
+//	ln e_w(η) = η σ̄_w D_w/v_w − η² σ̄_w²/(2 v_w),
 //
-// so ln Π_w e_w(η) = η G − η² H/2 with G = Σ D_w/σ̄_w and H = Σ v_w/σ̄_w²,
+// so ln Π_w e_w(η) = η G − η² H/2 with G = Σ σ̄_w D_w/v_w and H = Σ σ̄_w²/v_w,
 // mixed over the standardised effect η > 0 in closed form. η is in units of
 // the metric's own spread, so milliseconds and seconds decide identically.
 // The guarantee is asymptotic like every mean rule here: exact for
@@ -278,7 +278,7 @@ func xlogy(x, y float64) float64 {
 	return x * math.Log(y)
 }
 
-// meanIncrement is one window's (D_w/σ̄_w, v_w/σ̄_w²) for "a better than b"
+// meanIncrement is one window's (σ̄_w D_w/v_w, σ̄_w²/v_w) for "a better than b"
 // on a maximised mean, 0 until each version has minAsymptoticSamples
 // earlier observations to estimate its variance from. The variances are
 // the earlier windows' sample variances, inflated by 1 + 2/√n so that
@@ -294,7 +294,7 @@ func meanIncrement(pa, pb, wa, wb Data) (g, h float64) {
 		return 0, 0
 	}
 	v := va/wa.Count + vb/wb.Count
-	return (wa.Mu - wb.Mu) / math.Sqrt(scale2), v / scale2
+	return math.Sqrt(scale2) * (wa.Mu - wb.Mu) / v, scale2 / v
 }
 
 // logE returns ln E_ab of the ordered pair (a, b) for kind k, and whether

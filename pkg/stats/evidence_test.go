@@ -247,3 +247,32 @@ func TestBaselineUnjudged(t *testing.T) {
 		t.Errorf("verdicts judged %v, unjudged %v", both.Verdicts, cand.Verdicts)
 	}
 }
+
+// TestMeanEvidenceScaleFree: the same latencies in seconds and in
+// milliseconds give the same evidence, so the same decisions.
+func TestMeanEvidenceScaleFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	m := Metric{Kind: Mean}
+	var s, ms Evidence
+	bs, bms := make([]Data, 2), make([]Data, 2)
+	for range 20 {
+		ws, wms := make([]Data, 2), make([]Data, 2)
+		for v := range 2 {
+			for range 200 {
+				x := 0.1 + 0.03*rng.NormFloat64() - 0.002*float64(v)
+				_ = ws[v].Merge(Mean, Data{Count: 1, Mu: x})
+				_ = wms[v].Merge(Mean, Data{Count: 1, Mu: 1000 * x})
+			}
+		}
+		s, ms = s.Fold(m, false, bs, ws), ms.Fold(m, false, bms, wms)
+		for v := range 2 {
+			_ = bs[v].Merge(Mean, ws[v])
+			_ = bms[v].Merge(Mean, wms[v])
+		}
+	}
+	es, _ := s.logE(Mean, 1, 0)
+	ems, _ := ms.logE(Mean, 1, 0)
+	if !(es > 0) || math.Abs(es-ems) > 1e-9*math.Abs(es) {
+		t.Errorf("ln E in seconds %v, in milliseconds %v", es, ems)
+	}
+}
