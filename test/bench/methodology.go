@@ -58,10 +58,13 @@ Every policy sees the same windows and moves traffic in integer percents.
   failure increments a counter that rolls back at 5; a pass advances the
   weight, and a pass at 50% promotes. The initialising interval at 0% is not
   counted against it, and it rolls back in the interval of the fifth failure
-  rather than the next one. For A/B(/n), which Flagger cannot optimise, every
-  version gets an equal share for 10 passing iterations (A/B-testing mode), a
-  candidate failing 5 checks is dropped, and the best point estimate of the
-  reward over the analysis wins. Performance: 10 passing iterations pass, 5
+  rather than the next one ([Flagger: canary analysis](https://docs.flagger.app/usage/deployment-strategies#canary-release)).
+  For A/B(/n) Flagger has no reward metric
+  ([Flagger: A/B testing](https://docs.flagger.app/usage/deployment-strategies#a-b-testing)
+  routes a header or cookie segment for a number of iterations): the rule used
+  here is **ours, not Flagger's**: every version gets an equal share for 10
+  passing iterations, a candidate failing 5 checks is dropped, and the best
+  point estimate of the reward over the analysis wins. Performance: 10 passing iterations pass, 5
   failing ones fail.
 - **fixed-horizon**: an equal split (50/50 for canaries) and one test at a
   pre-computed sample size for 80% power: A/B(/n) at a 20% relative lift of
@@ -78,5 +81,10 @@ Every policy sees the same windows and moves traffic in integer percents.
 - **iter8-v1**: the same stopping rule with iter8 v1's routing: traffic ∝
   0.95·P(best) + 0.05/K, no version gaining more than 5 points per interval;
   canaries start at initialCandidatePercent and are routed by P(objectives
-  hold).
+  hold). It stops at the first crossing; iter8 v1 itself ran interval ×
+  maxIterations and used a stricter winner posterior, so this model is
+  faster and less accurate than v1 was.
+- **iter8 (windows of 100)**: iter8 on the same scenario with 100 requests
+  per interval (and proportionally more intervals), where the scenario has a
+  reward bound: the rules are valid at any window size.
 `
