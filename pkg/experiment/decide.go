@@ -129,8 +129,23 @@ func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, sam
 	w := make([]float64, n)
 	floor := 0
 	if spec.Traffic.Strategy == events.StrategyBandit {
+		active := 0
+		for i := range n {
+			if !excluded[i] {
+				active++
+			}
+		}
 		for i, vr := range a.Versions {
 			w[i] = vr.TopTwo
+			// A version that probably violates an objective but is not
+			// yet shown to still competes for best: nothing can be
+			// promoted over it until it is beaten or excluded, and
+			// top-two sampling, which counts only feasible draws, would
+			// starve it at the floor. A weight of 1/K settles its verdict
+			// in a few windows and so also limits the failing traffic.
+			if !excluded[i] && vr.Verdict == stats.Undecided && vr.ProbFeasible < 0.5 {
+				w[i] = max(w[i], 1/float64(active))
+			}
 		}
 		floor = banditFloor(n)
 	} else {
