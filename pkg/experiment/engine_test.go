@@ -140,10 +140,10 @@ func TestObserveCanary(t *testing.T) {
 			Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT, doneT},
 			Reason: "v2 violates errors ≤ 0.01 and latency ≤ 100"},
 	}, {
-		name: "satisfied below minSamples waits", spec: canarySpec(), trials: few,
+		name: "satisfied below minSamples ramps but does not promote", spec: canarySpec(), trials: few,
 		a: []av{{}, {verdict: stats.Satisfied, feasible: 1}},
-		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT},
-			Reason: "waiting for minSamples: v2 has 40 of 100"},
+		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 70, "v2": 30}, Move: map[string]int{"v1": 70, "v2": 30},
+			Emit: []string{assessedT, changedT}, Reason: "waiting for minSamples: v2 has 40 of 100; ramping it from 10% to 30%"},
 	}, {
 		name: "satisfied promotes", spec: canarySpec(), trials: enough,
 		a: []av{{}, {verdict: stats.Satisfied, feasible: 1}},
