@@ -130,8 +130,11 @@ func meetsByEstimate(spec events.ExperimentSpec, st State, a stats.Assessment, v
 // good; rolls back when no candidate is left; promotes the version shown
 // best (Assessment.Best) once it is shown to meet every objective and
 // every version not excluded has minSamples; and otherwise moves traffic:
-// in proportion to the top-two Thompson allocation with bandit, or back
-// to the initial split with fixed.
+// in proportion to the top-two Thompson allocation with bandit (fastest to
+// a decision), to P(best) with earn (Thompson sampling: the leader earns
+// while learning), or back to the initial split with fixed. The decision
+// rules hold under any of them, since they hold under any allocation
+// computed from past data.
 func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, samples []float64) decision {
 	n := len(st.Versions)
 	excluded := st.excludedSet()
@@ -177,7 +180,7 @@ func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, sam
 	}
 	w := make([]float64, n)
 	floor := 0
-	if spec.Traffic.Strategy == events.StrategyBandit {
+	if s := spec.Traffic.Strategy; s == events.StrategyBandit || s == events.StrategyEarn {
 		active := 0
 		for i := range n {
 			if !excluded[i] {
@@ -186,6 +189,11 @@ func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, sam
 		}
 		for i, vr := range a.Versions {
 			w[i] = vr.TopTwo
+			if s == events.StrategyEarn {
+				// Thompson sampling: each version in proportion to its
+				// chance of being best, so the leader earns.
+				w[i] = vr.ProbWin
+			}
 			// A version that probably violates an objective but is not
 			// yet shown to still competes for best: nothing can be
 			// promoted over it until it is beaten or excluded, and
