@@ -84,6 +84,11 @@ Every policy sees the same windows and moves traffic in integer percents.
   hold). It stops at the first crossing; iter8 v1 itself ran interval ×
   maxIterations and used a stricter winner posterior, so this model is
   faster and less accurate than v1 was.
+- **iter8-earn**: iter8 with ` + "`traffic.strategy: earn`" + ` (A/B and A/B/n only):
+  traffic in proportion to P(best) (Thompson sampling) instead of top-two
+  Thompson sampling, same decision rules. It trades samples to a decision
+  for regret: pick ` + "`bandit`" + ` (the default) to decide fastest, ` + "`earn`" + ` when the
+  traffic served while learning matters more than the time to a decision.
 - **iter8 (windows of 100)**: iter8 on the same scenario with 100 requests
   per interval (and proportionally more intervals), where the scenario has a
   reward bound: the rules are valid at any window size.
