@@ -71,7 +71,9 @@ Every policy sees the same windows and moves traffic in integer percents.
   the baseline's true reward, two-sided, Bonferroni over the comparisons with
   the baseline; canary and performance at a true value 20% inside each limit,
   one-sided (Wilson bounds for rates and quantile exceedances, z for means,
-  sized with the true standard deviation). In ab-conversion and abn-three the
+  sized with the true standard deviation). A canary also has a safety stop
+  before the horizon: it rolls back once iter8's anytime-valid verdicts show
+  the candidate violating an objective. In ab-conversion and abn-three the
   true lift is exactly 20%, so the test is sized for the very effect present:
   the most favourable choice for it.
 - **naive-bayes**: an equal split; stop as soon as a version's posterior
