@@ -168,6 +168,15 @@ func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float6
 // version has reached BestEvidence; -1 when none has.
 func bestByEvidence(kind Kind, ev Evidence, k int, excluded []bool, delta float64) int {
 	level := BestEvidence(k, delta)
+	return dominant(k, excluded, func(a, b int) bool {
+		e, ok := ev.logE(kind, a, b)
+		return ok && e >= level
+	})
+}
+
+// dominant is the first competing version that beats every other competing
+// version, or -1.
+func dominant(k int, excluded []bool, beats func(a, b int) bool) int {
 	for a := range k {
 		if excluded != nil && excluded[a] {
 			continue
@@ -177,7 +186,7 @@ func bestByEvidence(kind Kind, ev Evidence, k int, excluded []bool, delta float6
 			if b == a || (excluded != nil && excluded[b]) {
 				continue
 			}
-			if e, ok := ev.logE(kind, a, b); !ok || !(e >= level) {
+			if !beats(a, b) {
 				best = false
 				break
 			}
@@ -198,25 +207,9 @@ func bestBySeparation(m Metric, maximize bool, data []Data, excluded []bool, del
 	for v := range k {
 		lo[v], hi[v] = QuantileCS(data[v], m.Q, delta/float64(k), pr)
 	}
-	for a := range k {
-		if excluded != nil && excluded[a] {
-			continue
-		}
-		best := true
-		for b := range k {
-			if b == a || (excluded != nil && excluded[b]) {
-				continue
-			}
-			// Quantiles lie in (lo, hi]: a beats b surely when
-			// lo_a >= hi_b (maximise) or hi_a <= lo_b (minimise).
-			if maximize && !(lo[a] >= hi[b]) || !maximize && !(hi[a] <= lo[b]) {
-				best = false
-				break
-			}
-		}
-		if best {
-			return a
-		}
-	}
-	return -1
+	// Quantiles lie in (lo, hi]: a beats b surely when lo_a >= hi_b
+	// (maximise) or hi_a <= lo_b (minimise).
+	return dominant(k, excluded, func(a, b int) bool {
+		return maximize && lo[a] >= hi[b] || !maximize && hi[a] <= lo[b]
+	})
 }
