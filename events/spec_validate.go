@@ -263,17 +263,17 @@ func (d ExperimentSpec) validateTraffic(errs *FieldErrors) {
 	tpath := Field(specPath, "traffic")
 	allowed := map[string][]string{
 		KindCanary:      {StrategyProgressive, StrategyFixed},
-		KindAB:          {StrategyBandit, StrategyFixed},
-		KindABN:         {StrategyBandit, StrategyFixed},
+		KindAB:          {StrategyBandit, StrategyEarn, StrategyFixed},
+		KindABN:         {StrategyBandit, StrategyEarn, StrategyFixed},
 		KindPerformance: {StrategyFixed},
 	}[d.Kind]
 	switch d.Traffic.Strategy {
-	case StrategyBandit, StrategyProgressive, StrategyFixed:
+	case StrategyBandit, StrategyEarn, StrategyProgressive, StrategyFixed:
 		if !slices.Contains(allowed, d.Traffic.Strategy) {
 			errs.Add(Field(tpath, "strategy"), "%s experiments take %s, got %q", d.Kind, strings.Join(allowed, " or "), d.Traffic.Strategy)
 		}
 	default:
-		errs.Add(Field(tpath, "strategy"), "unknown strategy %q; want bandit, progressive or fixed", d.Traffic.Strategy)
+		errs.Add(Field(tpath, "strategy"), "unknown strategy %q; want bandit, earn, progressive or fixed", d.Traffic.Strategy)
 	}
 	initial, maxPct, inc := d.Traffic.InitialCandidatePercent, d.Traffic.MaxCandidatePercent, d.Traffic.MaxIncrement
 	if d.Kind == KindPerformance {
