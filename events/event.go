@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,14 +201,36 @@ func decodeKind(ce event.Event, k dataKind) (any, error) {
 // rejected names the event in a Permanent error, so that a log line or a
 // reply says which delivery failed.
 func rejected(ce event.Event, status int, err error) error {
-	return Permanent(status, fmt.Errorf("event %q from %q (%s, subject %q): %w", ce.ID(), ce.Source(), ce.Type(), ce.Subject(), err))
+	return Permanent(status, fmt.Errorf("event %s from %s (%s, subject %s): %w",
+		Quote(ce.ID(), MaxEcho), Quote(ce.Source(), MaxEcho), Clip(ce.Type(), MaxEcho), Quote(ce.Subject(), MaxEcho), err))
 }
 
 // DedupeKey identifies a delivery: the CloudEvents spec makes source and id
-// unique together, and a source is a URI-reference, which holds no space.
-// Knative delivers at least once; a consumer that has seen a key ignores
-// the event.
-func DedupeKey(e event.Event) string { return e.Source() + " " + e.ID() }
+// unique together. Knative delivers at least once; a consumer that has seen
+// a key ignores the event. See DedupeKeyOf.
+func DedupeKey(e event.Event) string { return DedupeKeyOf(e.Source(), e.ID()) }
+
+// DedupeKeyOf is the dedupe key of an event from source with id:
+// "<length of source>:<source> <id>". The length makes it unambiguous: a
+// source may hold a space (an opaque URI or a query keeps it unescaped), so
+// "source id" alone let the pause ("a", "b c") pass for the start
+// ("a b", "c") and be dropped as its duplicate.
+func DedupeKeyOf(source, id string) string {
+	return strconv.Itoa(len(source)) + ":" + source + " " + id
+}
+
+// LegacyDedupeKey returns the key that iter8 before DedupeKeyOf gave the
+// same event, "<source> <id>", or "" for a key DedupeKeyOf did not make.
+// Dedupe windows written before an upgrade hold keys of that form; a store
+// recognises them through it until they age out.
+func LegacyDedupeKey(key string) string {
+	n, rest, ok := strings.Cut(key, ":")
+	size, err := strconv.Atoi(n)
+	if !ok || err != nil || size < 0 || size >= len(rest) || rest[size] != ' ' || strconv.Itoa(size) != n {
+		return ""
+	}
+	return rest
+}
 
 // WindowID identifies one metrics window of one Service from one source:
 // the first 16 bytes of a SHA-256 over the three, in hex. It does not depend

@@ -12,7 +12,7 @@ const (
 	// MaxDataBytes is the largest data payload, in bytes, that the decode
 	// functions accept. Larger payloads are refused with 413 before parsing.
 	MaxDataBytes = 256 << 10
-	// MaxEventBytes is the largest HTTP request body GuardStructuredJSON
+	// MaxEventBytes is the largest HTTP request body ReadRequest
 	// lets through: MaxDataBytes of data, base64 inflation of data_base64
 	// (4/3), and the envelope.
 	MaxEventBytes = 512 << 10
