@@ -138,7 +138,7 @@ func New(typ, source, subject string, at time.Time, data any) (event.Event, erro
 func Decode(ce event.Event) (any, error) {
 	k, ok := kinds[ce.Type()]
 	if !ok {
-		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("unknown event type %q", ce.Type()))
+		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("unknown event type %s", Quote(ce.Type(), MaxEcho)))
 	}
 	return decodeKind(ce, k)
 }
@@ -162,7 +162,7 @@ func DecodeExperimentStart(ce event.Event) (ExperimentSpec, error) {
 func decodeAs[T any](ce event.Event, typ string) (T, error) {
 	var zero T
 	if ce.Type() != typ {
-		return zero, rejected(ce, http.StatusBadRequest, fmt.Errorf("type %q, want %q", ce.Type(), typ))
+		return zero, rejected(ce, http.StatusBadRequest, fmt.Errorf("type %s, want %q", Quote(ce.Type(), MaxEcho), typ))
 	}
 	v, err := decodeKind(ce, kinds[typ])
 	if err != nil {
@@ -176,12 +176,12 @@ func decodeKind(ce event.Event, k dataKind) (any, error) {
 		return nil, rejected(ce, http.StatusBadRequest, err)
 	}
 	if s := ce.DataSchema(); s != "" && s != SchemaURI(ce.Type()) {
-		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("dataschema %q, want %q or none", s, SchemaURI(ce.Type())))
+		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("dataschema %s, want %q or none", Quote(s, MaxEcho), SchemaURI(ce.Type())))
 	}
 	// An absent datacontenttype means JSON in the CloudEvents JSON format.
 	if ct := ce.DataContentType(); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentTypeJSON {
-			return nil, rejected(ce, http.StatusUnsupportedMediaType, fmt.Errorf("datacontenttype %q, want %s", ct, ContentTypeJSON))
+			return nil, rejected(ce, http.StatusUnsupportedMediaType, fmt.Errorf("datacontenttype %s, want %s", Quote(ct, MaxEcho), ContentTypeJSON))
 		}
 	}
 	data := ce.Data()

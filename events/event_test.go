@@ -148,12 +148,16 @@ func TestDedupeKey(t *testing.T) {
 	e := rawEvent(TypeExperimentControl, "shop/checkout", "application/json", okControl)
 	e.SetSource("https://shop.example.com/ops")
 	e.SetID("42")
-	if got, want := DedupeKey(e), "https://shop.example.com/ops 42"; got != want {
+	if got, want := DedupeKey(e), "28:https://shop.example.com/ops 42"; got != want {
 		t.Errorf("DedupeKey = %q, want %q", got, want)
 	}
 	for _, change := range []func(f *event.Event){
 		func(f *event.Event) { f.SetID("43") },
 		func(f *event.Event) { f.SetSource("https://shop.example.com/ops2") },
+		// "https://shop.example.com/ops 42" read as source and id either way
+		// was the collision of the outside corpus.
+		func(f *event.Event) { f.SetSource("https://shop.example.com/ops 42"); f.SetID("") },
+		func(f *event.Event) { f.SetSource("https://shop.example.com/ops"); f.SetID(" 42") },
 	} {
 		f := e.Clone()
 		change(&f)
