@@ -271,7 +271,8 @@ func TestHostileInput(t *testing.T) {
 // TestDedupeKeyCollision is the outside corpus's collision: a resume whose
 // source and id, joined with a space, read as an earlier pause's ("a b" +
 // "c" against "a" + "b c") was answered 200 and dropped as a duplicate.
-// Each is applied once; the redelivered resume alone is a duplicate.
+// An opaque URI keeps its space (the SDK escapes one in a path). Each is
+// applied once; the redelivered pause alone is a duplicate.
 func TestDedupeKeyCollision(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -285,9 +286,9 @@ func TestDedupeKeyCollision(t *testing.T) {
 		req   rawRequest
 		phase experiment.Phase
 	}{
-		{control("/iter8/hostile a", "b", "pause"), experiment.PhasePaused},
-		{control("/iter8/hostile", "a b", "resume"), experiment.PhaseRunning},
-		{control("/iter8/hostile a", "b", "pause"), experiment.PhaseRunning}, // a redelivery
+		{control("urn:iter8:hostile a", "b", "pause"), experiment.PhasePaused},
+		{control("urn:iter8:hostile", "a b", "resume"), experiment.PhaseRunning},
+		{control("urn:iter8:hostile a", "b", "pause"), experiment.PhaseRunning}, // a redelivery
 	} {
 		if status, body := step.req.send(t, e.fn.URL); status != http.StatusOK {
 			t.Fatalf("%s %s: %d %s", step.req.headers["Ce-Source"], step.req.headers["Ce-Id"], status, body)
