@@ -223,14 +223,18 @@ func TestStartRefusesBeforeSending(t *testing.T) {
 }
 
 func TestStartReportsTheFunctionsRefusal(t *testing.T) {
-	s := newSink(t, http.StatusUnprocessableEntity)
-	s.body = `permanent error (HTTP 422): revision "fresh-v2" is failing`
-	h := newHarness(t, freshService())
-	if code := h.run("start", "fresh", "-f", writeFile(t, "e.yaml", validSpec), "--sink", s.URL); code != exitError {
-		t.Fatalf("exit %d, want %d", code, exitError)
-	}
-	if !strings.Contains(h.stderr.String(), "refused with HTTP 422: "+s.body) {
-		t.Errorf("stderr does not carry the function's message:\n%s", h.stderr)
+	const msg = `permanent error (HTTP 422): revision "fresh-v2" is failing`
+	// The functions answer JSON; a proxy on the way may answer text.
+	for _, body := range []string{`{"error":"permanent error (HTTP 422): revision \"fresh-v2\" is failing","status":422}` + "\n", msg} {
+		s := newSink(t, http.StatusUnprocessableEntity)
+		s.body = body
+		h := newHarness(t, freshService())
+		if code := h.run("start", "fresh", "-f", writeFile(t, "e.yaml", validSpec), "--sink", s.URL); code != exitError {
+			t.Fatalf("exit %d, want %d", code, exitError)
+		}
+		if !strings.Contains(h.stderr.String(), "refused with HTTP 422: "+msg+"\n") {
+			t.Errorf("stderr does not carry the function's message:\n%s", h.stderr)
+		}
 	}
 }
 
