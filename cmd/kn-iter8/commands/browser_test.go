@@ -88,7 +88,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	h := newHarness(t, recorded(t, allRecorded...))
-	if code := h.run("report", "frontend", "-n", "shop", "-o", page); code != exitOK {
+	if code := h.run("report", "frontend", "-n", "shop", "--output-file", page); code != exitOK {
 		t.Fatalf("exit %d: %s", code, h.stderr)
 	}
 	html, err := os.ReadFile(page)
