@@ -292,9 +292,7 @@ func TestWithoutBrokerThePrintedCurlSendsTheSameEvent(t *testing.T) {
 			if !strings.Contains(h.stderr.String(), tt.note) {
 				t.Errorf("stderr lacks the note %q:\n%s", tt.note, h.stderr)
 			}
-			if _, err := exec.LookPath("curl"); err != nil {
-				t.Skip("curl is not installed: the printed command cannot be run")
-			}
+			lookTool(t, "running the printed curl command", "curl", "curl")
 			s := newSink(t, http.StatusAccepted)
 			cmd := exec.Command("bash", "-c", h.stdout.String())
 			cmd.Env = append(os.Environ(), sinkEnv+"="+s.URL)
