@@ -58,17 +58,38 @@ func (e *env) checkCounts(ctx context.Context, t *testing.T, want counts) {
 // minKills is how often the functions process must be killed mid-run.
 const minKills = 8
 
+// waitHandling returns true once e's functions process is handling an
+// event, false when done is closed or ctx ends first. It polls the
+// conditions (a delivery in flight, then the process's own in-flight
+// gauge), which hold for as long as the event is being handled.
+func waitHandling(ctx context.Context, done <-chan struct{}, e *env) bool {
+	for {
+		select {
+		case <-done:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Millisecond):
+		}
+		if e.client.InFlight() == 0 {
+			continue
+		}
+		if n, err := e.fn.EventsInFlight(ctx); err == nil && n > 0 {
+			return true
+		}
+	}
+}
+
 // TestFunctionKilledMidEventConverges SIGKILLs the real functions process
-// at random (seeded) moments while windows are delivered to it, and
-// restarts it each time: most kills land while an event is between its
-// read of the Service and its write, since the engine runs there. A reader
+// while it is handling an event, as windows are delivered to it, and
+// restarts it each time: the kills land while an event is between its read
+// of the Service and its write, since the engine runs there. A reader
 // polling the Service must always find annotations that decode and a
 // spec.traffic that agrees with the state, and redelivery until 2xx must
 // converge to the exact counts.
 func TestFunctionKilledMidEventConverges(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 40)
@@ -88,10 +109,13 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	go func() {
 		defer bg.Done()
 		for {
-			select {
-			case <-done:
+			// Kill when the process is handling an event (its
+			// iter8_events_in_flight gauge says so, while a delivery waits
+			// for the answer), however slow a busy machine makes it:
+			// the kill then lands between the read of the Service and
+			// the write.
+			if !waitHandling(ctx, done, e) {
 				return
-			case <-time.After(time.Duration(20+rng.IntN(250)) * time.Millisecond):
 			}
 			e.fn.Kill()
 			killed.Add(1)
@@ -178,8 +202,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 // replicas, which really conflict on the API server): the counts are exact.
 func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	second, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(e.c.Root), e.c.Kubeconfig)
 	if err != nil {
@@ -232,8 +255,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 // track of its ids would. docs/events.md promises it is still counted once.
 func TestWindowResentUnderNewID(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	first := window(t, e.subject("shop"), "first-id", 0, "shop-v1", "shop-v2", 100, 10, 1)
