@@ -25,13 +25,14 @@ declare -A WHY=(
 )
 # COLD is each tool's cold build on a 2-core machine (module download
 # included; later tools reuse modules and packages the earlier ones
-# fetched), measured in one run of this script with six other sessions
-# sharing the machine (2026-11-30); an idle machine is faster.
+# fetched), measured building them in this order with empty caches while
+# six other sessions shared the machine (load average about 25,
+# 2026-11-30); an idle machine is faster. README's table has the same.
 declare -A COLD=(
   [etcd]="1.5 min"
   [kube-apiserver]="17 min"
-  [knative-controller]="KNATIVE_COLD"
-  [kn]="KN_COLD"
+  [knative-controller]="14.5 min"
+  [kn]="19.5 min"
 )
 
 tty=false

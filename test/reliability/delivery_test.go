@@ -58,12 +58,10 @@ func (e *env) checkCounts(ctx context.Context, t *testing.T, want counts) {
 // minKills is how often the functions process must be killed mid-run.
 const minKills = 8
 
-// waitHandling returns true once e's functions process is handling an
-// event, false when done is closed or ctx ends first. It polls the
-// conditions (a delivery in flight, then the process's own in-flight
-// gauge), which hold for as long as the event is being handled.
-func waitHandling(ctx context.Context, done <-chan struct{}, e *env) bool {
-	for {
+// waitFor polls cond until it holds (true), or done is closed or ctx ends
+// (false).
+func waitFor(ctx context.Context, done <-chan struct{}, cond func() bool) bool {
+	for !cond() {
 		select {
 		case <-done:
 			return false
@@ -71,13 +69,18 @@ func waitHandling(ctx context.Context, done <-chan struct{}, e *env) bool {
 			return false
 		case <-time.After(time.Millisecond):
 		}
-		if e.client.InFlight() == 0 {
-			continue
-		}
-		if n, err := e.fn.EventsInFlight(ctx); err == nil && n > 0 {
-			return true
-		}
 	}
+	return true
+}
+
+// handling says whether e's functions process is handling an event: a
+// delivery is in flight, and the process's own in-flight gauge is up.
+func handling(ctx context.Context, e *env) bool {
+	if e.client.InFlight() == 0 {
+		return false
+	}
+	n, err := e.fn.EventsInFlight(ctx)
+	return err == nil && n > 0
 }
 
 // TestFunctionKilledMidEventConverges SIGKILLs the real functions process
@@ -104,7 +107,12 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 
 	done := make(chan struct{})
 	var bg sync.WaitGroup
-	var killed atomic.Int64
+	var killed, applied atomic.Int64
+	e.client.Answered = func(_ deliver.Event, status int) {
+		if status == http.StatusOK {
+			applied.Add(1)
+		}
+	}
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
@@ -113,8 +121,12 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 			// iter8_events_in_flight gauge says so, while a delivery waits
 			// for the answer), however slow a busy machine makes it:
 			// the kill then lands between the read of the Service and
-			// the write.
-			if !waitHandling(ctx, done, e) {
+			// the write. Between two kills, at least one delivery is
+			// answered, so that the deliveries make progress however
+			// long handling an event takes.
+			mark := applied.Load()
+			if !waitFor(ctx, done, func() bool { return applied.Load() > mark }) ||
+				!waitFor(ctx, done, func() bool { return handling(ctx, e) }) {
 				return
 			}
 			e.fn.Kill()
