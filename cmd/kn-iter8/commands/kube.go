@@ -26,9 +26,6 @@ type kubeFlags struct {
 	ignoredBool   bool
 }
 
-// knOnlyFlags are kn's global flags that kn-iter8 accepts without using.
-var knOnlyFlags = []string{"config", "log-http", "no-log-http", "plugins-dir", "lookup-plugins"}
-
 func (f *kubeFlags) register(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.kubeconfig, "kubeconfig", "", "kubectl configuration file (default: $KUBECONFIG, then ~/.kube/config)")
