@@ -1,13 +1,12 @@
 // Command bench is the decision-quality benchmark behind `make bench`: it
-// runs every scenario in the shared scenario directory under every policy
+// runs every scenario in test/scenarios under every policy
 // of pkg/simulate, prints one table, and writes it with the machine it ran
 // on to docs/benchmarks.md. It reports; it asserts nothing.
 //
 //	go run ./test/bench [-scenarios DIR] [-runs N] [-seed S] [-out FILE]
 //
 // BENCH_RUNS and BENCH_SEED set -runs and -seed; ITER8_SCENARIOS sets
-// -scenarios (default ../shared/scenarios beside the repository, else
-// test/scenarios).
+// -scenarios (default test/scenarios, run from the repository's root).
 package main
 
 import (
@@ -43,19 +42,20 @@ func envInt(name string, def int) int {
 }
 
 func run() error {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return err
+	// The repository's own scenarios, unless ITER8_SCENARIOS or the flag
+	// names another set.
+	defDir := os.Getenv("ITER8_SCENARIOS")
+	if defDir == "" {
+		defDir = "test/scenarios"
 	}
-	dir := flag.String("scenarios", os.Getenv(simulate.EnvScenarios), "scenario directory")
+	dir := flag.String("scenarios", defDir, "scenario directory")
 	runs := flag.Int("runs", envInt("BENCH_RUNS", 500), "runs per scenario and policy")
 	seed := flag.Uint64("seed", uint64(envInt("BENCH_SEED", 1)), "seed")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to write; empty: none")
 	workers := flag.Int("workers", 0, "parallel runs (default GOMAXPROCS)")
 	flag.Parse()
 
-	scenDir := simulate.ScenarioDir(*dir, cwd)
-	files, err := simulate.ScenarioFiles(scenDir)
+	files, err := simulate.ScenarioFiles(*dir)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func run() error {
 		return nil
 	}
 	var doc strings.Builder
-	writeDoc(&doc, rows, scenDir, *runs, *seed, elapsed, b.String())
+	writeDoc(&doc, rows, *dir, *runs, *seed, elapsed, b.String())
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
 	}

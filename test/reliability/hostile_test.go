@@ -128,8 +128,7 @@ func obsWindow(version, metric, observation string) string {
 // was wrong; the server keeps serving, and neither Service is written.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	legacy := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: e.ns}}
@@ -305,7 +304,7 @@ func TestDedupeKeyCollision(t *testing.T) {
 func (e *env) settled(ctx context.Context, t *testing.T, name string) string {
 	t.Helper()
 	last, stable := "", 0
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		s := e.service(ctx, t, name)
 		if !s.IsReady() || s.Status.ObservedGeneration != s.Generation || s.ResourceVersion != last {
 			last, stable = s.ResourceVersion, 0

@@ -51,6 +51,9 @@ func TestExitCodes(t *testing.T) {
 		{"pause with a version", []string{"pause", "shop", "shop-v2"}, exitUsage, "takes SERVICE"},
 		{"start without a spec", []string{"start", "shop"}, exitUsage, "requires the experiment spec"},
 		{"kn's global flags are accepted", []string{"describe", "shop", "--log-http", "--plugins-dir", "/opt/kn", "--config", "/x"}, exitOK, ""},
+		{"kn's negative global flag is accepted", []string{"list", "--no-log-http", "--lookup-plugins", "--context", "c", "--cluster", "k"}, exitOK, ""},
+		{"report -o is the format, not the file", []string{"report", "shop", "-o", "shop.html"}, exitUsage, "--output-file shop.html"},
+		{"version takes no argument", []string{"version", "extra"}, exitUsage, `unknown command "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,9 +296,7 @@ func TestWithoutBrokerThePrintedCurlSendsTheSameEvent(t *testing.T) {
 			if !strings.Contains(h.stderr.String(), tt.note) {
 				t.Errorf("stderr lacks the note %q:\n%s", tt.note, h.stderr)
 			}
-			if _, err := exec.LookPath("curl"); err != nil {
-				t.Skip("curl is not installed: the printed command cannot be run")
-			}
+			lookTool(t, "running the printed curl command", "curl", "curl")
 			s := newSink(t, http.StatusAccepted)
 			cmd := exec.Command("bash", "-c", h.stdout.String())
 			cmd.Env = append(os.Environ(), sinkEnv+"="+s.URL)
