@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 
@@ -29,12 +30,12 @@ type validatable interface {
 // Kubernetes' Go types, strictly, and runs Knative's own Validate().
 func TestManifestsValidate(t *testing.T) {
 	kinds := map[string]int{}
-	files, err := fs.Glob(Manifests, "*.yaml")
+	files, err := fs.Glob(Manifests, "*/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if f == "kustomization.yaml" {
+		if path.Base(f) == "kustomization.yaml" {
 			continue
 		}
 		b, err := Manifests.ReadFile(f)
@@ -105,7 +106,7 @@ func TestManifestsValidate(t *testing.T) {
 // TestRoleIsLeastPrivilege pins the functions' permissions: any widening
 // must be a deliberate change to this test.
 func TestRoleIsLeastPrivilege(t *testing.T) {
-	for _, f := range []string{"201-role.yaml", "202-clusterrole.yaml"} {
+	for _, f := range []string{"namespaced/201-role.yaml", "cluster-wide/202-clusterrole.yaml"} {
 		b, err := Manifests.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
