@@ -27,7 +27,18 @@ build() {
 
 build etcd "$root/tools/kube" go.etcd.io/etcd/server/v3
 build kube-apiserver "$root/tools/kube" k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
-build knative-controller "$root/tools/knative" knative.dev/serving/cmd/controller
+build kubectl "$root/tools/kube" k8s.io/kubernetes/cmd/kubectl "$ldflags"
+# Knative Serving and Eventing share one module, so their common packages
+# (knative.dev/pkg, client-go) compile once. The small mains under
+# tools/knative/cmd turn off the health-probe server that Knative hard-wires
+# to :8080, which the stock IMC dispatcher must own; touch tools/knative/go.mod
+# after editing them.
+build knative-controller "$root/tools/knative" ./cmd/serving-controller
+build eventing-controllers "$root/tools/knative" ./cmd/eventing-controllers
+build broker-ingress "$root/tools/knative" knative.dev/eventing/cmd/broker/ingress
+build broker-filter "$root/tools/knative" knative.dev/eventing/cmd/broker/filter
+build imc-dispatcher "$root/tools/knative" knative.dev/eventing/cmd/in_memory/channel_dispatcher
+build mtping "$root/tools/knative" ./cmd/mtping
 if [[ "${ITER8_TOOLS_KN:-1}" == 1 ]]; then
   build kn "$root/tools/kn" knative.dev/client/cmd/kn
 fi
