@@ -17,7 +17,7 @@ import (
 	"knative.dev/eventing/pkg/auth"
 	"knative.dev/eventing/pkg/eventingtls"
 	"knative.dev/eventing/pkg/reconciler/broker"
-	"knative.dev/eventing/pkg/reconciler/broker/trigger"
+	mttrigger "knative.dev/eventing/pkg/reconciler/broker/trigger"
 	"knative.dev/eventing/pkg/reconciler/channel"
 	"knative.dev/eventing/pkg/reconciler/eventpolicy"
 	imc "knative.dev/eventing/pkg/reconciler/inmemorychannel/controller"
@@ -39,7 +39,7 @@ func main() {
 		eventpolicy.NewController,
 		pingsource.NewController,
 		broker.NewController,
-		trigger.NewController,
+		mttrigger.NewController,
 		imc.NewController,
 	)
 }
