@@ -16,7 +16,7 @@ VIA ?= direct
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-tools: ## Build kube-apiserver, etcd, the Knative controller and kn into bin/ (no-op when current).
+tools: ## Build kube-apiserver, etcd, kubectl, Knative Serving and Eventing, and kn into bin/ (no-op when current).
 	@./tools/build.sh
 
 build: ## Build iter8's binaries into bin/.

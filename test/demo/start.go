@@ -55,7 +55,7 @@ func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
 	if err != nil {
 		return err
 	}
-	say("broker ingress accepted %s %s (%s)", in.Type(), in.ID(), strings.TrimSpace(lineWith(out, "HTTP")))
+	say("broker ingress accepted %s %s (HTTP 202 to kn iter8 start)", in.Type(), in.ID())
 	line := lineWith(s.FunctionsLog(), in.ID())
 	if line == "" {
 		return fmt.Errorf("the functions never logged %s %s", in.Type(), in.ID())

@@ -30,7 +30,7 @@ func readmeInstall(t *testing.T, root string) []string {
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	var dirs []string
-	for _, m := range regexp.MustCompile("kubectl apply -k (\\S+)").FindAllStringSubmatch(section, -1) {
+	for _, m := range regexp.MustCompile(`kubectl apply -k (\S+)`).FindAllStringSubmatch(section, -1) {
 		dirs = append(dirs, m[1])
 	}
 	return dirs

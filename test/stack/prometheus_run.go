@@ -38,8 +38,20 @@ func (s *Stack) StartCollected(ctx context.Context, p *PrometheusPath) error {
 }
 
 // Tick delivers a PingSource tick with the given id to the functions, as
-// Knative would: binary mode, no subject, no data.
+// Knative would: binary mode, no subject, no data; through the Broker when
+// the stack has one.
 func (s *Stack) Tick(ctx context.Context, id string) error {
+	if s.broker != nil {
+		e := event.New()
+		e.SetID(id)
+		e.SetSource(PingSource)
+		e.SetType(events.TypePing)
+		e.SetTime(time.Now().UTC())
+		if _, _, err := s.sendBroker(ctx, e); err != nil {
+			return fmt.Errorf("tick %s: %w", id, err)
+		}
+		return nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.FunctionsURL, http.NoBody)
 	if err != nil {
 		return err
