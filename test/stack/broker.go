@@ -1,10 +1,8 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -182,27 +178,14 @@ func (b *brokerPath) stop() {
 func (s *Stack) sendBroker(ctx context.Context, e cloudevents.Event) (int, *cloudevents.Event, error) {
 	b := s.broker
 	mark := b.events.Mark()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, nil)
+	status, _, _, err := post(ctx, b.url, e)
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&e), req); err != nil {
-		return 0, nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s to the broker: %w", e.Type(), e.ID(), err)
-	}
-	var body bytes.Buffer
-	_, _ = body.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: broker ingress HTTP %d: %s", e.Type(), e.ID(), resp.StatusCode, strings.TrimSpace(body.String()))
+		return status, nil, err
 	}
 	// The Broker also hands e itself to the recorder's Trigger: wait for it,
 	// so that everything fanned out with it has arrived too.
 	if _, err := b.events.Wait(ctx, mark, func(got cloudevents.Event) bool { return got.ID() == e.ID() && got.Source() == e.Source() }); err != nil {
-		return resp.StatusCode, nil, err
+		return status, nil, err
 	}
 	var reply *cloudevents.Event
 	for _, got := range b.events.Since(mark) {
@@ -214,7 +197,7 @@ func (s *Stack) sendBroker(ctx context.Context, e cloudevents.Event) (int, *clou
 			reply = &g
 		}
 	}
-	return resp.StatusCode, reply, nil
+	return status, reply, nil
 }
 
 // rank orders the functions' outbound events as they choose their reply.

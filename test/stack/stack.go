@@ -203,30 +203,40 @@ func (s *Stack) Send(ctx context.Context, typ, subject string, data any) (int, *
 
 // sendDirect posts e straight to the functions, as a Trigger would.
 func (s *Stack) sendDirect(ctx context.Context, e cloudevents.Event) (int, *cloudevents.Event, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.FunctionsURL, nil)
+	status, header, body, err := post(ctx, s.FunctionsURL, e)
 	if err != nil {
-		return 0, nil, err
+		return status, nil, err
+	}
+	if t := header.Get("Ce-Type"); t != "" {
+		r := cloudevents.NewEvent()
+		r.SetType(t)
+		r.SetID(header.Get("Ce-Id"))
+		r.SetSource(header.Get("Ce-Source"))
+		r.SetSubject(header.Get("Ce-Subject"))
+		_ = r.SetData(events.ContentTypeJSON, json.RawMessage(body))
+		return status, &r, nil
+	}
+	return status, nil, nil
+}
+
+// post sends e to url in binary mode and returns the answer; a status of
+// 300 or more is an error carrying the body.
+func post(ctx context.Context, url string, e cloudevents.Event) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return 0, nil, nil, err
 	}
 	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&e), req); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", e.Type(), e.ID(), err)
+		return 0, nil, nil, fmt.Errorf("%s %s to %s: %w", e.Type(), e.ID(), url, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(bufio.NewReader(resp.Body))
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: HTTP %d: %s", e.Type(), e.ID(), resp.StatusCode, strings.TrimSpace(string(body)))
+		return resp.StatusCode, resp.Header, body, fmt.Errorf("%s %s to %s: HTTP %d: %s", e.Type(), e.ID(), url, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
-	if t := resp.Header.Get("Ce-Type"); t != "" {
-		r := cloudevents.NewEvent()
-		r.SetType(t)
-		r.SetID(resp.Header.Get("Ce-Id"))
-		r.SetSource(resp.Header.Get("Ce-Source"))
-		r.SetSubject(resp.Header.Get("Ce-Subject"))
-		_ = r.SetData(events.ContentTypeJSON, json.RawMessage(body))
-		return resp.StatusCode, &r, nil
-	}
-	return resp.StatusCode, nil, nil
+	return resp.StatusCode, resp.Header, body, nil
 }
