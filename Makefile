@@ -26,7 +26,7 @@ help: ## List targets.
 deps: ## Install the Debian packages the tests need (prometheus, chromium, curl) as root, else print the command.
 	@./tools/deps.sh $(TEST_DEPS)
 
-tools: ## Build kube-apiserver, etcd, the Knative controller and kn into bin/ (no-op when current).
+tools: ## Build kube-apiserver, etcd, kubectl, Knative Serving and Eventing, and kn into bin/ (no-op when current).
 	@./tools/build.sh
 
 build: ## Build iter8's binaries into bin/.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 
@@ -29,12 +30,12 @@ type validatable interface {
 // Kubernetes' Go types, strictly, and runs Knative's own Validate().
 func TestManifestsValidate(t *testing.T) {
 	kinds := map[string]int{}
-	files, err := fs.Glob(Manifests, "*.yaml")
+	files, err := fs.Glob(Manifests, "*/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if f == "kustomization.yaml" {
+		if path.Base(f) == "kustomization.yaml" {
 			continue
 		}
 		b, err := Manifests.ReadFile(f)
@@ -105,7 +106,7 @@ func TestManifestsValidate(t *testing.T) {
 // TestRoleIsLeastPrivilege pins the functions' permissions: any widening
 // must be a deliberate change to this test.
 func TestRoleIsLeastPrivilege(t *testing.T) {
-	for _, f := range []string{"201-role.yaml", "202-clusterrole.yaml"} {
+	for _, f := range []string{"namespaced/201-role.yaml", "cluster-wide/202-clusterrole.yaml"} {
 		b, err := Manifests.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -147,3 +148,37 @@ func splitDocs(b []byte) [][]byte {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// TestKustomizationsAreSeparateChoices: each directory a user applies is a
+// kustomization; the RBAC variants share the base and nothing else, and
+// the EventPolicy ships only in oidc, so that OIDC on or off changes
+// nothing else.
+func TestKustomizationsAreSeparateChoices(t *testing.T) {
+	resources := map[string][]string{}
+	for _, k := range append([]string{"base"}, Kustomizations...) {
+		b, err := Manifests.ReadFile(k + "/kustomization.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		var kz struct{ Resources []string }
+		if err := yaml.Unmarshal(b, &kz); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		resources[k] = kz.Resources
+	}
+	want := map[string][]string{
+		"namespaced":   {"../base", "201-role.yaml"},
+		"cluster-wide": {"../base", "202-clusterrole.yaml"},
+		"oidc":         {"800-eventpolicy.yaml"},
+	}
+	for k, w := range want {
+		if strings.Join(resources[k], " ") != strings.Join(w, " ") {
+			t.Errorf("%s/kustomization.yaml resources %v, want %v", k, resources[k], w)
+		}
+	}
+	for _, r := range resources["base"] {
+		if strings.Contains(r, "role") || strings.Contains(r, "eventpolicy") {
+			t.Errorf("base includes %s: RBAC and the EventPolicy are separate choices", r)
+		}
+	}
+}

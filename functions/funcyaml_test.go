@@ -97,7 +97,7 @@ func TestFuncYAML(t *testing.T) {
 	for _, s := range f.Deploy.Subscriptions {
 		got = append(got, s.Filters["type"])
 		if s.Source != "iter8" {
-			t.Errorf("subscription to broker %q, want iter8 (config/400-broker.yaml)", s.Source)
+			t.Errorf("subscription to broker %q, want iter8 (config/base/400-broker.yaml)", s.Source)
 		}
 	}
 	if diff := cmp.Diff(InboundTypes, got); diff != "" {
@@ -109,7 +109,7 @@ func TestFuncYAML(t *testing.T) {
 	if m := f.Deploy.Options.Scale.Metric; m != "concurrency" && m != "rps" {
 		t.Errorf("scale metric %q", m)
 	}
-	sa, err := config.Manifests.ReadFile("200-serviceaccount.yaml")
+	sa, err := config.Manifests.ReadFile("base/200-serviceaccount.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

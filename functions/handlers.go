@@ -32,7 +32,8 @@ type Handlers struct {
 	// collect gathers metrics windows on a tick; nil when no collector is
 	// configured.
 	collect Collector
-	// emit sends every emitted event on (to K_SINK); nil when unset.
+	// emit sends emitted events on (to K_SINK), except the reply; nil when
+	// unset.
 	emit func(context.Context, cloudevents.Event) error
 	// deadLetters makes Route only log and acknowledge what it receives.
 	deadLetters bool
@@ -64,8 +65,10 @@ func WithEngine(e experiment.Engine) Option { return func(h *Handlers) { h.engin
 // WithCollector enables metrics collection on the PingSource tick.
 func WithCollector(c Collector) Option { return func(h *Handlers) { h.collect = c } }
 
-// WithEmitter sends every emitted event to emit as well as replying with
-// the most significant one; the server sets it to K_SINK.
+// WithEmitter sends every emitted event except the reply to emit; the most
+// significant one is the reply, which Knative sends on through the Broker.
+// A tick has no reply, so all of its events go to emit. The server sets it
+// to K_SINK.
 func WithEmitter(emit func(context.Context, cloudevents.Event) error) Option {
 	return func(h *Handlers) { h.emit = emit }
 }

@@ -12,7 +12,9 @@ import (
 )
 
 // significance orders emitted events for the single reply Knative allows:
-// the reply is the most significant, and every event goes to K_SINK.
+// the reply is the most significant, and every other event goes to K_SINK.
+// The reply itself does not: Knative already sends it on through the Broker,
+// and a K_SINK pointing at the same Broker would deliver it twice.
 var significance = map[string]int{
 	events.TypeExperimentAssessed:  1,
 	events.TypeExperimentStarted:   2,
@@ -48,7 +50,13 @@ func (h *Handlers) reply(ctx context.Context, ns, name string, res store.Result,
 			best = &evs[i]
 		}
 	}
-	h.sink(ctx, evs)
+	rest := make([]cloudevents.Event, 0, len(evs))
+	for i := range evs {
+		if &evs[i] != best {
+			rest = append(rest, evs[i])
+		}
+	}
+	h.sink(ctx, rest)
 	outcome := "applied"
 	if best != nil {
 		outcome = best.Type()

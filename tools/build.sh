@@ -22,6 +22,12 @@ declare -A WHY=(
   [kube-apiserver]="the real Kubernetes API server that the tests and the demo run against"
   [knative-controller]="the real Knative Serving controller: Services become Revisions and Routes, spec.traffic becomes status.traffic"
   [kn]="the real kn CLI: the tests run kn iter8 through kn's plugin discovery, and the demo ends with kn service describe"
+  [kubectl]="the real kubectl: a test runs README's install command (kubectl apply -k config/...) exactly as written"
+  [eventing-controllers]="Knative Eventing's Broker, Trigger, Channel, Subscription, EventPolicy and PingSource reconcilers, in one process"
+  [broker-ingress]="the Broker's ingress: where kn iter8 start and the apps' metric windows send their events"
+  [broker-filter]="the Broker's filter: it delivers each event to the Triggers that match, with retries and dead letters"
+  [imc-dispatcher]="the InMemoryChannel dispatcher behind the Broker"
+  [mtping]="the PingSource adapter: it sends the minute ticks that drive the metrics collector"
 )
 # COLD is each tool's cold build on a 2-core machine (module download
 # included; later tools reuse modules and packages the earlier ones
@@ -33,6 +39,12 @@ declare -A COLD=(
   [kube-apiserver]="17 min"
   [knative-controller]="14.5 min"
   [kn]="19.5 min"
+  [kubectl]="10 min"
+  [eventing-controllers]="3 min"
+  [broker-ingress]="1 min"
+  [broker-filter]="1 min"
+  [imc-dispatcher]="1 min"
+  [mtping]="1 min"
 )
 
 tty=false
@@ -120,7 +132,18 @@ build() {
 
 build etcd "$root/tools/kube" go.etcd.io/etcd/server/v3
 build kube-apiserver "$root/tools/kube" k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
-build knative-controller "$root/tools/knative" knative.dev/serving/cmd/controller
+build kubectl "$root/tools/kube" k8s.io/kubernetes/cmd/kubectl "$ldflags"
+# Knative Serving and Eventing share one module, so their common packages
+# (knative.dev/pkg, client-go) compile once. The small mains under
+# tools/knative/cmd turn off the health-probe server that Knative hard-wires
+# to :8080, which the stock IMC dispatcher must own; touch tools/knative/go.mod
+# after editing them.
+build knative-controller "$root/tools/knative" ./cmd/serving-controller
+build eventing-controllers "$root/tools/knative" ./cmd/eventing-controllers
+build broker-ingress "$root/tools/knative" knative.dev/eventing/cmd/broker/ingress
+build broker-filter "$root/tools/knative" knative.dev/eventing/cmd/broker/filter
+build imc-dispatcher "$root/tools/knative" knative.dev/eventing/cmd/in_memory/channel_dispatcher
+build mtping "$root/tools/knative" ./cmd/mtping
 if [[ "${ITER8_TOOLS_KN:-1}" == 1 ]]; then
   build kn "$root/tools/kn" knative.dev/client/cmd/kn
 fi

@@ -7,10 +7,11 @@
 //	                [--kube-qps 100] [--kube-burst 200]
 //
 // PORT (set by Knative) overrides the listen port; K_SINK, when set,
-// receives every emitted event; ITER8_PROMETHEUS_URL, when set, turns on
-// the metrics collector on the PingSource tick (see docs/metrics.md). In a
-// cluster it uses the pod's service account; elsewhere --kubeconfig,
-// KUBECONFIG or ~/.kube/config.
+// receives every emitted event that is not the reply (Knative sends the
+// reply on itself); ITER8_PROMETHEUS_URL, when set, turns on the metrics
+// collector on the PingSource tick (see docs/metrics.md). In a cluster it
+// uses the pod's service account; elsewhere --kubeconfig, KUBECONFIG or
+// ~/.kube/config.
 package main
 
 import (

@@ -25,6 +25,13 @@ type Options struct {
 	// stand-in, so that Services go Ready and status.traffic follows
 	// spec.traffic.
 	Knative bool
+	// Eventing also runs Knative Eventing (implies Knative): its CRDs and
+	// ConfigMaps, the combined controllers, broker ingress and filter, the
+	// InMemoryChannel dispatcher and the PingSource adapter as host
+	// processes, and a forward proxy for *.svc.cluster.local hosts (see
+	// Route). One such stack runs per host at a time: the dispatcher's
+	// ports are fixed.
+	Eventing bool
 	// WorkDir holds the kubeconfig and the controller's log; a temporary
 	// directory when empty.
 	WorkDir string
@@ -48,6 +55,7 @@ type Cluster struct {
 	workDir  string
 	ownsWork bool
 	knative  *knative
+	eventing *eventing
 	lock     *hostLock
 	nsSeq    atomic.Int64
 }
@@ -73,6 +81,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	dirs, err := crdDirs(root)
 	if err != nil {
 		return nil, fmt.Errorf("local control plane: finding CRDs: %w", err)
+	}
+	if opts.Eventing {
+		opts.Knative = true
+		d, err := moduleDir(root, "knative.dev/eventing")
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Join(d, imcCRD))
 	}
 	c := &Cluster{Bin: bin, Root: root, workDir: opts.WorkDir}
 	if c.workDir == "" {
@@ -122,7 +138,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		logf("knative: configuring Serving and starting its controller")
-		if c.knative, err = startKnative(ctx, c, logf); err != nil {
+		if c.knative, err = startKnative(ctx, c, opts.Eventing, logf); err != nil {
+			c.stopQuietly()
+			return nil, err
+		}
+	}
+	if opts.Eventing {
+		if c.eventing, err = startEventing(ctx, c, logf); err != nil {
 			c.stopQuietly()
 			return nil, err
 		}
@@ -150,6 +172,9 @@ func (c *Cluster) writeKubeconfig() error {
 // created.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.eventing != nil {
+		c.eventing.stop()
+	}
 	if c.knative != nil {
 		errs = append(errs, c.knative.stop())
 	}
@@ -170,7 +195,7 @@ func (c *Cluster) ControllerLog() string {
 	if c.knative == nil {
 		return ""
 	}
-	b, _ := os.ReadFile(c.knative.logPath)
+	b, _ := os.ReadFile(c.knative.proc.logPath)
 	return string(b)
 }
 

@@ -22,9 +22,12 @@ import (
 // writing their status subresources. Polling keeps it simple and independent
 // of informer caches; it only runs in tests and the demo.
 type dataPlane struct {
-	kube    kubernetes.Interface
-	serving servingclient.Interface
-	net     netclient.Interface
+	// eventing also marks Knative Eventing's own Deployments available;
+	// their work is done by host processes.
+	eventing bool
+	kube     kubernetes.Interface
+	serving  servingclient.Interface
+	net      netclient.Interface
 }
 
 func newDataPlane(cfg *rest.Config) (*dataPlane, error) {
@@ -59,7 +62,14 @@ func (d *dataPlane) run(ctx context.Context) {
 }
 
 func (d *dataPlane) deployments(ctx context.Context) {
-	list, err := d.kube.AppsV1().Deployments("").List(ctx, metav1.ListOptions{LabelSelector: "serving.knative.dev/revision"})
+	d.markAvailable(ctx, "", "serving.knative.dev/revision")
+	if d.eventing {
+		d.markAvailable(ctx, eventingNamespace, "")
+	}
+}
+
+func (d *dataPlane) markAvailable(ctx context.Context, ns, selector string) {
+	list, err := d.kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return
 	}

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -22,18 +19,12 @@ import (
 const QueueSidecarImage = "registry.example.com/knative/queue@sha256:0000000000000000000000000000000000000000000000000000000000000001"
 
 type knative struct {
-	cmd     *exec.Cmd
-	logPath string
-	cancel  context.CancelFunc
-	done    chan struct{}
-	exited  chan struct{}
+	proc   *process
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*knative, error) {
-	ctrl := filepath.Join(c.Bin, "knative-controller")
-	if _, err := os.Stat(ctrl); err != nil {
-		return nil, fmt.Errorf("knative: the Serving controller is not built (run `make tools`): %w", err)
-	}
+func startKnative(ctx context.Context, c *Cluster, eventing bool, logf func(string, ...any)) (*knative, error) {
 	serving, err := moduleDir(c.Root, "knative.dev/serving")
 	if err != nil {
 		return nil, err
@@ -59,28 +50,17 @@ func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*
 		}
 	}
 
-	k := &knative{logPath: filepath.Join(c.workDir, "knative-controller.log"), done: make(chan struct{}), exited: make(chan struct{})}
-	logFile, err := os.Create(k.logPath)
-	if err != nil {
-		return nil, err
-	}
-	k.cmd = exec.Command(ctrl, "--kubeconfig", c.Kubeconfig)
-	k.cmd.Env = append(os.Environ(),
+	k := &knative{done: make(chan struct{})}
+	k.proc, err = startProcess(c, "knative-controller", "knative-controller", []string{
 		"SYSTEM_NAMESPACE=knative-serving",
 		"POD_NAME=controller-local",
 		"CONFIG_LOGGING_NAME=config-logging",
 		"CONFIG_OBSERVABILITY_NAME=config-observability",
-	)
-	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
-	// The controller must not outlive the process that started it, even
-	// when that process is killed.
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := k.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("knative: starting controller: %w", err)
+	}, "--kubeconfig", c.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("knative: %w", err)
 	}
-	go func() { _ = k.cmd.Wait(); logFile.Close(); close(k.exited) }()
-	logf("knative: applied %d configuration manifests; Serving controller started (pid %d, log %s)", len(files), k.cmd.Process.Pid, k.logPath)
+	logf("knative: applied %d configuration manifests; Serving controller started (pid %d, log %s)", len(files), k.proc.cmd.Process.Pid, k.proc.logPath)
 
 	dctx, cancel := context.WithCancel(context.Background())
 	k.cancel = cancel
@@ -89,6 +69,7 @@ func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*
 		k.stop()
 		return nil, err
 	}
+	dp.eventing = eventing
 	go func() {
 		defer close(k.done)
 		dp.run(dctx)
@@ -102,15 +83,7 @@ func (k *knative) stop() error {
 		k.cancel()
 		<-k.done
 	}
-	if k.cmd != nil && k.cmd.Process != nil {
-		_ = k.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-k.exited:
-		case <-time.After(5 * time.Second):
-			_ = k.cmd.Process.Kill()
-			<-k.exited
-		}
-	}
+	k.proc.stop(stopGrace)
 	return nil
 }
 

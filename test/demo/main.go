@@ -85,7 +85,7 @@ func run(kind string, seed uint64, via string) error {
 
 	ns := "demo"
 	x := stack.Experiment{Namespace: ns, Service: "shop", Scenario: sc, Seed: seed}
-	opts := stack.Options{Logf: say}
+	opts := stack.Options{Logf: say, Broker: true}
 	var prom *stack.PrometheusPath
 	if via == "prometheus" {
 		say("starting Prometheus and one queue-proxy scrape target per revision")
@@ -96,7 +96,7 @@ func run(kind string, seed uint64, via string) error {
 		opts.Env = prom.Env()
 		say("the functions collect from Prometheus on each tick: %s", strings.Join(opts.Env, " "))
 	}
-	say("starting the local control plane: etcd, kube-apiserver, Knative Serving controller")
+	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
 	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func run(kind string, seed uint64, via string) error {
 	if prom != nil {
 		err = s.StartCollected(ctx, prom)
 	} else {
-		err = s.StartExperiment(ctx, x)
+		err = knStart(ctx, s, x)
 	}
 	if err != nil {
 		return err
@@ -233,6 +233,10 @@ func binCommand(s *stack.Stack, name string) func(args ...string) (string, error
 	return func(args ...string) (string, error) {
 		cmd := exec.Command(path, append(args, "--kubeconfig", s.Cluster.Kubeconfig)...)
 		cmd.Env = append(os.Environ(), "PATH="+s.Cluster.Bin+":"+os.Getenv("PATH"), "HOME="+os.TempDir())
+		// Cluster hosts (the Broker's address) resolve through the stack's
+		// proxy, as cluster DNS would inside the cluster.
+		proxy, _ := s.Cluster.ProxyEnv()
+		cmd.Env = append(cmd.Env, proxy...)
 		out, err := cmd.CombinedOutput()
 		return "$ " + strings.Join(append([]string{strings.TrimPrefix(name, "kn-")}, args...), " ") + "\n" + string(out), err
 	}

@@ -48,7 +48,7 @@ func upCollected(t *testing.T, scenario string, seed uint64, o stack.PrometheusO
 		}
 		p.Stop()
 	})
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: p.Env()})
+	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: p.Env(), Broker: true})
 	if err != nil {
 		t.Fatal(err)
 	}

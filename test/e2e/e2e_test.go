@@ -24,7 +24,7 @@ func up(t *testing.T, scenario string, seed uint64) (*stack.Stack, stack.Experim
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf})
+	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Broker: true})
 	if err != nil {
 		t.Fatal(err)
 	}

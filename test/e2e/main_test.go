@@ -6,4 +6,4 @@ import (
 	"github.com/iter8-knative/iter8/test/cluster"
 )
 
-func TestMain(m *testing.M) { cluster.Main(m, cluster.Options{Knative: true}) }
+func TestMain(m *testing.M) { cluster.Main(m, cluster.Options{Eventing: true}) }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +31,10 @@ import (
 // the controller acting on them.
 func applyConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) {
 	t.Helper()
-	files, _ := fs.Glob(config.Manifests, "*.yaml")
+	files, _ := fs.Glob(config.Manifests, "*/*.yaml")
 	applied := 0
 	for _, f := range files {
-		if f == "kustomization.yaml" {
+		if path.Base(f) == "kustomization.yaml" {
 			continue
 		}
 		b, _ := config.Manifests.ReadFile(f)

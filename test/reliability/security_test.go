@@ -179,7 +179,7 @@ func TestNoPayloadInLogs(t *testing.T) {
 }
 
 // TestCrossTenantRefused runs the functions as their own service account,
-// with the Role of config/201-role.yaml in one namespace only, and sends an
+// with the Role of config/namespaced/201-role.yaml in one namespace only, and sends an
 // event about an opted-in Service in another namespace. The API server
 // refuses the functions (403); iter8 answers 503 (retried, documented in
 // docs/security.md: RBAC being rolled out is a passing state) naming the
@@ -228,7 +228,7 @@ func TestCrossTenantRefused(t *testing.T) {
 // service account with a token from the TokenRequest API.
 func functionsIdentity(ctx context.Context, t *testing.T, c *cluster.Cluster, ns string) string {
 	t.Helper()
-	for _, f := range []string{"100-namespace.yaml", "200-serviceaccount.yaml", "201-role.yaml"} {
+	for _, f := range []string{"base/100-namespace.yaml", "base/200-serviceaccount.yaml", "namespaced/201-role.yaml"} {
 		b, err := config.Manifests.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -39,8 +38,20 @@ func (s *Stack) StartCollected(ctx context.Context, p *PrometheusPath) error {
 }
 
 // Tick delivers a PingSource tick with the given id to the functions, as
-// Knative would: binary mode, no subject, no data.
+// Knative would: binary mode, no subject, no data; through the Broker when
+// the stack has one.
 func (s *Stack) Tick(ctx context.Context, id string) error {
+	if s.broker != nil {
+		e := event.New()
+		e.SetID(id)
+		e.SetSource(PingSource)
+		e.SetType(events.TypePing)
+		e.SetTime(time.Now().UTC())
+		if _, _, err := s.sendBroker(ctx, e); err != nil {
+			return fmt.Errorf("tick %s: %w", id, err)
+		}
+		return nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.FunctionsURL, http.NoBody)
 	if err != nil {
 		return err
@@ -66,31 +77,15 @@ func (s *Stack) Tick(ctx context.Context, id string) error {
 // source, subject and time, as a Trigger delivers an event another
 // producer made, and returns the type of the reply ("" for none).
 func (s *Stack) SendEvent(ctx context.Context, e event.Event) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.FunctionsURL, bytes.NewReader(e.Data()))
-	if err != nil {
+	send := s.sendDirect
+	if s.broker != nil {
+		send = s.sendBroker
+	}
+	_, reply, err := send(ctx, e)
+	if err != nil || reply == nil {
 		return "", err
 	}
-	req.Header.Set("Ce-Specversion", e.SpecVersion())
-	req.Header.Set("Ce-Id", e.ID())
-	req.Header.Set("Ce-Source", e.Source())
-	req.Header.Set("Ce-Type", e.Type())
-	if e.Subject() != "" {
-		req.Header.Set("Ce-Subject", e.Subject())
-	}
-	if !e.Time().IsZero() {
-		req.Header.Set("Ce-Time", e.Time().UTC().Format(time.RFC3339Nano))
-	}
-	req.Header.Set("Content-Type", e.DataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", e.Type(), e.ID(), err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return "", fmt.Errorf("%s %s: HTTP %d: %s", e.Type(), e.ID(), resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	return resp.Header.Get("Ce-Type"), nil
+	return reply.Type(), nil
 }
 
 // tick delivers one tick p.copies times at once.

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"k8s.io/apimachinery/pkg/util/wait"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -37,6 +38,7 @@ type Stack struct {
 	Store        *store.Store
 	Logf         func(format string, args ...any)
 
+	broker  *brokerPath
 	fn      *exec.Cmd
 	fnDone  chan struct{}
 	fnLog   *os.File
@@ -56,6 +58,12 @@ type Options struct {
 	// Env is added to the functions' environment, such as the collector's
 	// settings (PrometheusPath.Env).
 	Env []string
+	// Broker sends every event through Knative Eventing, as on a cluster:
+	// config/ is installed with `kubectl apply -k config/namespaced`, events
+	// go to the Broker's ingress and reach the functions through its
+	// Triggers, replies and K_SINK events go back through the Broker. The
+	// cluster must run Eventing (cluster.Options{Eventing: true}).
+	Broker bool
 }
 
 // Start brings the stack up. Stop brings it down.
@@ -65,15 +73,30 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.Logf = func(string, ...any) {}
 	}
 	if s.Cluster == nil {
-		c, err := cluster.Start(ctx, cluster.Options{Knative: true, Logf: s.Logf})
+		c, err := cluster.Start(ctx, cluster.Options{Knative: true, Eventing: o.Broker, Logf: s.Logf})
 		if err != nil {
 			return nil, err
 		}
 		s.Cluster, s.ownsCl = c, true
 	}
-	if err := s.startFunctions(ctx, o.FunctionsLog, o.Env); err != nil {
+	env := o.Env
+	if o.Broker {
+		proxy, err := s.Cluster.ProxyEnv()
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		env = append(append(env, proxy...), "K_SINK="+cluster.BrokerIngressURL(SystemNamespace, BrokerName))
+	}
+	if err := s.startFunctions(ctx, o.FunctionsLog, env); err != nil {
 		s.Stop()
 		return nil, err
+	}
+	if o.Broker {
+		if err := s.startBroker(ctx, strings.TrimPrefix(s.FunctionsURL, "http://")); err != nil {
+			s.Stop()
+			return nil, err
+		}
 	}
 	sv, err := servingclient.NewForConfig(s.Cluster.Config)
 	if err != nil {
@@ -149,6 +172,7 @@ func (s *Stack) Stop() {
 			<-s.fnDone
 		}
 	}
+	s.broker.stop()
 	if s.fnLog != nil {
 		s.fnLog.Close()
 		os.Remove(s.fnLog.Name())
@@ -158,41 +182,61 @@ func (s *Stack) Stop() {
 	}
 }
 
-// Send posts a CloudEvent to the functions in binary mode, as a Knative
-// Trigger would, and returns the HTTP status and reply.
+// Send sends a CloudEvent of type typ about subject, in binary mode, as a
+// Trigger would deliver it (through the Broker when the stack has one), and
+// returns the HTTP status and the functions' reply.
 func (s *Stack) Send(ctx context.Context, typ, subject string, data any) (int, *cloudevents.Event, error) {
 	s.counter++
-	b, err := json.Marshal(data)
-	if err != nil {
+	e := cloudevents.NewEvent()
+	e.SetID(fmt.Sprintf("stack-%d-%d", time.Now().UnixNano(), s.counter))
+	e.SetSource("/iter8/stack")
+	e.SetType(typ)
+	e.SetSubject(subject)
+	if err := e.SetData(events.ContentTypeJSON, data); err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.FunctionsURL, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
+	if s.broker != nil {
+		return s.sendBroker(ctx, e)
 	}
-	req.Header.Set("Ce-Specversion", "1.0")
-	req.Header.Set("Ce-Id", fmt.Sprintf("stack-%d-%d", time.Now().UnixNano(), s.counter))
-	req.Header.Set("Ce-Source", "/iter8/stack")
-	req.Header.Set("Ce-Type", typ)
-	req.Header.Set("Ce-Subject", subject)
-	req.Header.Set("Content-Type", events.ContentTypeJSON)
+	return s.sendDirect(ctx, e)
+}
+
+// sendDirect posts e straight to the functions, as a Trigger would.
+func (s *Stack) sendDirect(ctx context.Context, e cloudevents.Event) (int, *cloudevents.Event, error) {
+	status, header, body, err := post(ctx, s.FunctionsURL, e)
+	if err != nil {
+		return status, nil, err
+	}
+	if t := header.Get("Ce-Type"); t != "" {
+		r := cloudevents.NewEvent()
+		r.SetType(t)
+		r.SetID(header.Get("Ce-Id"))
+		r.SetSource(header.Get("Ce-Source"))
+		r.SetSubject(header.Get("Ce-Subject"))
+		_ = r.SetData(events.ContentTypeJSON, json.RawMessage(body))
+		return status, &r, nil
+	}
+	return status, nil, nil
+}
+
+// post sends e to url in binary mode and returns the answer; a status of
+// 300 or more is an error carrying the body.
+func post(ctx context.Context, url string, e cloudevents.Event) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&e), req); err != nil {
+		return 0, nil, nil, err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, fmt.Errorf("%s %s to %s: %w", e.Type(), e.ID(), url, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(bufio.NewReader(resp.Body))
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, nil, fmt.Errorf("%s: HTTP %d: %s", typ, resp.StatusCode, strings.TrimSpace(string(body)))
+		return resp.StatusCode, resp.Header, body, fmt.Errorf("%s %s to %s: HTTP %d: %s", e.Type(), e.ID(), url, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
-	if t := resp.Header.Get("Ce-Type"); t != "" {
-		e := cloudevents.NewEvent()
-		e.SetType(t)
-		e.SetID(resp.Header.Get("Ce-Id"))
-		e.SetSource(resp.Header.Get("Ce-Source"))
-		e.SetSubject(resp.Header.Get("Ce-Subject"))
-		_ = e.SetData(events.ContentTypeJSON, json.RawMessage(body))
-		return resp.StatusCode, &e, nil
-	}
-	return resp.StatusCode, nil, nil
+	return resp.StatusCode, resp.Header, body, nil
 }

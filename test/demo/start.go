@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/test/stack"
+)
+
+// knStart starts the experiment as a user would, with `kn iter8 start`: it
+// finds the iter8 Broker's address in the cluster and sends the start event
+// to the Broker's ingress. The demo then shows the event's path: accepted
+// by the ingress, delivered by the Trigger iter8-start to the functions,
+// and their reply back on the Broker.
+func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
+	plugin := pluginCommand(s)
+	if plugin == nil {
+		return fmt.Errorf("kn-iter8 is not built (run `make build`)")
+	}
+	spec, err := json.Marshal(x.Spec())
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp("", "iter8-demo-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(spec); err != nil {
+		return err
+	}
+	f.Close()
+	mark := s.BrokerEvents().Mark()
+	out, err := plugin("start", x.Service, "-n", x.Namespace, "-f", f.Name())
+	show(out, err)
+	if err != nil {
+		return err
+	}
+	subject := events.Subject(x.Namespace, x.Service)
+	in, err := s.BrokerEvents().Wait(ctx, mark, func(e cloudevents.Event) bool {
+		return e.Type() == events.TypeExperimentStart && e.Subject() == subject
+	})
+	if err != nil {
+		return err
+	}
+	reply, err := s.BrokerEvents().Wait(ctx, mark, func(e cloudevents.Event) bool {
+		return e.Type() == events.TypeExperimentStarted && e.Subject() == subject
+	})
+	if err != nil {
+		return err
+	}
+	say("broker ingress accepted %s %s (HTTP 202 to kn iter8 start)", in.Type(), in.ID())
+	line := lineWith(s.FunctionsLog(), in.ID())
+	if line == "" {
+		return fmt.Errorf("the functions never logged %s %s", in.Type(), in.ID())
+	}
+	say("Trigger iter8-start delivered it to iter8-functions: %s", line)
+	say("their reply %s %s went back through the Broker", reply.Type(), reply.ID())
+	return nil
+}
+
+// lineWith returns the first line of text containing s.
+func lineWith(text, s string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
