@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,6 +128,33 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 			t.Errorf("%s: rules %v, want %s", f, got, want)
 		}
 	}
+}
+
+// TestRequestTimeoutInStep: the functions learn Knative's request timeout
+// from ITER8_TIMEOUT_SECONDS (Knative does not pass timeoutSeconds to the
+// container), so the two must agree.
+func TestRequestTimeoutInStep(t *testing.T) {
+	b, err := Manifests.ReadFile("300-functions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc servingv1.Service
+	if err := yaml.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	ts := svc.Spec.Template.Spec.TimeoutSeconds
+	if ts == nil {
+		t.Fatal("300-functions.yaml sets no timeoutSeconds")
+	}
+	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "ITER8_TIMEOUT_SECONDS" {
+			if e.Value != strconv.FormatInt(*ts, 10) {
+				t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", e.Value, *ts)
+			}
+			return
+		}
+	}
+	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
 }
 
 func splitDocs(b []byte) [][]byte {

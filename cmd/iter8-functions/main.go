@@ -2,7 +2,7 @@
 // receives CloudEvents over HTTP, routes them by type, and keeps every
 // experiment in its Knative Service's annotations.
 //
-//	iter8-functions [--listen :8080] [--kubeconfig FILE] [--prometheus URL]
+//	iter8-functions [--listen :8080] [--kubeconfig FILE] [--namespaces NS,...] [--request-timeout 30s]
 //
 // PORT (set by Knative) overrides the listen port; K_SINK, when set,
 // receives every emitted event. In a cluster it uses the pod's service
@@ -17,6 +17,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +49,11 @@ func run() error {
 	// 2.5 events/s, since each event takes a read and a write.
 	qps := flag.Float64("kube-qps", 100, "API requests per second this process may make")
 	burst := flag.Int("kube-burst", 200, "API request burst")
+	timeout := flag.Duration("request-timeout", envSeconds("ITER8_TIMEOUT_SECONDS", functions.DefaultRequestTimeout),
+		"the platform's request timeout (Knative's timeoutSeconds); every event is answered well within it")
+	namespaces := flag.String("namespaces", os.Getenv("ITER8_NAMESPACES"),
+		"comma-separated namespaces whose experiments the tick collects (the per-namespace Roles); empty: all (the ClusterRole)")
+	tickWorkers := flag.Int("tick-workers", functions.DefaultTickWorkers, "experiments one tick collects at once")
 	flag.Parse()
 
 	log := newLogger(*logFormat)
@@ -69,7 +76,8 @@ func run() error {
 		return err
 	}
 	st := store.New(sv.ServingV1())
-	opts := []functions.Option{functions.WithSource(*source), functions.WithLogger(log)}
+	opts := []functions.Option{functions.WithSource(*source), functions.WithLogger(log),
+		functions.WithNamespaces(splitList(*namespaces)...), functions.WithTickWorkers(*tickWorkers)}
 	if sink := os.Getenv("K_SINK"); sink != "" {
 		emit, err := functions.SinkEmitter(sink)
 		if err != nil {
@@ -90,8 +98,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("ready", slog.Duration("startup", time.Since(start)))
-	return functions.NewServer(h, st).Serve(ctx, ln, *grace)
+	log.Info("ready", slog.Duration("startup", time.Since(start)), slog.Duration("request-timeout", *timeout),
+		slog.Any("namespaces", splitList(*namespaces)))
+	srv := functions.NewServer(h, st)
+	srv.Timeouts = functions.TimeoutsFor(*timeout)
+	return srv.Serve(ctx, ln, *grace)
 }
 
 func restConfig(path string) (*rest.Config, error) {
@@ -114,6 +125,25 @@ func newLogger(format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// envSeconds reads a whole number of seconds, as Knative's timeoutSeconds.
+func envSeconds(k string, def time.Duration) time.Duration {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return def
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func envOr(k, def string) string {
