@@ -16,10 +16,12 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	if h.collect != nil {
 		windows, err := h.collect.Windows(ctx, rec, h.now())
 		var missing *collector.MissingError
-		if errors.As(err, &missing) {
-			// A metric with onMissing "fail" had no data: that is the
-			// experiment's failure, not the tick's.
-			return h.failMissing(ctx, ns, name, missing)
+		var limit *collector.LimitError
+		if errors.As(err, &missing) || errors.As(err, &limit) {
+			// A metric with onMissing "fail" had no data, or a query
+			// brought back more than the collector takes: that is the
+			// experiment's failure, shown in its status, not the tick's.
+			return h.failMissing(ctx, ns, name, err)
 		}
 		if err != nil {
 			return err
@@ -67,8 +69,8 @@ func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.
 }
 
 // failMissing ends an experiment whose metric with onMissing "fail" had no
-// data, rolling back as onFailure says.
-func (h *Handlers) failMissing(ctx context.Context, ns, name string, missing *collector.MissingError) error {
+// data, or whose query was over a limit, rolling back as onFailure says.
+func (h *Handlers) failMissing(ctx context.Context, ns, name string, missing error) error {
 	now := h.now()
 	var out experiment.Result
 	_, err := h.store.Update(ctx, ns, name, "", func(r store.Record) (*store.Change, error) {

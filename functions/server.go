@@ -197,20 +197,3 @@ func (sv *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 	}
 	return nil
 }
-
-// SinkEmitter returns an emitter that posts events to sink (K_SINK) in
-// binary mode.
-func SinkEmitter(sink string) (func(context.Context, cloudevents.Event) error, error) {
-	c, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink))
-	if err != nil {
-		return nil, fmt.Errorf("K_SINK %s: %w", sink, err)
-	}
-	return func(ctx context.Context, e cloudevents.Event) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if res := c.Send(ctx, e); cloudevents.IsUndelivered(res) || !cloudevents.IsACK(res) {
-			return fmt.Errorf("K_SINK %s: %w", sink, res)
-		}
-		return nil
-	}, nil
-}

@@ -203,7 +203,6 @@ func TestEmittedSourceFollowsKnative(t *testing.T) {
 	}
 }
 
-
 // TestHandleDeadlineAnswersRetried: an event whose handling outlasts
 // Timeouts.Handle (here a tick whose Prometheus never answers) is answered
 // with a retried 503 saying so, rather than left to the sender's timeout.

@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,9 +38,10 @@ func main() {
 
 func run() error {
 	start := time.Now()
+	env := functions.SettingsFromEnv(os.LookupEnv)
 	listen := flag.String("listen", ":8080", "address to listen on; PORT overrides the port")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config)")
-	source := flag.String("source", envOr("ITER8_SOURCE", functions.DefaultSource), "CloudEvents source of emitted events")
+	flag.StringVar(&env.Source, "source", env.Source, "CloudEvents source of emitted events (ITER8_SOURCE)")
 	logFormat := flag.String("log-format", envOr("ITER8_LOG_FORMAT", "json"), "json or text")
 	grace := flag.Duration("grace", 25*time.Second, "how long in-flight events may run after SIGTERM")
 	deadLetters := flag.Bool("dead-letters", false, "only log the events received (a dead-letter sink)")
@@ -49,12 +49,13 @@ func run() error {
 	// 2.5 events/s, since each event takes a read and a write.
 	qps := flag.Float64("kube-qps", 100, "API requests per second this process may make")
 	burst := flag.Int("kube-burst", 200, "API request burst")
-	timeout := flag.Duration("request-timeout", envSeconds("ITER8_TIMEOUT_SECONDS", functions.DefaultRequestTimeout),
-		"the platform's request timeout (Knative's timeoutSeconds); every event is answered well within it")
-	namespaces := flag.String("namespaces", os.Getenv("ITER8_NAMESPACES"),
-		"comma-separated namespaces whose experiments the tick collects (the per-namespace Roles); empty: all (the ClusterRole)")
-	tickWorkers := flag.Int("tick-workers", functions.DefaultTickWorkers, "experiments one tick collects at once")
+	flag.DurationVar(&env.RequestTimeout, "request-timeout", env.RequestTimeout,
+		"the platform's request timeout (Knative's timeoutSeconds, ITER8_TIMEOUT_SECONDS); every event is answered well within it")
+	namespaces := flag.String("namespaces", strings.Join(env.Namespaces, ","),
+		"comma-separated namespaces whose experiments the tick collects (the per-namespace Roles; ITER8_NAMESPACES); empty: all (the ClusterRole)")
+	flag.IntVar(&env.TickWorkers, "tick-workers", env.TickWorkers, "experiments one tick collects at once")
 	flag.Parse()
+	env.Namespaces = functions.SplitList(*namespaces)
 
 	log := newLogger(*logFormat)
 	slog.SetDefault(log)
@@ -76,20 +77,10 @@ func run() error {
 		return err
 	}
 	st := store.New(sv.ServingV1())
-	opts := []functions.Option{functions.WithSource(*source), functions.WithLogger(log),
-		functions.WithNamespaces(splitList(*namespaces)...), functions.WithTickWorkers(*tickWorkers)}
-	if sink := os.Getenv("K_SINK"); sink != "" {
-		emit, err := functions.SinkEmitter(sink)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, functions.WithEmitter(emit))
-	}
-	collect, err := collectorOptions(log)
+	opts, err := env.Options(log, os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	opts = append(opts, collect...)
 	h := functions.New(st, opts...)
 	if *deadLetters {
 		h = functions.New(st, append(opts, functions.WithDeadLetters())...)
@@ -98,10 +89,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("ready", slog.Duration("startup", time.Since(start)), slog.Duration("request-timeout", *timeout),
-		slog.Any("namespaces", splitList(*namespaces)))
+	log.Info("ready", slog.Duration("startup", time.Since(start)), slog.Duration("request-timeout", env.RequestTimeout),
+		slog.Any("namespaces", env.Namespaces), slog.Bool("sink-token", env.SinkTokenFile != ""))
 	srv := functions.NewServer(h, st)
-	srv.Timeouts = functions.TimeoutsFor(*timeout)
+	srv.Timeouts = functions.TimeoutsFor(env.RequestTimeout)
 	return srv.Serve(ctx, ln, *grace)
 }
 
@@ -125,25 +116,6 @@ func newLogger(format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
-}
-
-// envSeconds reads a whole number of seconds, as Knative's timeoutSeconds.
-func envSeconds(k string, def time.Duration) time.Duration {
-	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	return def
-}
-
-// splitList splits a comma-separated list, dropping blanks.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func envOr(k, def string) string {
