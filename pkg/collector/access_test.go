@@ -137,7 +137,7 @@ func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://prometheus.monitoring:9090":                    "http://prometheus.monitoring:9090",
 		"https://user:pa55@prom.example.com/api?token=abc&x=1": "https://xxxxx@prom.example.com/api?token=xxxxx&x=xxxxx",
-		"://bad":                                               "<unparseable URL>",
+		"://bad": "<unparseable URL>",
 	} {
 		if got := Redact(in); got != want || strings.Contains(got, "pa55") || strings.Contains(got, "abc") {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
