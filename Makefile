@@ -27,6 +27,7 @@ unit: ## Unit tests only (no control plane).
 
 test: tools build ## Unit and integration tests against the real local control plane.
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	cd tools/func && $(GO) test -count=1 ./...
 
 e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...

@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/iter8-knative/iter8/functions"
@@ -45,10 +43,8 @@ func run() error {
 	logFormat := flag.String("log-format", envOr("ITER8_LOG_FORMAT", "json"), "json or text")
 	grace := flag.Duration("grace", 25*time.Second, "how long in-flight events may run after SIGTERM")
 	deadLetters := flag.Bool("dead-letters", false, "only log the events received (a dead-letter sink)")
-	// client-go's default of 5 requests/s would cap the functions at about
-	// 2.5 events/s, since each event takes a read and a write.
-	qps := flag.Float64("kube-qps", 100, "API requests per second this process may make")
-	burst := flag.Int("kube-burst", 200, "API request burst")
+	qps := flag.Float64("kube-qps", functions.DefaultKubeQPS, "API requests per second this process may make")
+	burst := flag.Int("kube-burst", functions.DefaultKubeBurst, "API request burst")
 	flag.DurationVar(&env.RequestTimeout, "request-timeout", env.RequestTimeout,
 		"the platform's request timeout (Knative's timeoutSeconds, ITER8_TIMEOUT_SECONDS); every event is answered well within it")
 	namespaces := flag.String("namespaces", strings.Join(env.Namespaces, ","),
@@ -67,7 +63,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	cfg, err := restConfig(*kubeconfig)
+	cfg, err := functions.KubeConfig(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -94,21 +90,6 @@ func run() error {
 	srv := functions.NewServer(h, st)
 	srv.Timeouts = functions.TimeoutsFor(env.RequestTimeout)
 	return srv.Serve(ctx, ln, *grace)
-}
-
-func restConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = path
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
-	}
-	return cfg, nil
 }
 
 func newLogger(format string) *slog.Logger {

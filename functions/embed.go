@@ -1,0 +1,52 @@
+package functions
+
+import (
+	"context"
+	"fmt"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// HandleEvent handles one event as Serve's handler does (the Handle
+// deadline, the status of each error class, the metrics) for a host that
+// runs its own HTTP server, such as Knative Functions' func-go. A refusal
+// is returned as an error that carries its HTTP status (a CloudEvents
+// HTTP result), which the CloudEvents SDK answers with.
+func (sv *Server) HandleEvent(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	reply, res := sv.handle(ctx, e)
+	if res != nil {
+		return nil, res
+	}
+	return reply, nil
+}
+
+// Default client limits: client-go's default of 5 requests/s would cap the
+// functions at about 2.5 events/s, since each event takes a read and a
+// write.
+const (
+	DefaultKubeQPS   = 100
+	DefaultKubeBurst = 200
+)
+
+// KubeConfig is the Kubernetes client configuration: with path empty, the
+// pod's service account in a cluster, else KUBECONFIG or ~/.kube/config;
+// with the default client limits.
+func KubeConfig(path string) (*rest.Config, error) {
+	cfg, err := func() (*rest.Config, error) {
+		if path == "" {
+			if cfg, err := rest.InClusterConfig(); err == nil {
+				return cfg, nil
+			}
+		}
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		rules.ExplicitPath = path
+		return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = DefaultKubeQPS, DefaultKubeBurst
+	return cfg, nil
+}
