@@ -152,6 +152,44 @@ func TestRequestTimeoutInStep(t *testing.T) {
 	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
 }
 
+// TestEventPolicyAdmitsTriggers: with OIDC on, broker-filter sends the
+// functions' replies back to the broker as the Trigger that delivered the
+// event, so the EventPolicy must admit every Trigger of config/.
+func TestEventPolicyAdmitsTriggers(t *testing.T) {
+	b, err := Manifests.ReadFile("800-eventpolicy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p eventingv1alpha1.EventPolicy
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	admitted := map[string]bool{}
+	for _, f := range p.Spec.From {
+		if f.Ref != nil && f.Ref.Kind == "Trigger" {
+			admitted[f.Ref.Namespace+"/"+f.Ref.Name] = true
+		}
+	}
+	tb, err := Manifests.ReadFile("500-triggers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, doc := range splitDocs(tb) {
+		var tr eventingv1.Trigger
+		if err := yaml.Unmarshal(doc, &tr); err != nil || tr.Kind != "Trigger" {
+			continue
+		}
+		n++
+		if !admitted[tr.Namespace+"/"+tr.Name] {
+			t.Errorf("Trigger %s/%s is not admitted by the EventPolicy: its replies would be refused", tr.Namespace, tr.Name)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Triggers in 500-triggers.yaml")
+	}
+}
+
 func splitDocs(b []byte) [][]byte {
 	r := utilyaml.NewYAMLReader(bufioReader(b))
 	var docs [][]byte
