@@ -20,10 +20,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/iter8-knative/iter8/functions"
-	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 // Function is iter8's functions for Knative Functions.
@@ -43,18 +41,8 @@ func (f *Function) Start(_ context.Context, _ map[string]string) error {
 	if err != nil {
 		return err
 	}
-	sv, err := servingclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	st := store.New(sv.ServingV1())
-	opts, err := env.Options(log, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	f.sv = functions.NewServer(functions.New(st, opts...), st)
-	f.sv.Timeouts = functions.TimeoutsFor(env.RequestTimeout)
-	return nil
+	f.sv, err = env.Server(cfg, log, os.LookupEnv)
+	return err
 }
 
 // Handle handles one CloudEvent; a refusal carries its HTTP status.

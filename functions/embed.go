@@ -3,10 +3,14 @@ package functions
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+
+	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 // HandleEvent handles one event as Serve's handler does (the Handle
@@ -49,4 +53,22 @@ func KubeConfig(path string) (*rest.Config, error) {
 	}
 	cfg.QPS, cfg.Burst = DefaultKubeQPS, DefaultKubeBurst
 	return cfg, nil
+}
+
+// Server builds what an entry point serves: a store over the Knative
+// Serving API at cfg, the handlers configured by s (plus extra options),
+// and their server with the timeouts of s's request timeout.
+func (s Settings) Server(cfg *rest.Config, log *slog.Logger, lookup func(string) (string, bool), extra ...Option) (*Server, error) {
+	sv, err := servingclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(sv.ServingV1())
+	opts, err := s.Options(log, lookup)
+	if err != nil {
+		return nil, err
+	}
+	srv := NewServer(New(st, append(opts, extra...)...), st)
+	srv.Timeouts = TimeoutsFor(s.RequestTimeout)
+	return srv, nil
 }

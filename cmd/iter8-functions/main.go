@@ -21,10 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
-
 	"github.com/iter8-knative/iter8/functions"
-	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 func main() {
@@ -68,18 +65,13 @@ func run() error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(*qps), *burst
-	sv, err := servingclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	st := store.New(sv.ServingV1())
-	opts, err := env.Options(log, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	h := functions.New(st, opts...)
+	var extra []functions.Option
 	if *deadLetters {
-		h = functions.New(st, append(opts, functions.WithDeadLetters())...)
+		extra = append(extra, functions.WithDeadLetters())
+	}
+	srv, err := env.Server(cfg, log, os.LookupEnv, extra...)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -87,8 +79,6 @@ func run() error {
 	}
 	log.Info("ready", slog.Duration("startup", time.Since(start)), slog.Duration("request-timeout", env.RequestTimeout),
 		slog.Any("namespaces", env.Namespaces), slog.Bool("sink-token", env.SinkTokenFile != ""))
-	srv := functions.NewServer(h, st)
-	srv.Timeouts = functions.TimeoutsFor(env.RequestTimeout)
 	return srv.Serve(ctx, ln, *grace)
 }
 
