@@ -6,6 +6,9 @@
 // A handler decodes and validates its event (events), reads the Service's
 // experiment and writes it back exactly once per event (pkg/store), and lets
 // the pure engine decide (pkg/experiment). It keeps no state of its own
-// between events. It may import events and pkg/...; nothing of iter8's
-// imports it but cmd.
+// between events. It also owns the tick's enumeration (tick.go), the one
+// request deadline every handler runs under (server.go, TimeoutsFor), and
+// the settings both entry points build from (settings.go, embed.go). It
+// may import events and pkg/...; nothing of iter8's imports it but cmd and
+// the root package, Knative Functions' entry point (function.go).
 package functions
