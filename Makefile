@@ -32,9 +32,10 @@ test: tools build ## Unit and integration tests against the real local control p
 e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...
 
-bench: tools ## Benchmarks and the decision-quality table (writes docs/benchmarks.md).
+bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and the calibration table (docs/statistics.md).
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
+	$(GO) run ./test/calibration
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 
 demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).

@@ -11,23 +11,32 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
+// collectOne is the tick of one experiment, read as rec: it folds in the
+// windows the collector gathers, fails the experiment when a metric with
+// onMissing fail had no data, and enforces maxDuration, each through step.
 func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
-	if h.collect != nil {
-		windows, err := h.collect.Windows(ctx, rec, h.now())
+	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
+	if x, ok := collection(rec); ok && h.collect != nil {
+		windows, err := h.collect.Windows(ctx, x, h.now())
 		var missing *collector.MissingError
 		var limit *collector.LimitError
 		if errors.As(err, &missing) || errors.As(err, &limit) {
 			// A metric with onMissing "fail" had no data, or a query
 			// brought back more than the collector takes: that is the
 			// experiment's failure, shown in its status, not the tick's.
-			return h.failMissing(ctx, ns, name, err)
+			reason := err.Error()
+			_, out, err := h.step(ctx, ns, name, "", experimentOn, h.failOp(experiment.Failure{Reason: reason, OnFailure: true}))
+			if err == nil {
+				h.forward(ctx, ns, name, out)
+			}
+			return err
 		}
 		if err != nil {
 			return err
 		}
 		for _, w := range windows {
-			res, out, err := h.observeFrom(ctx, ns, name, w.Key, w.Data, true)
+			res, out, err := h.fold(ctx, ns, name, w.Key, w.Data, true)
 			if err != nil {
 				return err
 			}
@@ -37,64 +46,45 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 		}
 	}
 	now := h.now()
-	var out experiment.Result
-	_, err := h.store.Update(ctx, ns, name, "", func(r store.Record) (*store.Change, error) {
-		spec, st, err := running(r)
-		if err != nil {
-			return nil, err
-		}
-		next, result, err := h.engine.Tick(spec, st, now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		if !result.Changed {
-			return nil, nil
-		}
-		out = result.WithService(r.Service.Name)
-		return change(spec, next, out), nil
+	_, out, err := h.step(ctx, ns, name, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+		return h.engine.Tick(spec, st, now)
 	})
 	if err == nil {
 		h.forward(ctx, ns, name, out)
 	}
 	return err
+}
+
+// failOp is the engine's Fail for f.
+func (h *Handlers) failOp(f experiment.Failure) op {
+	now := h.now()
+	return func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+		return h.engine.Fail(spec, st, f, now)
+	}
+}
+
+// collection is what the collector needs of the experiment on rec: its
+// spec, versions, and where the next window starts (the end of the last
+// window the collector folded in, or the experiment's start). Windows that
+// applications send themselves do not move that mark, so they never hide
+// Prometheus data. ok is false when the experiment takes no data.
+func collection(rec store.Record) (collector.Experiment, bool) {
+	if rec.Service == nil || rec.Spec == nil || rec.State == nil || !isRunning(rec.State.Phase) {
+		return collector.Experiment{}, false
+	}
+	since := rec.State.Collected.Time
+	if since.IsZero() {
+		since = rec.State.Started.Time
+	}
+	return collector.Experiment{Namespace: rec.Service.Namespace, Service: rec.Service.Name,
+		Spec: *rec.Spec, Versions: rec.State.Versions, Since: since}, true
 }
 
 // forward sends a tick's emitted events to K_SINK; a tick has no one to
 // reply to about a particular Service.
 func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.Result) {
-	if h.emit == nil {
+	if h.emit == nil || len(out.Emit) == 0 {
 		return
 	}
-	h.sink(ctx, h.outbound(ctx, ns, name, out), slog.String("service", ns+"/"+name))
-}
-
-// failMissing ends an experiment whose metric with onMissing "fail" had no
-// data, or whose query was over a limit, rolling back as onFailure says.
-func (h *Handlers) failMissing(ctx context.Context, ns, name string, missing error) error {
-	now := h.now()
-	var out experiment.Result
-	_, err := h.store.Update(ctx, ns, name, "", func(r store.Record) (*store.Change, error) {
-		spec, st, err := running(r)
-		if err != nil {
-			return nil, err
-		}
-		next, result, err := h.engine.Fail(spec, st, missing.Error(), now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		out = result.WithService(r.Service.Name)
-		ch := change(spec, next, out)
-		if spec.Defaulted().OnFailure == events.OnFailureRollback && st.Traffic != nil {
-			ch.Traffic = map[string]int{}
-			for _, v := range st.Versions {
-				ch.Traffic[v] = 0
-			}
-			ch.Traffic[st.Versions[0]] = 100
-		}
-		return ch, nil
-	})
-	if err == nil {
-		h.forward(ctx, ns, name, out)
-	}
-	return err
+	h.sink(ctx, h.outbound(ctx, ns, name, out))
 }

@@ -3,12 +3,22 @@
 // in the style of Knative Functions' Go CloudEvents template, and the HTTP
 // server that routes to them over the CloudEvents SDK's binding.
 //
-// A handler decodes and validates its event (events), reads the Service's
-// experiment and writes it back exactly once per event (pkg/store), and lets
-// the pure engine decide (pkg/experiment). It keeps no state of its own
-// between events. It also owns the tick's enumeration (tick.go), the one
-// request deadline every handler runs under (server.go, TimeoutsFor), and
-// the settings both entry points build from (settings.go, embed.go). It
+// Every handler, and the tick for each running experiment, takes one path
+// (step, in step.go): read the Service's experiment (pkg/store), ask the
+// pure engine (pkg/experiment) for the next state and the split that goes
+// with it, and write both in one update that also records the event's
+// dedupe key; or map the error once. Handler files say only what is
+// specific to their event type: handlers.go (start, metrics, control),
+// collect.go (one experiment's tick and the collector adapter), tick.go
+// (the tick's enumeration of the configured namespaces, a few experiments
+// at a time within the request's deadline), vanished.go
+// (a revision deleted under an experiment). step also ends an experiment
+// that has outgrown its annotation budget. The server attaches the event's
+// id, type, source and subject to a logger carried in the context (log.go).
+//
+// Every event runs under one deadline derived from the platform's request
+// timeout (server.go, TimeoutsFor); settings.go and embed.go build what
+// both entry points serve. It keeps no state of its own between events. It
 // may import events and pkg/...; nothing of iter8's imports it but cmd and
 // the root package, Knative Functions' entry point (function.go).
 package functions

@@ -53,8 +53,8 @@ type Handlers struct {
 // Prometheus collector (pkg/collector) implements it.
 type Collector interface {
 	// Windows returns, for one experiment, the windows to fold in, each
-	// with its dedupe key, starting at State.Collected.
-	Windows(ctx context.Context, rec store.Record, now time.Time) ([]collector.Window, error)
+	// with its dedupe key, starting at x.Since.
+	Windows(ctx context.Context, x collector.Experiment, now time.Time) ([]collector.Window, error)
 }
 
 // Option configures Handlers.
@@ -101,8 +101,7 @@ var InboundTypes = []string{events.TypeExperimentStart, events.TypeMetricsObserv
 // permanent 400: no amount of retrying will teach iter8 a new type.
 func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	if h.deadLetters {
-		h.log.LogAttrs(ctx, slog.LevelWarn, "dead letter", slog.String("id", e.ID()), slog.String("type", e.Type()),
-			slog.String("source", e.Source()), slog.String("subject", e.Subject()))
+		h.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "dead letter")
 		return nil, nil
 	}
 	switch e.Type() {
@@ -123,15 +122,17 @@ func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents
 // revisions, writes the spec, the initial state and the first split, and
 // replies with dev.iter8.experiment.started.
 func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	spec, err := events.DecodeExperimentStart(e)
-	if err != nil {
-		return nil, err
-	}
-	ns, name, err := subject(e)
+	spec, ns, name, err := decode(e, events.DecodeExperimentStart)
 	if err != nil {
 		return nil, err
 	}
 	spec = spec.Defaulted()
+	// Accepted all the same; the note also goes into the status line
+	// (experiment.Summary) and `kn iter8 describe`.
+	for _, note := range spec.Decidability() {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "objective limit inside a histogram bucket",
+			slog.String("subject", e.Subject()), slog.String("note", note))
+	}
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil {
 		return nil, err
@@ -142,42 +143,24 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 	if err := h.store.CheckRevisions(ctx, ns, name, spec.Versions()); err != nil {
 		return nil, err
 	}
-	id := experimentID(e)
-	now := h.now()
-	var out experiment.Result
-	res, err := h.store.Update(ctx, ns, name, events.DedupeKey(e), func(r store.Record) (*store.Change, error) {
-		if err := optedIn(r); err != nil {
-			return nil, err
-		}
-		if r.State != nil && (r.State.Phase == experiment.PhaseRunning || r.State.Phase == experiment.PhasePaused) {
-			return nil, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf(
-				"service %s: experiment %s is already %s; abort it or wait for it to complete before starting another",
-				r.Name(), r.State.ID, r.State.Phase))
-		}
-		st, result, err := h.engine.Start(spec, id, now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		out = result.WithService(r.Service.Name)
-		return &store.Change{Spec: &spec, State: st, Traffic: result.Traffic, Status: experiment.Summary(spec, st)}, nil
-	})
-	return h.reply(ctx, e, ns, name, res, out, err)
+	id, now := experimentID(e), h.now()
+	res, out, err := h.step(ctx, ns, name, events.DedupeKey(e), noExperimentRunning(spec),
+		func(spec events.ExperimentSpec, _ experiment.State) (experiment.State, experiment.Result, error) {
+			return h.engine.Start(spec, id, now)
+		})
+	return h.reply(ctx, ns, name, res, out, err)
 }
 
 // Observe folds one window of metrics into the experiment, assesses, decides
 // and moves traffic; it replies with the most significant event emitted:
 // completed, else traffic.changed, else assessed.
 func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	obs, err := events.DecodeMetricsObserved(e)
+	obs, ns, name, err := decode(e, events.DecodeMetricsObserved)
 	if err != nil {
 		return nil, err
 	}
-	ns, name, err := subject(e)
-	if err != nil {
-		return nil, err
-	}
-	res, out, err := h.observe(ctx, ns, name, windowKey(e, obs), obs)
-	return h.reply(ctx, e, ns, name, res, out, err)
+	res, out, err := h.fold(ctx, ns, name, windowKey(e, obs), obs, false)
+	return h.reply(ctx, ns, name, res, out, err)
 }
 
 // windowKey is a metrics event's dedupe key: its source and the window's
@@ -190,80 +173,39 @@ func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 	return e.Source() + " " + events.WindowID(e.Subject(), e.Source(), obs.Window)
 }
 
-func (h *Handlers) observe(ctx context.Context, ns, name, key string, obs events.MetricsObserved) (store.Result, experiment.Result, error) {
-	return h.observeFrom(ctx, ns, name, key, obs, false)
-}
-
-// observeFrom folds a window in; collected marks a window of the metrics
-// collector, whose end becomes State.Collected in the same write.
-func (h *Handlers) observeFrom(ctx context.Context, ns, name, key string, obs events.MetricsObserved, collected bool) (store.Result, experiment.Result, error) {
-	res, out, err := h.observeChecked(ctx, ns, name, key, obs, true, collected)
+// fold folds a window into the experiment. fromCollector marks a window of
+// the metrics collector, whose end becomes State.Collected in the same
+// write. A window never goes to a Service whose Route is broken before it
+// is known whether a revision of the experiment vanished (see vanished).
+func (h *Handlers) fold(ctx context.Context, ns, name, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
+	o := h.observeOp(obs, fromCollector)
+	res, out, err := h.step(ctx, ns, name, key, experimentOnRoutedService, o)
 	if errors.Is(err, errRouteBroken) {
-		return h.vanished(ctx, ns, name, key, obs, collected)
+		return h.vanished(ctx, ns, name, key, o)
 	}
 	return res, out, err
 }
 
-// observeChecked folds a window in; with checkRoute it first refuses to
-// write when the Route reports a failure (see vanished).
-func (h *Handlers) observeChecked(ctx context.Context, ns, name, key string, obs events.MetricsObserved, checkRoute, collected bool) (store.Result, experiment.Result, error) {
+// observeOp is the engine's Observe of obs. A collector window that starts
+// before the collector's mark changes nothing: two ticks delivered at once
+// compute windows with different ends (so different dedupe keys) over the
+// same time, and only the first to be written may count.
+func (h *Handlers) observeOp(obs events.MetricsObserved, fromCollector bool) op {
 	now := h.now()
-	var out experiment.Result
-	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
-		spec, st, err := running(r)
-		if err != nil {
-			return nil, err
+	return func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+		if fromCollector && collectedAlready(st, obs.Window) {
+			return st, experiment.Result{}, nil
 		}
-		if checkRoute && routeBroken(r.Service) {
-			return nil, errRouteBroken
-		}
-		if collected && collectedAlready(st, obs.Window) {
-			return nil, nil
-		}
-		next, result, err := h.engine.Observe(spec, st, obs, now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		if collected && obs.Window.End.After(next.Collected.Time) {
+		next, res, err := h.engine.Observe(spec, st, obs, now)
+		if err == nil && fromCollector && obs.Window.End.After(next.Collected.Time) {
 			next.Collected = obs.Window.End
 		}
-		out = result.WithService(r.Service.Name)
-		return change(spec, next, out), nil
-	})
-	return res, out, err
-}
-
-// Control applies pause, resume, abort or promote.
-func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	c, err := events.DecodeControl(e)
-	if err != nil {
-		return nil, err
+		return next, res, err
 	}
-	ns, name, err := subject(e)
-	if err != nil {
-		return nil, err
-	}
-	now := h.now()
-	var out experiment.Result
-	res, err := h.store.Update(ctx, ns, name, events.DedupeKey(e), func(r store.Record) (*store.Change, error) {
-		spec, st, err := running(r)
-		if err != nil {
-			return nil, err
-		}
-		next, result, err := h.engine.Control(spec, st, c, now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		out = result.WithService(r.Service.Name)
-		return change(spec, next, out), nil
-	})
-	return h.reply(ctx, e, ns, name, res, out, err)
 }
 
 // collectedAlready reports whether a collector window starts before the
-// collector's mark: two ticks delivered at once compute windows with
-// different ends (so different dedupe keys) over the same time, and only
-// the first to be written may count.
+// collector's mark.
 func collectedAlready(st experiment.State, w events.Window) bool {
 	mark := st.Collected.Time
 	if mark.IsZero() {
@@ -272,47 +214,28 @@ func collectedAlready(st experiment.State, w events.Window) bool {
 	return w.Start.Before(mark)
 }
 
-// change turns an engine step into a store change.
-func change(spec events.ExperimentSpec, st experiment.State, r experiment.Result) *store.Change {
-	ch := &store.Change{State: st, Traffic: r.Traffic, Status: experiment.Summary(spec, st)}
-	for _, o := range r.Emit {
-		if a, ok := o.Data.(events.Assessed); ok {
-			ch.Assessment = &a
-		}
+// Control applies pause, resume, abort or promote.
+func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	c, ns, name, err := decode(e, events.DecodeControl)
+	if err != nil {
+		return nil, err
 	}
-	return ch
+	now := h.now()
+	res, out, err := h.step(ctx, ns, name, events.DedupeKey(e), experimentOn,
+		func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+			return h.engine.Control(spec, st, c, now)
+		})
+	return h.reply(ctx, ns, name, res, out, err)
 }
 
-func running(r store.Record) (events.ExperimentSpec, experiment.State, error) {
-	if err := optedIn(r); err != nil {
-		return events.ExperimentSpec{}, experiment.State{}, err
+// decode decodes an inbound event's data with dec and reads the Service
+// its subject names.
+func decode[T any](e cloudevents.Event, dec func(cloudevents.Event) (T, error)) (data T, ns, name string, err error) {
+	if data, err = dec(e); err != nil {
+		return data, "", "", err
 	}
-	if r.Spec == nil || r.State == nil {
-		return events.ExperimentSpec{}, experiment.State{}, events.Permanent(http.StatusUnprocessableEntity,
-			fmt.Errorf("service %s: no experiment; send %s first", r.Name(), events.TypeExperimentStart))
-	}
-	return *r.Spec, *r.State, nil
-}
-
-// optedIn refuses Services that have not opted in to iter8: the functions'
-// Role may reach every Service in a namespace, but only labelled ones are
-// theirs to change.
-func optedIn(r store.Record) error {
-	if r.Service.Labels[store.LabelEnabled] != "true" {
-		return events.Permanent(http.StatusForbidden, fmt.Errorf(
-			"service %s has not opted in to iter8: label it %s=true", r.Name(), store.LabelEnabled))
-	}
-	return nil
-}
-
-// engineError classifies the engine's errors: all are permanent, since the
-// engine is deterministic and would refuse a redelivery the same way.
-func engineError(service string, err error) error {
-	status := http.StatusUnprocessableEntity
-	if errors.Is(err, experiment.ErrInvalidSpec) || errors.Is(err, experiment.ErrInvalidObservation) || errors.Is(err, experiment.ErrInvalidControl) {
-		status = http.StatusBadRequest
-	}
-	return events.Permanent(status, fmt.Errorf("service %s: %w", service, err))
+	ns, name, err = subject(e)
+	return data, ns, name, err
 }
 
 func subject(e cloudevents.Event) (string, string, error) {

@@ -21,26 +21,25 @@ var significance = map[string]int{
 	events.TypeExperimentFailed:    5,
 }
 
-// reply logs the outcome of one event and builds the reply.
-func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name string, res store.Result, out experiment.Result, err error) (*cloudevents.Event, error) {
-	attrs := []slog.Attr{
-		slog.String("id", in.ID()), slog.String("type", in.Type()), slog.String("source", in.Source()),
-		slog.String("service", ns+"/"+name),
-	}
+// reply logs the outcome of one event and builds the reply. The event's
+// attributes are on the request's logger (see Server.handle).
+func (h *Handlers) reply(ctx context.Context, ns, name string, res store.Result, out experiment.Result, err error) (*cloudevents.Event, error) {
+	log := h.logger(ctx)
+	var attrs []slog.Attr
 	if res.Conflicts > 0 {
 		attrs = append(attrs, slog.Int("conflicts", res.Conflicts))
 	}
 	switch {
 	case err != nil:
 		attrs = append(attrs, slog.String("outcome", "error"), slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
-		h.log.LogAttrs(ctx, slog.LevelWarn, "event refused", attrs...)
+		log.LogAttrs(ctx, slog.LevelWarn, "event refused", attrs...)
 		return nil, err
 	case res.Duplicate:
-		h.log.LogAttrs(ctx, slog.LevelInfo, "duplicate event ignored", append(attrs, slog.String("outcome", "duplicate"))...)
+		log.LogAttrs(ctx, slog.LevelInfo, "duplicate event ignored", append(attrs, slog.String("outcome", "duplicate"))...)
 		return nil, nil
 	}
 	if res.TrafficRejected != nil {
-		h.log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", append(attrs, slog.String("error", res.TrafficRejected.Error()))...)
+		log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", append(attrs, slog.String("error", res.TrafficRejected.Error()))...)
 	}
 	evs := h.outbound(ctx, ns, name, out)
 	var best *cloudevents.Event
@@ -49,12 +48,12 @@ func (h *Handlers) reply(ctx context.Context, in cloudevents.Event, ns, name str
 			best = &evs[i]
 		}
 	}
-	h.sink(ctx, evs, attrs...)
+	h.sink(ctx, evs)
 	outcome := "applied"
 	if best != nil {
 		outcome = best.Type()
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "event applied", append(attrs, slog.String("outcome", outcome))...)
+	log.LogAttrs(ctx, slog.LevelInfo, "event applied", append(attrs, slog.String("outcome", outcome))...)
 	return best, nil
 }
 
@@ -66,7 +65,7 @@ func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment
 	for _, o := range out.Emit {
 		e, err := events.New(o.Type, h.source, events.Subject(ns, name), at, o.Data)
 		if err != nil {
-			h.log.LogAttrs(ctx, slog.LevelError, "cannot build outbound event", slog.String("type", o.Type), slog.String("error", err.Error()))
+			h.logger(ctx).LogAttrs(ctx, slog.LevelError, "cannot build outbound event", slog.String("emitted", o.Type), slog.String("error", err.Error()))
 			continue
 		}
 		evs = append(evs, e)
@@ -77,13 +76,13 @@ func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment
 // sink sends events to K_SINK, when set. A failure is logged, never
 // fatal: the state is already written, and a redelivery would be a
 // duplicate that emits nothing.
-func (h *Handlers) sink(ctx context.Context, evs []cloudevents.Event, attrs ...slog.Attr) {
+func (h *Handlers) sink(ctx context.Context, evs []cloudevents.Event) {
 	if h.emit == nil {
 		return
 	}
 	for _, e := range evs {
 		if err := h.emit(ctx, e); err != nil {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", append(attrs, slog.String("emitted", e.Type()), slog.String("error", err.Error()))...)
+			h.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "K_SINK delivery failed", slog.String("emitted", e.Type()), slog.String("error", err.Error()))
 		}
 	}
 }

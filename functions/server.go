@@ -111,6 +111,9 @@ func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents
 		ctx, cancel = context.WithTimeout(ctx, sv.Timeouts.Handle)
 		defer cancel()
 	}
+	// Every log line about this event carries these, once.
+	ctx = withLogger(ctx, sv.log.With(slog.String("id", e.ID()), slog.String("type", e.Type()),
+		slog.String("source", e.Source()), slog.String("subject", e.Subject())))
 	reply, err := sv.h.Route(ctx, e)
 	if err != nil && ctx.Err() != nil && events.IsPermanent(err) {
 		// A call cut off by the deadline may surface as any error; what

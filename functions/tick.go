@@ -49,7 +49,8 @@ func WithTickWorkers(n int) Option {
 // permanent failure does not stop the others, nor does one namespace's
 // failed list.
 func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	recs, transient := h.listRunning(ctx, e)
+	log := h.logger(ctx)
+	recs, transient := h.listRunning(ctx)
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -71,10 +72,9 @@ func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudeven
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			ns, name := rec.Service.Namespace, rec.Service.Name
 			if err := h.collectOne(ctx, rec); err != nil {
-				h.log.LogAttrs(ctx, slog.LevelWarn, "collect failed", slog.String("id", e.ID()),
-					slog.String("service", ns+"/"+name), slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
+				log.LogAttrs(ctx, slog.LevelWarn, "collect failed", slog.String("service", rec.Name()),
+					slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
 				if !events.IsPermanent(err) {
 					fail(err)
 				}
@@ -88,7 +88,7 @@ func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudeven
 	if len(transient) > 0 {
 		return nil, events.Transient(http.StatusServiceUnavailable, fmt.Errorf("collect: %d failures, retried: %w", len(transient), errors.Join(transient...)))
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.String("id", e.ID()), slog.Int("experiments", len(recs)), slog.String("outcome", "applied"))
+	log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.Int("experiments", len(recs)), slog.String("outcome", "applied"))
 	return nil, nil
 }
 
@@ -96,7 +96,7 @@ func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudeven
 // (all namespaces when none is configured). Unreadable Services are logged
 // and skipped; a failed list is returned as a transient failure, and the
 // other namespaces are still collected.
-func (h *Handlers) listRunning(ctx context.Context, e cloudevents.Event) ([]store.Record, []error) {
+func (h *Handlers) listRunning(ctx context.Context) ([]store.Record, []error) {
 	namespaces := h.namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{""}
@@ -107,7 +107,7 @@ func (h *Handlers) listRunning(ctx context.Context, e cloudevents.Event) ([]stor
 		got, err := h.store.List(ctx, ns, runningSelector)
 		switch {
 		case err != nil && events.IsPermanent(err):
-			h.log.LogAttrs(ctx, slog.LevelWarn, "unreadable experiments skipped", slog.String("id", e.ID()), slog.String("error", err.Error()))
+			h.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "unreadable experiments skipped", slog.String("error", err.Error()))
 		case err != nil:
 			transient = append(transient, err)
 		}

@@ -63,7 +63,7 @@ func tickFixture(t *testing.T, namespaces ...string) (*fake.Clientset, *time.Tim
 	return cs, &now
 }
 
-func ping() cloudevents.Event {
+func tickEvent() cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID("tick")
 	e.SetSource("/apis/v1/namespaces/iter8-system/pingsources/iter8-collect")
@@ -92,7 +92,7 @@ func TestTickListsOnlyConfiguredNamespaces(t *testing.T) {
 	cs, now := tickFixture(t, "a", "b", "c")
 	cs.ClearActions()
 	h := New(store.New(cs.ServingV1()), WithNamespaces("a", "b"), WithClock(func() time.Time { return *now }), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if _, err := h.Collect(context.Background(), ping()); err != nil {
+	if _, err := h.Collect(context.Background(), tickEvent()); err != nil {
 		t.Fatalf("tick: %v", err)
 	}
 	var listed []string
@@ -116,7 +116,7 @@ func TestTickAllNamespaces(t *testing.T) {
 	cs, now := tickFixture(t, "a", "b")
 	cs.ClearActions()
 	h := New(store.New(cs.ServingV1()), WithClock(func() time.Time { return *now }), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if _, err := h.Collect(context.Background(), ping()); err != nil {
+	if _, err := h.Collect(context.Background(), tickEvent()); err != nil {
 		t.Fatalf("tick: %v", err)
 	}
 	for _, a := range cs.Actions() {
@@ -141,7 +141,7 @@ func TestTickOneNamespaceForbidden(t *testing.T) {
 		return false, nil, nil
 	})
 	h := New(store.New(cs.ServingV1()), WithNamespaces("a", "b"), WithClock(func() time.Time { return *now }), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	_, err := h.Collect(context.Background(), ping())
+	_, err := h.Collect(context.Background(), tickEvent())
 	if events.StatusOf(err) != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "b/*") {
 		t.Errorf("tick: %v, want a 503 naming namespace b", err)
 	}
@@ -154,8 +154,8 @@ func TestTickOneNamespaceForbidden(t *testing.T) {
 // not answer.
 type slowCollector struct{ calls chan string }
 
-func (c slowCollector) Windows(ctx context.Context, rec store.Record, _ time.Time) ([]collector.Window, error) {
-	c.calls <- rec.Name()
+func (c slowCollector) Windows(ctx context.Context, x collector.Experiment, _ time.Time) ([]collector.Window, error) {
+	c.calls <- x.Namespace + "/" + x.Service
 	<-ctx.Done()
 	return nil, events.Transient(http.StatusServiceUnavailable, ctx.Err())
 }
@@ -171,7 +171,7 @@ func TestTickBoundedByDeadline(t *testing.T) {
 		WithClock(func() time.Time { return *now }), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { _, err := h.Collect(ctx, ping()); done <- err }()
+	go func() { _, err := h.Collect(ctx, tickEvent()); done <- err }()
 	<-calls
 	<-calls // two workers busy; the third experiment waits for a slot
 	cancel()

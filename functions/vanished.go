@@ -26,14 +26,25 @@ func routeBroken(svc *servingv1.Service) bool {
 	return c != nil && c.Status == corev1.ConditionFalse && svc.Status.ObservedGeneration == svc.Generation
 }
 
-// vanished handles a Route failure seen during an observation. When a
-// revision of the experiment is gone, the experiment fails and traffic goes
-// back to the baseline (or, if the baseline is the one gone, to the first
-// version that remains), in the same write that records the event; the
-// event is then answered with a permanent error naming the revision. When
-// every revision is there, the failure is someone else's and the
-// observation goes ahead.
-func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs events.MetricsObserved, collected bool) (store.Result, experiment.Result, error) {
+// experimentOnRoutedService is experimentOn for a Service whose Route
+// serves its traffic: traffic must not be written towards a revision that
+// may have been deleted before that is known (errRouteBroken).
+func experimentOnRoutedService(r store.Record) (events.ExperimentSpec, experiment.State, error) {
+	spec, st, err := experimentOn(r)
+	if err == nil && routeBroken(r.Service) {
+		return spec, st, errRouteBroken
+	}
+	return spec, st, err
+}
+
+// vanished handles a Route failure seen while folding a window in (o). When
+// a revision of the experiment is gone, the engine fails the experiment and
+// sends traffic back to the baseline (or, if the baseline is the one gone,
+// to the first version that remains), in the same write that records the
+// event; the event is then answered with a permanent error naming the
+// revision. When every revision is there, the failure is someone else's and
+// the window goes in.
+func (h *Handlers) vanished(ctx context.Context, ns, name, key string, o op) (store.Result, experiment.Result, error) {
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil {
 		return store.Result{}, experiment.Result{}, err
@@ -51,36 +62,10 @@ func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs event
 		}
 	}
 	if len(gone) == 0 {
-		return h.observeChecked(ctx, ns, name, key, obs, false, collected)
+		return h.step(ctx, ns, name, key, experimentOn, o)
 	}
-	reason := fmt.Sprintf("revision %v of the experiment is gone", gone)
-	now := h.now()
-	var out experiment.Result
-	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
-		spec, st, err := running(r)
-		if err != nil {
-			return nil, err
-		}
-		next, result, err := experiment.Fail(spec, st, reason, now)
-		if err != nil {
-			return nil, engineError(r.Name(), err)
-		}
-		// The Service routes to the survivor alone (a target naming a
-		// missing revision would keep the Route broken); the state keeps
-		// every version, the gone ones at 0, so that it agrees with
-		// spec.traffic.
-		to := survivor(st.Versions, gone)
-		if to != nil {
-			next.Traffic = make(map[string]int, len(st.Versions))
-			for _, v := range st.Versions {
-				next.Traffic[v] = to[v]
-			}
-		}
-		out = result.WithService(r.Service.Name)
-		ch := change(spec, next, out)
-		ch.Traffic = to
-		return ch, nil
-	})
+	f := experiment.Failure{Reason: fmt.Sprintf("revision %v of the experiment is gone", gone), Gone: gone}
+	res, out, err := h.step(ctx, ns, name, key, experimentOn, h.failOp(f))
 	if err != nil {
 		return res, out, err
 	}
@@ -92,20 +77,5 @@ func (h *Handlers) vanished(ctx context.Context, ns, name, key string, obs event
 		}
 	}
 	return res, out, events.Permanent(http.StatusUnprocessableEntity,
-		fmt.Errorf("service %s/%s: %s; the experiment failed and traffic went to %s", ns, name, reason, to))
-}
-
-// survivor sends all traffic to the first version that remains, the
-// baseline when it does; nil (unchanged) when none does.
-func survivor(versions, gone []string) map[string]int {
-	for _, v := range versions {
-		isGone := false
-		for _, g := range gone {
-			isGone = isGone || g == v
-		}
-		if !isGone {
-			return map[string]int{v: 100}
-		}
-	}
-	return nil
+		fmt.Errorf("service %s/%s: %s; the experiment failed and traffic went to %s", ns, name, f.Reason, to))
 }

@@ -2,11 +2,16 @@
 // receives CloudEvents over HTTP, routes them by type, and keeps every
 // experiment in its Knative Service's annotations.
 //
-//	iter8-functions [--listen :8080] [--kubeconfig FILE] [--namespaces NS,...] [--request-timeout 30s]
+//	iter8-functions [--listen :8080] [--kubeconfig FILE] [--source URI]
+//	                [--log-format json|text] [--grace 25s] [--dead-letters]
+//	                [--kube-qps 100] [--kube-burst 200] [--namespaces NS,...]
+//	                [--request-timeout 30s] [--tick-workers 4]
 //
 // PORT (set by Knative) overrides the listen port; K_SINK, when set,
-// receives every emitted event. In a cluster it uses the pod's service
-// account; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.
+// receives every emitted event; ITER8_PROMETHEUS_URL, when set, turns on
+// the metrics collector on the PingSource tick (see docs/metrics.md). In a
+// cluster it uses the pod's service account; elsewhere --kubeconfig,
+// KUBECONFIG or ~/.kube/config.
 package main
 
 import (

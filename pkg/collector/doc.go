@@ -12,6 +12,8 @@
 // caps on what one query may bring back are in access.go.
 //
 // It is an adapter over the official Prometheus HTTP API client. It may
-// import events, and pkg/store and pkg/experiment for the experiment records
-// it reads windows from; it must not import functions or cmd.
+// import events only: it is told what it needs of an experiment (its spec,
+// versions and where the next window starts, see Experiment), and knows
+// nothing of how experiments are stored; it must not import pkg/store,
+// functions or cmd.
 package collector

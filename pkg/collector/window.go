@@ -8,8 +8,6 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/iter8-knative/iter8/events"
-	"github.com/iter8-knative/iter8/pkg/experiment"
-	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 // Source is the CloudEvents source of the windows the collector produces:
@@ -30,44 +28,42 @@ type Window struct {
 	Missing Missing
 }
 
-// Windows is the PingSource tick's view of Collect: for the experiment on
-// rec, it collects the window from the end of the last window the
-// collector folded in (State.Collected, or the experiment's start) to now
-// less the delay. Windows that applications send themselves do not move
-// that mark, so they never hide Prometheus data. It returns no window
-// when the Service has no experiment that takes data (Running or Paused),
-// when the window would be empty, or when no metric has data yet; the next
-// tick then covers the time again, so nothing is lost. A metric with
-// onMissing "fail" and no data returns a *MissingError (permanent): fail
-// the experiment with its message.
-func (c *Collector) Windows(ctx context.Context, rec store.Record, now time.Time) ([]Window, error) {
-	if rec.Service == nil || rec.Spec == nil || rec.State == nil {
-		return nil, nil
-	}
-	st := rec.State
-	if st.Phase != experiment.PhaseRunning && st.Phase != experiment.PhasePaused {
-		return nil, nil
-	}
-	from := st.Collected.Time
-	if from.IsZero() {
-		from = st.Started.Time
-	}
+// Experiment is what the collector needs to know of one running
+// experiment.
+type Experiment struct {
+	// Namespace and Service name the Knative Service.
+	Namespace, Service string
+	Spec               events.ExperimentSpec
+	// Versions are the experiment's revisions, baseline first.
+	Versions []string
+	// Since is where the next window starts: the end of the last window
+	// the collector folded in, or the experiment's start. Zero: no window.
+	Since time.Time
+}
+
+// Windows is the PingSource tick's view of Collect: for experiment x, it
+// collects the window from x.Since to now less the delay. It returns no
+// window when the window would be empty, or when no metric has data yet;
+// the next tick then covers the time again, so nothing is lost. A metric
+// with onMissing "fail" and no data returns a *MissingError (permanent):
+// fail the experiment with its message.
+func (c *Collector) Windows(ctx context.Context, x Experiment, now time.Time) ([]Window, error) {
+	from := x.Since
 	to := now.Add(-c.delay).Truncate(time.Millisecond)
 	if from.IsZero() || !to.After(from) {
 		return nil, nil
 	}
-	ns, name := rec.Service.Namespace, rec.Service.Name
-	obs, missing, err := c.Collect(ctx, ns, name, *rec.Spec, st.Versions, from, to)
+	obs, missing, err := c.Collect(ctx, x.Namespace, x.Service, x.Spec, x.Versions, from, to)
 	if err != nil {
 		return nil, err
 	}
 	if err := missing.Err(); err != nil {
-		return nil, fmt.Errorf("collect %s: %w", rec.Name(), err)
+		return nil, fmt.Errorf("collect %s: %w", events.Subject(x.Namespace, x.Service), err)
 	}
 	if len(obs.Versions) == 0 {
 		return nil, nil
 	}
-	e, err := Event(ns, name, obs)
+	e, err := Event(x.Namespace, x.Service, obs)
 	if err != nil {
 		return nil, err
 	}

@@ -29,20 +29,22 @@ func TestEmittedEventsAreValid(t *testing.T) {
 	for _, spec := range []events.ExperimentSpec{canarySpec(), abnSpec(), perfSpec()} {
 		st := mustStart(t, spec)
 		for _, c := range []events.Control{{Action: events.ActionAbort}, {Action: events.ActionPromote, Version: "v1"}} {
-			if _, res, err := Control(spec, st, c, t0); err == nil {
+			if _, res, err := New().Control(spec, st, c, t0); err == nil {
 				all = append(all, res.Emit...)
 			}
 		}
-		_, res, err := Tick(spec, st, t0.Add(48*time.Hour))
+		_, res, err := New().Tick(spec, st, t0.Add(48*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, res.Emit...)
-		_, res, err = Fail(spec, st, "", t0)
-		if err != nil {
-			t.Fatal(err)
+		for _, f := range []Failure{{Reason: ""}, {OnFailure: true}, {Gone: []string{spec.Baseline}}} {
+			_, res, err = New().Fail(spec, st, f, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, res.Emit...)
 		}
-		all = append(all, res.Emit...)
 	}
 
 	seen := map[string]int{}

@@ -26,11 +26,6 @@ import (
 // Control.Reason is appended to State.Reason. A Completed or Failed
 // experiment refuses with ErrNotRunning; an unknown action or version with
 // ErrInvalidControl.
-func Control(spec events.ExperimentSpec, st State, c events.Control, now time.Time) (State, Result, error) {
-	return Engine{}.Control(spec, st, c, now)
-}
-
-// Control is the package-level Control on e.
 func (e Engine) Control(spec events.ExperimentSpec, st State, c events.Control, now time.Time) (State, Result, error) {
 	spec, err := prepare(spec, st)
 	if err != nil {

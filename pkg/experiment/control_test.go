@@ -66,11 +66,11 @@ func TestControl(t *testing.T) {
 			st := mustStart(t, tc.spec)
 			if tc.paused {
 				var err error
-				if st, _, err = Control(tc.spec, st, events.Control{Action: events.ActionPause}, t0); err != nil {
+				if st, _, err = New().Control(tc.spec, st, events.Control{Action: events.ActionPause}, t0); err != nil {
 					t.Fatal(err)
 				}
 			}
-			next, res, err := Control(tc.spec, st, tc.control, later)
+			next, res, err := New().Control(tc.spec, st, tc.control, later)
 			if err != nil {
 				t.Fatalf("Control: %v", err)
 			}
@@ -96,11 +96,11 @@ func TestControl(t *testing.T) {
 
 func TestControlRefuses(t *testing.T) {
 	running := mustStart(t, abnSpec())
-	done, _, err := Control(abnSpec(), running, events.Control{Action: events.ActionAbort}, t0)
+	done, _, err := New().Control(abnSpec(), running, events.Control{Action: events.ActionAbort}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed, res, err := Fail(abnSpec(), running, "revision v2 vanished", t0)
+	failed, res, err := New().Fail(abnSpec(), running, Failure{Reason: "revision v2 vanished"}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestControlRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			next, res, err := Control(tc.spec, tc.st, tc.control, t0)
+			next, res, err := New().Control(tc.spec, tc.st, tc.control, t0)
 			if !errors.Is(err, tc.wantErr) || err.Error() != tc.wantMsg {
 				t.Errorf("Control error = %v\nwant %v: %s", err, tc.wantErr, tc.wantMsg)
 			}

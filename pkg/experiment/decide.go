@@ -53,6 +53,8 @@ func decideCanary(spec events.ExperimentSpec, st State, a stats.Assessment, samp
 	switch {
 	case vr.Verdict == stats.Violated:
 		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s violates %s", name, violations(spec, vr)))
+	case len(undecidable(spec, st, c, vr)) > 0:
+		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s not shown satisfied, and the histogram cannot show it: %s", name, strings.Join(undecidable(spec, st, c, vr), "; ")))
 	case samples[c] < minSamples:
 		return decision{reason: fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[c]), spec.Limits.MinSamples)}
 	case vr.Verdict == stats.Satisfied:
@@ -150,6 +152,8 @@ func decidePerformance(spec events.ExperimentSpec, st State, a stats.Assessment,
 	switch {
 	case vr.Verdict == stats.Violated:
 		return failure(spec, st, events.OutcomeFailedSLO, fmt.Sprintf("%s violates %s", name, violations(spec, vr)))
+	case len(undecidable(spec, st, 0, vr)) > 0:
+		return failure(spec, st, events.OutcomeFailedSLO, fmt.Sprintf("%s not shown satisfied, and the histogram cannot show it: %s", name, strings.Join(undecidable(spec, st, 0, vr), "; ")))
 	case samples[0] < float64(spec.Limits.MinSamples):
 		return decision{reason: fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[0]), spec.Limits.MinSamples)}
 	case vr.Verdict == stats.Satisfied:
@@ -159,21 +163,73 @@ func decidePerformance(spec events.ExperimentSpec, st State, a stats.Assessment,
 }
 
 // limits ends an undecided experiment at maxSamples total requests or
-// maxDuration of running time.
+// maxDuration of running time (24h by default, so every experiment ends),
+// with the outcome its kind owes when nothing was shown: a canary whose
+// candidate is not shown to satisfy its objectives is rolled back, a
+// performance test fails ("not shown satisfied"), and an A/B or A/B/n
+// without a winner is inconclusive, which keeps (with onFailure rollback:
+// returns all traffic to) the baseline.
 func limits(spec events.ExperimentSpec, st State, samples []float64, now time.Time) (decision, bool) {
 	total := 0.0
 	for _, s := range samples {
 		total += s
 	}
-	if total >= float64(spec.Limits.MaxSamples) {
-		return failure(spec, st, events.OutcomeInconclusive,
-			fmt.Sprintf("maxSamples %d reached without a decision", spec.Limits.MaxSamples)), true
+	var hit string
+	switch {
+	case total >= float64(spec.Limits.MaxSamples):
+		hit = fmt.Sprintf("maxSamples %d reached", spec.Limits.MaxSamples)
+	case st.runningTime(now) >= spec.Limits.MaxDuration.Duration:
+		hit = fmt.Sprintf("maxDuration %s reached", spec.Limits.MaxDuration.Duration)
+	default:
+		return decision{}, false
 	}
-	if st.runningTime(now) >= spec.Limits.MaxDuration.Duration {
-		return failure(spec, st, events.OutcomeInconclusive,
-			fmt.Sprintf("maxDuration %s reached without a decision", spec.Limits.MaxDuration.Duration)), true
+	return endAtLimit(spec, st, hit), true
+}
+
+// endAtLimit is the end an undecided experiment owes at a limit (see
+// limits); hit says which limit.
+func endAtLimit(spec events.ExperimentSpec, st State, hit string) decision {
+	switch spec.Kind {
+	case events.KindCanary:
+		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s: %s not shown satisfied", hit, st.Versions[1]))
+	case events.KindPerformance:
+		return failure(spec, st, events.OutcomeFailedSLO, fmt.Sprintf("%s: %s not shown satisfied", hit, st.Versions[0]))
 	}
-	return decision{}, false
+	return failure(spec, st, events.OutcomeInconclusive, hit+" without a decision; keeping the baseline")
+}
+
+// undecidable names the objectives of version v that no amount of data
+// can decide: an absolute limit on a quantile that lies strictly inside a
+// histogram bucket, when the version's quantile is shown (by its
+// confidence sequence, at the verdicts' error) to lie in that same bucket.
+// Bucket counts then say only that the quantile is somewhere in the
+// bucket, on either side of the limit, for ever. Empty when every
+// objective is decided or may still be.
+func undecidable(spec events.ExperimentSpec, st State, v int, vr stats.VersionResult) []string {
+	var out []string
+	for k, o := range spec.Objectives {
+		_, limit, relative := o.Limit()
+		if relative || k >= len(vr.ObjectiveVerdicts) || vr.ObjectiveVerdicts[k] != stats.Undecided {
+			continue
+		}
+		i := slices.IndexFunc(spec.Metrics, func(m events.MetricSpec) bool { return m.Name == o.Metric })
+		if i < 0 || spec.Metrics[i].Type != events.MetricQuantile || i >= len(vr.Metrics) {
+			continue
+		}
+		m := vr.Metrics[i]
+		// The quantile lies in (CSLower, CSUpper]; a limit strictly
+		// inside one bucket means neither side of it can be shown.
+		oneBucket := !math.IsInf(m.CSLower, 0) && !math.IsInf(m.CSUpper, 0) && v < len(st.Data) && i < len(st.Data[v])
+		if oneBucket {
+			for _, b := range st.Data[v][i].Bounds {
+				oneBucket = oneBucket && !(m.CSLower < b && b < m.CSUpper)
+			}
+		}
+		if oneBucket && m.CSLower < limit && limit < m.CSUpper {
+			out = append(out, fmt.Sprintf("%s (its quantile is in (%s, %s])", describe(o), count(m.CSLower), count(m.CSUpper)))
+		}
+	}
+	return out
 }
 
 // success ends the experiment with winner promoted, moving all traffic to

@@ -37,20 +37,41 @@ var (
 // script verdicts with their own.
 type Assessor func(p stats.Problem, data [][]stats.Data, excluded []bool) (stats.Assessment, error)
 
-// Engine runs experiments. The zero value is ready to use and assesses with
-// stats.Assess; the package-level functions use the zero value.
+// Engine runs experiments: every operation takes the spec and the state
+// and returns the next state with the traffic split that goes with it, as
+// Knative's traffic.Rollout.Step does, so that no caller does traffic
+// arithmetic of its own. The zero value is ready to use and assesses with
+// stats.Assess; New configures one.
 type Engine struct {
-	// Assess replaces stats.Assess when set.
-	Assess Assessor
-	// Draws is stats.Problem.Draws: Monte Carlo draws per assessment, 0
-	// for the statistics engine's default.
-	Draws int
+	assess Assessor
+	draws  int
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithAssessor replaces stats.Assess; tests script verdicts with it.
+func WithAssessor(a Assessor) Option { return func(e *Engine) { e.assess = a } }
+
+// WithDraws sets stats.Problem.Draws, the Monte Carlo draws per
+// assessment; 0 is the statistics engine's default.
+func WithDraws(n int) Option { return func(e *Engine) { e.draws = n } }
+
+// New returns an Engine with opts applied.
+func New(opts ...Option) Engine {
+	var e Engine
+	for _, o := range opts {
+		o(&e)
+	}
+	return e
 }
 
 // Result is what a call asks the caller to do.
 type Result struct {
-	// Traffic is the new split, every version of the experiment present;
-	// nil means leave the Service's traffic as it is.
+	// Traffic is the split to write to the Service, nil to leave its
+	// traffic as it is. It always agrees with the returned State.Traffic:
+	// it holds every version, or, after Fail with versions Gone, only those
+	// that remain (the Service cannot route to a missing revision).
 	Traffic map[string]int
 	// Emit lists the events to send, in order.
 	Emit []Outbound
@@ -109,11 +130,6 @@ func (r Result) WithService(service string) Result {
 //     nominal split, all to the one version.
 //
 // Start emits events.Started with the Defaulted spec.
-func Start(spec events.ExperimentSpec, id string, now time.Time) (State, Result, error) {
-	return Engine{}.Start(spec, id, now)
-}
-
-// Start is the package-level Start on e.
 func (e Engine) Start(spec events.ExperimentSpec, id string, now time.Time) (State, Result, error) {
 	spec = spec.Defaulted()
 	if err := spec.Validate(); err != nil {
@@ -175,11 +191,6 @@ func initialSplit(spec events.ExperimentSpec) []int {
 // it on its schedule so that an experiment without data still ends. A
 // Running experiment past maxDuration completes inconclusive and applies
 // onFailure; otherwise the state is returned unchanged.
-func Tick(spec events.ExperimentSpec, st State, now time.Time) (State, Result, error) {
-	return Engine{}.Tick(spec, st, now)
-}
-
-// Tick is the package-level Tick on e.
 func (e Engine) Tick(spec events.ExperimentSpec, st State, now time.Time) (State, Result, error) {
 	spec, err := prepare(spec, st)
 	if err != nil {
@@ -194,35 +205,8 @@ func (e Engine) Tick(spec events.ExperimentSpec, st State, now time.Time) (State
 	}
 	next := st.clone()
 	next.Updated = events.Time{Time: now}
-	d := failure(spec, next, events.OutcomeInconclusive,
-		fmt.Sprintf("maxDuration %s reached without a decision", spec.Limits.MaxDuration.Duration))
+	d := endAtLimit(spec, next, fmt.Sprintf("maxDuration %s reached", spec.Limits.MaxDuration.Duration))
 	return finish(spec, next, d, now, nil, nil)
-}
-
-// Fail ends an experiment for a reason outside its statistics, such as a
-// revision that vanished. Traffic is left as it is: the caller knows
-// better what the Service can still route to. It emits events.Failed.
-func Fail(spec events.ExperimentSpec, st State, reason string, now time.Time) (State, Result, error) {
-	return Engine{}.Fail(spec, st, reason, now)
-}
-
-// Fail is the package-level Fail on e.
-func (e Engine) Fail(spec events.ExperimentSpec, st State, reason string, now time.Time) (State, Result, error) {
-	if _, err := prepare(spec, st); err != nil {
-		return st, Result{}, err
-	}
-	now = instant(now)
-	if reason == "" {
-		reason = "failed"
-	}
-	next := st.clone()
-	next.Phase, next.Reason = PhaseFailed, reason
-	next.Updated, next.Since = events.Time{Time: now}, events.Time{Time: now}
-	next.History.record(Point{Iteration: next.Iteration, Time: now.Unix(), Traffic: next.trafficList()}, true)
-	return next, Result{
-		Emit:    []Outbound{{events.TypeExperimentFailed, events.Failed{Reason: reason}}},
-		Changed: true,
-	}, nil
 }
 
 // prepare defaults and validates spec and checks that st is a running

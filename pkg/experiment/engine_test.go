@@ -34,7 +34,7 @@ func TestStart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, res, err := Start(tc.spec, "exp-1", t0.Add(time.Nanosecond).In(time.FixedZone("x", 3600)))
+			st, res, err := New().Start(tc.spec, "exp-1", t0.Add(time.Nanosecond).In(time.FixedZone("x", 3600)))
 			if err != nil {
 				t.Fatalf("Start: %v", err)
 			}
@@ -73,12 +73,12 @@ func TestStart(t *testing.T) {
 func TestStartRejects(t *testing.T) {
 	bad := canarySpec()
 	bad.Candidates = nil
-	_, _, err := Start(bad, "exp-1", t0)
+	_, _, err := New().Start(bad, "exp-1", t0)
 	var fe events.FieldErrors
 	if !errors.Is(err, ErrInvalidSpec) || !errors.As(err, &fe) || fe[0].Path != "spec.candidates" {
 		t.Errorf("Start(no candidates) error = %v, want ErrInvalidSpec at spec.candidates", err)
 	}
-	if _, _, err := Start(canarySpec(), "", t0); !errors.Is(err, ErrInvalidSpec) {
+	if _, _, err := New().Start(canarySpec(), "", t0); !errors.Is(err, ErrInvalidSpec) {
 		t.Errorf("Start(empty id) error = %v, want ErrInvalidSpec", err)
 	}
 }
@@ -194,7 +194,7 @@ func TestObserveCanary(t *testing.T) {
 				st = withTraffic(st, tc.traffic)
 			}
 			obs, now := ratioObs(tc.spec, 0, map[string][2]int64{"v1": {0, tc.trials}, "v2": {0, tc.trials}})
-			e := Engine{Assess: fixed(scripted(tc.spec, -1, -1, tc.a...))}
+			e := New(WithAssessor(fixed(scripted(tc.spec, -1, -1, tc.a...))))
 			next, res, err := e.Observe(tc.spec, st, obs, now)
 			if err != nil {
 				t.Fatalf("Observe: %v", err)
@@ -307,7 +307,7 @@ func TestObserveBandit(t *testing.T) {
 				counts[v] = [2]int64{0, n}
 			}
 			obs, now := ratioObs(tc.spec, 0, counts)
-			e := Engine{Assess: fixed(scripted(tc.spec, tc.best, tc.leader, tc.a...))}
+			e := New(WithAssessor(fixed(scripted(tc.spec, tc.best, tc.leader, tc.a...))))
 			next, res, err := e.Observe(tc.spec, st, obs, now)
 			if err != nil {
 				t.Fatalf("Observe: %v", err)
@@ -343,7 +343,7 @@ func TestObservePerformance(t *testing.T) {
 			spec := perfSpec()
 			st := mustStart(t, spec)
 			obs, now := ratioObs(spec, 0, map[string][2]int64{"v1": {0, tc.trials}})
-			e := Engine{Assess: fixed(scripted(spec, -1, -1, tc.a))}
+			e := New(WithAssessor(fixed(scripted(spec, -1, -1, tc.a))))
 			next, res, err := e.Observe(spec, st, obs, now)
 			if err != nil {
 				t.Fatalf("Observe: %v", err)
@@ -356,7 +356,7 @@ func TestObservePerformance(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	undecided := Engine{Assess: fixed(scripted(canarySpec(), -1, -1, av{}, av{feasible: 0.4}))}
+	undecided := New(WithAssessor(fixed(scripted(canarySpec(), -1, -1, av{}, av{feasible: 0.4}))))
 	small := canarySpec()
 	small.Limits = events.Limits{MaxSamples: 150, MinSamples: 10, MaxDuration: &events.Duration{Duration: time.Hour}}
 	keep := small
@@ -369,9 +369,9 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 100, "v2": 0}, Move: map[string]int{"v1": 100, "v2": 0},
-			Emit: []string{assessedT, changedT, doneT}, Reason: "maxSamples 150 reached without a decision"}
+			Emit: []string{assessedT, changedT, doneT}, Reason: "maxSamples 150 reached: v2 not shown satisfied"}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -384,54 +384,54 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT, doneT},
-			Reason: "maxDuration 1h0m0s reached without a decision"}
+			Reason: "maxDuration 1h0m0s reached: v2 not shown satisfied"}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
 	t.Run("Tick", func(t *testing.T) {
 		st := mustStart(t, small)
-		same, res, err := Tick(small, st, t0.Add(59*time.Minute))
+		same, res, err := New().Tick(small, st, t0.Add(59*time.Minute))
 		if err != nil || res.Changed || len(res.Emit) != 0 || !cmp.Equal(st, same) {
 			t.Fatalf("Tick before maxDuration = %+v, %+v, %v; want no change", same, res, err)
 		}
-		next, res, err := Tick(small, st, t0.Add(time.Hour))
+		next, res, err := New().Tick(small, st, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeInconclusive,
+		want := outcome{Phase: PhaseCompleted, Outcome: events.OutcomeRolledBack,
 			Traffic: map[string]int{"v1": 100, "v2": 0}, Move: map[string]int{"v1": 100, "v2": 0},
 			Emit: []string{changedT, doneT}}
 		if diff := cmp.Diff(want, summarize(next, res)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
-		if _, _, err := Tick(small, next, t0.Add(2*time.Hour)); !errors.Is(err, ErrNotRunning) {
+		if _, _, err := New().Tick(small, next, t0.Add(2*time.Hour)); !errors.Is(err, ErrNotRunning) {
 			t.Errorf("Tick after completion error = %v, want ErrNotRunning", err)
 		}
 	})
 	t.Run("paused time does not count", func(t *testing.T) {
 		st := mustStart(t, small)
-		paused, _, err := Control(small, st, events.Control{Action: events.ActionPause}, t0.Add(30*time.Minute))
+		paused, _, err := New().Control(small, st, events.Control{Action: events.ActionPause}, t0.Add(30*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, res, err := Tick(small, paused, t0.Add(5*time.Hour)); err != nil || res.Changed {
+		if _, res, err := New().Tick(small, paused, t0.Add(5*time.Hour)); err != nil || res.Changed {
 			t.Fatalf("Tick while paused = %+v, %v; want no change", res, err)
 		}
-		resumed, _, err := Control(small, paused, events.Control{Action: events.ActionResume}, t0.Add(2*time.Hour))
+		resumed, _, err := New().Control(small, paused, events.Control{Action: events.ActionResume}, t0.Add(2*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := resumed.PausedFor.Duration; got != 90*time.Minute {
 			t.Errorf("PausedFor = %s, want 1h30m", got)
 		}
-		if _, res, err := Tick(small, resumed, t0.Add(2*time.Hour+29*time.Minute)); err != nil || res.Changed {
+		if _, res, err := New().Tick(small, resumed, t0.Add(2*time.Hour+29*time.Minute)); err != nil || res.Changed {
 			t.Fatalf("Tick at 59m of running time = %+v, %v; want no change", res, err)
 		}
-		if next, _, err := Tick(small, resumed, t0.Add(2*time.Hour+30*time.Minute)); err != nil || next.Outcome != events.OutcomeInconclusive {
-			t.Fatalf("Tick at 60m of running time: outcome %q, error %v; want inconclusive", next.Outcome, err)
+		if next, _, err := New().Tick(small, resumed, t0.Add(2*time.Hour+30*time.Minute)); err != nil || next.Outcome != events.OutcomeRolledBack {
+			t.Fatalf("Tick at 60m of running time: outcome %q, error %v; want rolledBack", next.Outcome, err)
 		}
 	})
 }
@@ -439,11 +439,11 @@ func TestLimits(t *testing.T) {
 func TestObservePaused(t *testing.T) {
 	spec := canarySpec()
 	st := mustStart(t, spec)
-	st, _, err := Control(spec, st, events.Control{Action: events.ActionPause, Reason: "weekend"}, t0)
+	st, _, err := New().Control(spec, st, events.Control{Action: events.ActionPause, Reason: "weekend"}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := Engine{Assess: fixed(scripted(spec, -1, -1, av{}, av{verdict: stats.Violated}))}
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{}, av{verdict: stats.Violated}))))
 	obs, now := ratioObs(spec, 0, map[string][2]int64{"v1": {1, 500}, "v2": {9, 100}})
 	next, res, err := e.Observe(spec, st, obs, now)
 	if err != nil {

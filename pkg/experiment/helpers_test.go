@@ -123,7 +123,7 @@ func fixed(a stats.Assessment) Assessor {
 
 func mustStart(t testing.TB, spec events.ExperimentSpec) State {
 	t.Helper()
-	st, _, err := Start(spec, "exp-1", t0)
+	st, _, err := New().Start(spec, "exp-1", t0)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -30,11 +30,6 @@ const dataPath = "data"
 //
 // Result.Emit holds events.Assessed, then events.TrafficChanged when the
 // split moves, then events.Completed when the experiment ends.
-func Observe(spec events.ExperimentSpec, st State, obs events.MetricsObserved, now time.Time) (State, Result, error) {
-	return Engine{}.Observe(spec, st, obs, now)
-}
-
-// Observe is the package-level Observe on e.
 func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.MetricsObserved, now time.Time) (State, Result, error) {
 	spec, err := prepare(spec, st)
 	if err != nil {
@@ -56,11 +51,11 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	next.Iteration++
 	next.Updated = events.Time{Time: now}
 
-	assess := e.Assess
+	assess := e.assess
 	if assess == nil {
 		assess = stats.Assess
 	}
-	a, err := assess(Problem(spec, e.Draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
+	a, err := assess(Problem(spec, e.draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
 	if err != nil {
 		return st, Result{}, fmt.Errorf("experiment %q iteration %d: %w: %w", st.ID, next.Iteration, ErrAssess, err)
 	}

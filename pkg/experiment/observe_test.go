@@ -15,7 +15,7 @@ func TestFold(t *testing.T) {
 	spec := perfSpec()
 	spec.Metrics = append(spec.Metrics, events.MetricSpec{Name: "latency", Type: events.MetricMean})
 	st := mustStart(t, spec)
-	e := Engine{Assess: fixed(scripted(spec, -1, -1, av{feasible: 0.5}))}
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{feasible: 0.5}))))
 	windows := []map[string]events.Observation{
 		{
 			"errors":      {Successes: ref[int64](1), Trials: ref[int64](10)},
@@ -56,7 +56,7 @@ func TestFold(t *testing.T) {
 func TestObserveRefuses(t *testing.T) {
 	spec := perfSpec()
 	st := mustStart(t, spec)
-	e := Engine{Assess: fixed(scripted(spec, -1, -1, av{}))}
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{}))))
 	w0, now := window(0)
 	st, _, err := e.Observe(spec, st, events.MetricsObserved{Window: w0}, now)
 	if err != nil {
@@ -99,10 +99,10 @@ func TestObserveRefuses(t *testing.T) {
 			`data.versions["v1"]["latency-p95"].counts: want 2 counts for 1 bounds (one per bucket and one above the last bound), got 1`},
 		{"empty window", e, spec, obs(events.Window{Start: w1.Start, End: w1.Start}, nil),
 			ErrInvalidObservation, `experiment "exp-1": invalid observation: data.window: must end after it starts, got [2026-03-01T12:01:00Z, 2026-03-01T12:01:00Z)`},
-		{"assessor fails", Engine{Assess: func(stats.Problem, [][]stats.Data, []bool) (stats.Assessment, error) {
+		{"assessor fails", New(WithAssessor(func(stats.Problem, [][]stats.Data, []bool) (stats.Assessment, error) {
 			return stats.Assessment{}, errors.New("boom")
-		}}, spec, obs(w1, nil), ErrAssess, `experiment "exp-1" iteration 2: assessment failed: boom`},
-		{"assessor of the wrong shape", Engine{Assess: fixed(stats.Assessment{})}, spec, obs(w1, nil), ErrAssess,
+		})), spec, obs(w1, nil), ErrAssess, `experiment "exp-1" iteration 2: assessment failed: boom`},
+		{"assessor of the wrong shape", New(WithAssessor(fixed(stats.Assessment{}))), spec, obs(w1, nil), ErrAssess,
 			`experiment "exp-1" iteration 2: assessment failed: assessment has 0 versions, want 1`},
 		{"invalid spec", e, events.ExperimentSpec{Kind: "x"}, obs(w1, nil), ErrInvalidSpec, ""},
 	}
@@ -122,7 +122,7 @@ func TestObserveRefuses(t *testing.T) {
 func TestObserveDoesNotWriteThroughItsInput(t *testing.T) {
 	spec := perfSpec()
 	st := mustStart(t, spec)
-	e := Engine{Assess: fixed(scripted(spec, -1, -1, av{}))}
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{}))))
 	w0, now := window(0)
 	hist := events.Observation{Bounds: []float64{10}, Counts: []int64{1, 2}}
 	st, _, err := e.Observe(spec, st, events.MetricsObserved{Window: w0,
@@ -174,7 +174,7 @@ func TestEmittedEventsMarshal(t *testing.T) {
 		a.Versions[i].ObjectiveProbs[0] = math.NaN()
 	}
 	w, now := window(0)
-	next, res, err := Engine{Assess: fixed(a)}.Observe(spec, st, events.MetricsObserved{Window: w}, now)
+	next, res, err := New(WithAssessor(fixed(a))).Observe(spec, st, events.MetricsObserved{Window: w}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,12 +186,12 @@ func TestEmittedEventsMarshal(t *testing.T) {
 
 func TestWithService(t *testing.T) {
 	spec := canarySpec()
-	st, res, err := Start(spec, "exp-1", t0)
+	st, res, err := New().Start(spec, "exp-1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	all := res.Emit
-	e := Engine{Assess: fixed(scripted(spec, -1, -1, av{}, av{verdict: stats.Violated}))}
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{}, av{verdict: stats.Violated}))))
 	obs, now := ratioObs(spec, 0, map[string][2]int64{"v1": {0, 10}})
 	if _, res, err = e.Observe(spec, st, obs, now); err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestObserveOutOfOrderWindows(t *testing.T) {
 		Objectives: []events.Objective{{Metric: "errors", UpperLimit: ref(0.5)}},
 		Limits:     events.Limits{MinSamples: 1_000_000}}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	st, _, err := Start(spec, "exp-ooo", t0)
+	st, _, err := New().Start(spec, "exp-ooo", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestObserveOutOfOrderWindows(t *testing.T) {
 	for _, w := range [][2]int{{3, 4}, {1, 2}, {2, 3}, {1, 3}} {
 		m := events.NewMetricsObserved(t0.Add(time.Duration(w[0])*time.Minute), t0.Add(time.Duration(w[1])*time.Minute))
 		m.Set("v2", "errors", events.Ratio(1, 10))
-		if st, _, err = Observe(spec, st, m, t0.Add(5*time.Minute)); err != nil {
+		if st, _, err = New().Observe(spec, st, m, t0.Add(5*time.Minute)); err != nil {
 			t.Fatalf("window %v: %v", w, err)
 		}
 	}

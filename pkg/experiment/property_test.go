@@ -62,11 +62,11 @@ func TestEngineProperties(t *testing.T) {
 			spec.Objectives = []events.Objective{{Metric: "errors", UpperLimit: ref(0.01)}}
 		}
 		id := fmt.Sprintf("run-%d", run)
-		st, _, err := Start(spec, id, t0)
+		st, _, err := New().Start(spec, id, t0)
 		if err != nil {
 			t.Fatalf("%s: Start(%+v): %v", id, spec, err)
 		}
-		e := Engine{Assess: randomAssessor(spec)}
+		e := New(WithAssessor(randomAssessor(spec)))
 		for i := 0; st.Phase == PhaseRunning && i < 60; i++ {
 			counts := map[string][2]int64{}
 			for _, v := range st.Versions {

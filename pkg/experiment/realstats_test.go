@@ -45,7 +45,7 @@ func run(t *testing.T, spec events.ExperimentSpec, truth map[string]map[string]d
 func runEmitting(t *testing.T, spec events.ExperimentSpec, truth map[string]map[string]draw, perWindow, maxIter int, seed uint64, roundTrip bool) (State, []string, []Outbound) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
-	st, res, err := Start(spec, "scenario", t0)
+	st, res, err := New().Start(spec, "scenario", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func runEmitting(t *testing.T, spec events.ExperimentSpec, truth map[string]map[
 			}
 			st = back
 		}
-		st, res, err = Observe(spec, st, obs2, now)
+		st, res, err = New().Observe(spec, st, obs2, now)
 		if err != nil {
 			t.Fatalf("window %d: %v", i, err)
 		}
@@ -221,13 +221,13 @@ func TestStateStaysSmall(t *testing.T) {
 
 func BenchmarkObserveABN(b *testing.B) {
 	spec := abnSpec()
-	st, _, err := Start(spec, "bench", t0)
+	st, _, err := New().Start(spec, "bench", t0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	obs, now := ratioObs(spec, 0, map[string][2]int64{"v1": {50, 1000}, "v2": {60, 1000}, "v3": {55, 1000}})
 	for b.Loop() {
-		if _, _, err := Observe(spec, st, obs, now); err != nil {
+		if _, _, err := New().Observe(spec, st, obs, now); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -235,7 +235,7 @@ func BenchmarkObserveABN(b *testing.B) {
 
 func BenchmarkObserveCanary(b *testing.B) {
 	spec := canarySpec()
-	st, _, err := Start(spec, "bench", t0)
+	st, _, err := New().Start(spec, "bench", t0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func BenchmarkObserveCanary(b *testing.B) {
 		obs.Versions[v]["latency"] = events.Observation{Count: ref(int64(100)), Sum: ref(5000.0), SumSquares: ref(260000.0)}
 	}
 	for b.Loop() {
-		if _, _, err := Observe(spec, st, obs, now); err != nil {
+		if _, _, err := New().Observe(spec, st, obs, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,6 +32,9 @@ func Summary(spec events.ExperimentSpec, st State) string {
 	parts = append(parts, fmt.Sprintf("iteration %d", st.Iteration))
 	if st.Phase == PhaseRunning || st.Phase == PhasePaused {
 		parts = append(parts, evidence(spec, st))
+		for _, note := range spec.Decidability() {
+			parts = append(parts, "warning: "+note)
+		}
 	}
 	if len(st.Excluded) > 0 {
 		parts = append(parts, "excluded "+strings.Join(st.Excluded, " "))

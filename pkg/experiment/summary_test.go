@@ -11,7 +11,7 @@ func TestSummary(t *testing.T) {
 	step := func(spec events.ExperimentSpec, st State, a stats.Assessment, counts map[string][2]int64) State {
 		t.Helper()
 		obs, now := ratioObs(spec, st.Iteration, counts)
-		next, _, err := Engine{Assess: fixed(a)}.Observe(spec, st, obs, now)
+		next, _, err := New(WithAssessor(fixed(a))).Observe(spec, st, obs, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,7 +25,7 @@ func TestSummary(t *testing.T) {
 	canary := canarySpec()
 	canaryRunning := step(canary, mustStart(t, canary), scripted(canary, -1, -1, av{}, av{feasible: 0.4}),
 		map[string][2]int64{"v2": {0, 10}})
-	canaryPaused, _, err := Control(canary, canaryRunning, events.Control{Action: events.ActionPause}, t0)
+	canaryPaused, _, err := New().Control(canary, canaryRunning, events.Control{Action: events.ActionPause}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestSummary(t *testing.T) {
 		map[string][2]int64{"v2": {0, 10}})
 	perf := perfSpec()
 	perfRunning := step(perf, mustStart(t, perf), scripted(perf, -1, -1, av{feasible: 0.8766}), map[string][2]int64{"v1": {0, 10}})
-	failed, _, err := Fail(perf, perfRunning, "revision v1 vanished", t0)
+	failed, _, err := New().Fail(perf, perfRunning, Failure{Reason: "revision v1 vanished"}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSummary(t *testing.T) {
 		{"canary paused", canary, canaryPaused, "Paused · canary · iteration 1 · v2 P(objectives)=0.40 · traffic v1=90 v2=10"},
 		{"canary rolled back", canary, canaryDone,
 			"Completed · canary · rolledBack · v2 violates errors ≤ 0.01 · iteration 2 · traffic v1=100 v2=0"},
-		{"performance", perf, perfRunning, "Running · performance · iteration 1 · v1 P(objectives)=0.88"},
+		{"performance", perf, perfRunning, "Running · performance · iteration 1 · v1 P(objectives)=0.88 · warning: latency-p95 ≤ 150: inside bucket (100, 250]; decidable at 100 or 250"},
 		{"failed", perf, failed, "Failed · performance · revision v1 vanished · iteration 1"},
 	}
 	for _, tc := range tests {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // Input is one experiment as read from its Service: what the store decoded
@@ -58,6 +59,9 @@ type Description struct {
 	Decision string `json:"decision,omitempty"`
 	// Next says which decision is needed next and what would make it.
 	Next string `json:"next"`
+	// Decidability notes every quantile limit the histogram cannot decide
+	// (events.ExperimentSpec.Decidability).
+	Decidability []string `json:"decidability,omitempty"`
 	// AssessedAt is the iteration of the assessment shown, when it lags
 	// the state (a control action changed the state since).
 	AssessedAt *int          `json:"assessedAt,omitempty"`
@@ -102,6 +106,9 @@ type MetricView struct {
 	Objective     string   `json:"objective,omitempty"`
 	ProbObjective *float64 `json:"probObjective,omitempty"`
 	Verdict       string   `json:"verdict,omitempty"`
+	// Caveat says when the interval is in a regime where its measured
+	// coverage leaves 93-97% (stats.Caveat).
+	Caveat string `json:"caveat,omitempty"`
 }
 
 // Describe builds the Description of in, with ages measured at now.
@@ -137,6 +144,7 @@ func Describe(in Input, now time.Time) Description {
 			d.Decision = a.Decision
 		}
 	}
+	problem := experiment.Problem(spec, 0, 0)
 	for i, v := range st.Versions {
 		vv := VersionView{Version: v, Role: "candidate", Traffic: in.Traffic[v], Excluded: slices.Contains(st.Excluded, v)}
 		if i == 0 {
@@ -156,6 +164,7 @@ func Describe(in Input, now time.Time) Description {
 					// Absent numbers are unknown or unbounded (a quantile
 					// beyond the histogram's last bound).
 					mv.Mean, mv.Lower, mv.Upper = ma.Mean, ma.Lower, ma.Upper
+					mv.Caveat = stats.Caveat(problem.Metrics[j], st.Data[i][j])
 				}
 				mv.ProbObjective, mv.Verdict = ma.ProbObjective, ma.Verdict
 			}
@@ -172,6 +181,7 @@ func Describe(in Input, now time.Time) Description {
 		}
 	}
 	d.Next = next(in, spec, now)
+	d.Decidability = spec.Decidability()
 	return d
 }
 
@@ -240,7 +250,14 @@ func next(in Input, spec events.ExperimentSpec, now time.Time) string {
 	if left < 0 {
 		left = 0
 	}
-	return fmt.Sprintf("%s (or inconclusive in %s at maxDuration %s)", goal,
+	end := "inconclusive, keeping the baseline,"
+	switch spec.Kind {
+	case events.KindCanary:
+		end = onFailureVerb(spec) + ", not shown satisfied,"
+	case events.KindPerformance:
+		end = "fail, not shown satisfied,"
+	}
+	return fmt.Sprintf("%s (or %s in %s at maxDuration %s)", goal, end,
 		Duration(left), Duration(spec.Limits.MaxDuration.Duration))
 }
 

@@ -156,7 +156,7 @@ func TestDescribe(t *testing.T) {
 			if d.Versions[1].Traffic != 25 {
 				t.Errorf("traffic of shop-v2 = %d, want the Service's live 25, not the engine's 30", d.Versions[1].Traffic)
 			}
-			want := "promote shop-v2 once every objective holds at 95%; roll back on a violation (or inconclusive in 1h15m at maxDuration 2h)"
+			want := "promote shop-v2 once every objective holds at 95%; roll back on a violation (or roll back, not shown satisfied, in 1h15m at maxDuration 2h)"
 			if d.Next != want {
 				t.Errorf("next = %q, want %q", d.Next, want)
 			}
@@ -293,5 +293,35 @@ func TestDuration(t *testing.T) {
 		if got := Duration(tt.in); got != tt.want {
 			t.Errorf("Duration(%v) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestDescribeShowsUndecidableLimits: describe lists every quantile limit
+// inside a bucket with the limits the histogram can decide.
+func TestDescribeShowsUndecidableLimits(t *testing.T) {
+	limit := 120.0
+	spec := events.ExperimentSpec{
+		Kind: events.KindPerformance, Baseline: "v1",
+		Metrics:    []events.MetricSpec{{Name: "latency", Type: events.MetricQuantile, Quantile: 0.95, Unit: "ms"}},
+		Objectives: []events.Objective{{Metric: "latency", UpperLimit: &limit}},
+	}.Defaulted()
+	st, _, err := experiment.New().Start(spec, "perf-1", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Describe(Input{Namespace: "default", Service: "perf", Spec: spec, State: st}, st.Started.Add(time.Minute))
+	want := []string{"latency ≤ 120 ms: inside bucket (100, 250]; decidable at 100 or 250"}
+	if diff := cmp.Diff(want, d.Decidability); diff != "" {
+		t.Errorf("decidability (-want +got):\n%s", diff)
+	}
+	var b strings.Builder
+	if err := WriteDescription(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Undecidable:") || !strings.Contains(b.String(), want[0]) {
+		t.Errorf("describe text lacks the note:\n%s", b.String())
+	}
+	if !strings.Contains(d.Next, "fail, not shown satisfied, in 23h59m at maxDuration 24h") {
+		t.Errorf("next = %q, want the end at maxDuration", d.Next)
 	}
 }

@@ -38,6 +38,13 @@ func WriteDescription(w io.Writer, d Description) error {
 	}
 	row("Decision:", decision)
 	row("Next:", d.Next)
+	for i, note := range d.Decidability {
+		label := ""
+		if i == 0 {
+			label = "Undecidable:"
+		}
+		row(label, note)
+	}
 	if len(d.OtherTraffic) > 0 {
 		row("Other traffic:", Split(nil, d.OtherTraffic))
 	}
@@ -77,6 +84,11 @@ func WriteDescription(w io.Writer, d Description) error {
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		for _, m := range v.Metrics {
+			if m.Caveat != "" {
+				fmt.Fprintf(w, "  note: %s: %s\n", m.Metric, m.Caveat)
+			}
 		}
 	}
 	return nil

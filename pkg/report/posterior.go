@@ -40,18 +40,11 @@ func ratioDensity(d stats.Data, pr stats.Priors) density {
 	return density{pdf: b.Prob, lo: b.Quantile(tail), hi: b.Quantile(1 - tail)}
 }
 
-// meanDensity rebuilds the posterior of a mean metric: the marginal of the
-// mean under the conjugate Normal-Inverse-Gamma update of the engine's
-// default prior (Murphy 2007, section 6) is a Student-t with 2 alpha_n
-// degrees of freedom, location mu_n and scale sqrt(beta_n/(alpha_n
-// kappa_n)).
+// meanDensity draws the posterior of a mean metric: the Student-t marginal
+// of the statistics engine's Normal-Inverse-Gamma model (stats.MeanPosterior).
 func meanDensity(d stats.Data, pr stats.Priors) density {
-	n := d.Count
-	kn := pr.MeanKappa0 + n
-	diff := d.Mu - pr.MeanMu0
-	an := pr.MeanAlpha0 + n/2
-	bn := pr.MeanBeta0 + d.M2/2 + pr.MeanKappa0*(n/kn)*diff*diff/2
-	t := distuv.StudentsT{Mu: pr.MeanMu0 + (n/kn)*diff, Sigma: math.Sqrt(bn / (an * kn)), Nu: 2 * an}
+	loc, scale, nu := stats.MeanPosterior(d, pr)
+	t := distuv.StudentsT{Mu: loc, Sigma: scale, Nu: nu}
 	if t.Nu > largeCount {
 		approx := distuv.Normal{Mu: t.Mu, Sigma: t.Sigma}
 		return density{pdf: approx.Prob, lo: approx.Quantile(tail), hi: approx.Quantile(1 - tail)}

@@ -78,14 +78,14 @@ func observation(spec events.ExperimentSpec, st experiment.State, k int) events.
 func played(t *testing.T, spec events.ExperimentSpec, windows int) present.Input {
 	t.Helper()
 	spec = spec.Defaulted()
-	st, res, err := experiment.Start(spec, "e-1", t0.Add(-time.Second))
+	st, res, err := experiment.New().Start(spec, "e-1", t0.Add(-time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := present.Input{Namespace: "default", Service: "shop", Spec: spec, Traffic: res.Traffic}
 	for k := range windows {
 		now := t0.Add(time.Duration(k+1)*time.Minute + time.Second)
-		st, res, err = experiment.Observe(spec, st, observation(spec, st, k), now)
+		st, res, err = experiment.New().Observe(spec, st, observation(spec, st, k), now)
 		if err != nil {
 			t.Fatalf("window %d: %v", k, err)
 		}

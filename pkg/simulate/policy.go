@@ -66,12 +66,13 @@ func newPolicy(name string, env runEnv) (policy, error) {
 
 // enginePolicy is iter8 itself: pkg/experiment, unchanged.
 type enginePolicy struct {
-	env runEnv
-	st  experiment.State
+	env    runEnv
+	engine experiment.Engine
+	st     experiment.State
 }
 
 func (p *enginePolicy) start() ([]int, error) {
-	st, _, err := experiment.Start(p.env.spec, p.env.id, p.env.t0)
+	st, _, err := p.engine.Start(p.env.spec, p.env.id, p.env.t0)
 	if err != nil {
 		return nil, fmt.Errorf("policy iter8: %w", err)
 	}
@@ -80,7 +81,7 @@ func (p *enginePolicy) start() ([]int, error) {
 }
 
 func (p *enginePolicy) observe(obs events.MetricsObserved, now time.Time) ([]int, string, bool, error) {
-	st, _, err := experiment.Observe(p.env.spec, p.st, obs, now)
+	st, _, err := p.engine.Observe(p.env.spec, p.st, obs, now)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("policy iter8: %w", err)
 	}

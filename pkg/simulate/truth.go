@@ -9,27 +9,14 @@ import (
 )
 
 // DefaultLatencyBuckets are the histogram bounds, in milliseconds, that a
-// quantile metric without buckets is binned into: Knative Serving v0.50's
-// queue-proxy request-duration bounds (pkg/queue/request_metric.go, there
-// in seconds), so that the simulator sees the resolution a real collector
-// scraping Knative gets. A metric whose unit is "s" gets them in seconds.
-var DefaultLatencyBuckets = []float64{5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000}
+// quantile metric without buckets is binned into: Knative's queue-proxy
+// bounds (events.KnativeLatencyBounds), so that the simulator sees the
+// resolution a real collector scraping Knative gets.
+var DefaultLatencyBuckets = events.KnativeLatencyBounds
 
-// Buckets returns the histogram bounds a quantile metric is binned into.
-func Buckets(m events.MetricSpec) []float64 {
-	if len(m.Buckets) > 0 {
-		return m.Buckets
-	}
-	out := make([]float64, len(DefaultLatencyBuckets))
-	scale := 1.0
-	if m.Unit == "s" {
-		scale = 1e-3
-	}
-	for i, b := range DefaultLatencyBuckets {
-		out[i] = b * scale
-	}
-	return out
-}
+// Buckets returns the histogram bounds a quantile metric is binned into
+// (events.MetricSpec.HistogramBounds).
+func Buckets(m events.MetricSpec) []float64 { return m.HistogramBounds() }
 
 // Mean is the distribution's expectation: p, mean, exp(mu + sigma²/2) or
 // mean.

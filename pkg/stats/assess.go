@@ -111,7 +111,7 @@ func Assess(p Problem, data [][]Data, excluded []bool) (Assessment, error) {
 					}
 				}
 			case Quantile:
-				s := newQuantileSampler(d.Bounds, d.Counts, m.Q, pr.QuantileAlpha)
+				s := newQuantileSampler(d.Bounds, d.Counts, m.Q, quantilePrior(pr, d.Bounds))
 				xs := draws(v, i)
 				for j := range xs {
 					xs[j] = s.rand(src)

@@ -115,12 +115,14 @@ func asymptoticRadius(sigma, t, alpha, tuneT float64) float64 {
 }
 
 // meanVariance is the per-observation variance the asymptotic CS uses: the
-// sample variance with the prior's pseudo-observation of variance
-// MeanBeta0/MeanAlpha0 pooled in, (M2 + 2 beta0)/(n - 1 + 2 alpha0). It is
-// asymptotically the sample variance (so the guarantee is unchanged) but a
-// run of identical values cannot collapse the CS to a point.
+// sample variance with the prior's pseudo-observations of variance
+// Beta0/Alpha0 (MeanPriorFor) pooled in, (M2 + 2 beta0)/(n - 1 + 2 alpha0).
+// It is asymptotically the sample variance (so the guarantee is unchanged)
+// but a run of identical values cannot collapse the CS to a point; with the
+// scale-free default it is exactly the sample variance once there is spread.
 func meanVariance(d Data, pr Priors) float64 {
-	return (d.M2 + 2*pr.MeanBeta0) / (d.Count - 1 + 2*pr.MeanAlpha0)
+	mp := pr.MeanPriorFor(d)
+	return (d.M2 + 2*mp.Beta0) / (d.Count - 1 + 2*mp.Alpha0)
 }
 
 // ratioVariance is the Bernoulli variance at the posterior mean, which

@@ -29,10 +29,11 @@ func TestMeanPosteriorMarginal(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := c.d.Count
-			kn := pr.MeanKappa0 + n
-			mun := (pr.MeanKappa0*pr.MeanMu0 + n*c.d.Mu) / kn
-			an := pr.MeanAlpha0 + n/2
-			bn := pr.MeanBeta0 + c.d.M2/2 + pr.MeanKappa0*n*math.Pow(c.d.Mu-pr.MeanMu0, 2)/(2*kn)
+			mp := pr.MeanPriorFor(c.d)
+			kn := mp.Kappa0 + n
+			mun := (mp.Kappa0*mp.Mu0 + n*c.d.Mu) / kn
+			an := mp.Alpha0 + n/2
+			bn := mp.Beta0 + c.d.M2/2 + mp.Kappa0*n*math.Pow(c.d.Mu-mp.Mu0, 2)/(2*kn)
 			const draws = 200000
 			xs := make([]float64, draws)
 			for i := range xs {
@@ -76,30 +77,23 @@ func TestMeanIntervalMatchesClassical(t *testing.T) {
 	}
 }
 
-// fullDirichletQuantile draws every bucket mass (no window, no lazy
-// groups) and interpolates, as the model is defined.
-func fullDirichletQuantile(bounds, counts []float64, q, prior float64, src rand.Source) float64 {
-	k := len(bounds) + 1
-	g := make([]float64, k)
+// fullDirichletQuantile draws every bucket mass of ref's posterior (no
+// window, no lazy groups) and applies ref's within-bucket model, as the
+// model is defined.
+func fullDirichletQuantile(ref *quantileSampler, src rand.Source) float64 {
+	k := len(ref.alpha)
 	total := 0.0
-	for j := range g {
-		g[j] = distuv.Gamma{Alpha: prior + counts[j], Beta: 1, Src: src}.Rand()
-		total += g[j]
+	for j := range k {
+		ref.g[j] = gammaRand(ref.alpha[j], src)
+		total += ref.g[j]
 	}
-	cum := 0.0
-	for j := range g {
-		w := g[j] / total
-		if cum+w >= q || j == k-1 {
-			if j == k-1 {
-				return math.Inf(1)
-			}
-			lo := 0.0
-			if j > 0 {
-				lo = bounds[j-1]
-			}
-			return lo + (q-cum)/w*(bounds[j]-lo)
+	ref.v0, ref.v1 = 0, k-1
+	target, cum := ref.q*total, 0.0
+	for j := range k {
+		if cum+ref.g[j] >= target || j == k-1 {
+			return ref.interpolate(j, cum, ref.g[j], total, target, src)
 		}
-		cum += w
+		cum += ref.g[j]
 	}
 	panic("unreachable")
 }
@@ -133,12 +127,13 @@ func TestQuantileSamplerMatchesFullDirichlet(t *testing.T) {
 					s.aAbove += s.alpha[j]
 				}
 			}
+			ref := newQuantileSampler(bounds, counts, c.q, 0.5)
 			const n = 40000
 			got, want := make([]float64, n), make([]float64, n)
 			src1, src2 := rand.NewPCG(1, 1), rand.NewPCG(2, 2)
 			for i := range n {
 				got[i] = s.rand(src1)
-				want[i] = fullDirichletQuantile(bounds, counts, c.q, 0.5, src2)
+				want[i] = fullDirichletQuantile(ref, src2)
 			}
 			slices.Sort(got)
 			slices.Sort(want)
@@ -215,60 +210,64 @@ func TestQuantileSamplerEdges(t *testing.T) {
 	}
 }
 
-// TestRatioCalibration: with p drawn from the prior, the 95% credible
-// interval covers p in 95% of datasets (exactly, in expectation).
+// TestRatioCalibration: at fixed true rates, the exact coverage of the
+// 95% interval (the binomial probabilities of the counts whose interval
+// holds p, summed) is within 93-97%, except p = 0.002 at n = 300, where
+// no interval can be: the count is 0, 1 or 2 with probability 0.548,
+// 0.330 and 0.099, so any interval covers 87.8% or at least 97.7%
+// (docs/statistics.md, Calibration). Exact sums leave no Monte Carlo
+// error, so a 90% coverage anywhere else fails.
 func TestRatioCalibration(t *testing.T) {
 	pr := DefaultPriors()
-	src := rand.NewPCG(21, 22)
-	rng := rand.New(src)
-	for _, n := range []float64{10, 100, 1000} {
-		const sims = 4000
-		covered := 0
-		for range sims {
-			p := rng.Float64()
-			s := distuv.Binomial{N: n, P: p, Src: src}.Rand()
-			post := ratioPosterior(Data{Successes: s, Trials: n}, pr)
-			if lo, hi := post.Quantile(0.025), post.Quantile(0.975); lo <= p && p <= hi {
-				covered++
+	for _, p := range []float64{0.002, 0.01, 0.1, 0.5} {
+		for _, n := range []float64{300, 1000, 10000} {
+			bin := distuv.Binomial{N: n, P: p}
+			cov := 0.0
+			for k := 0.0; k <= n; k++ {
+				w := bin.Prob(k)
+				if w < 1e-15 {
+					continue
+				}
+				post := ratioPosterior(Data{Successes: k, Trials: n}, pr)
+				if lo, hi := post.Quantile(0.025), post.Quantile(0.975); lo <= p && p <= hi {
+					cov += w
+				}
 			}
-		}
-		c := float64(covered) / sims
-		t.Logf("ratio, n = %v: 95%% interval covered in %.4f of %d datasets", n, c, sims)
-		if c < 0.93 || c > 0.97 {
-			t.Errorf("n = %v: coverage %v, want 0.93-0.97", n, c)
+			lo, hi := 0.93, 0.97
+			if p == 0.002 && n == 300 {
+				lo, hi = 0.8780, 0.8785
+			}
+			if cov < lo || cov > hi {
+				t.Errorf("p %v, n %v: exact coverage %.4f, want %v-%v", p, n, cov, lo, hi)
+			}
 		}
 	}
 }
 
-// TestMeanCalibration: for normal data the weak prior's 95% interval
-// covers the true mean in 93-97% of datasets. The prior's one
-// pseudo-observation of unit variance pulls the variance towards 1 in the
-// metric's units, which shows at very small n when sigma is far from 1
-// (about 93.6% for sigma 3 and n 20); from 30 observations it is well
-// inside the band.
-func TestMeanCalibration(t *testing.T) {
-	pr := DefaultPriors()
-	rng := rand.New(rand.NewPCG(31, 32))
-	for _, sigma := range []float64{0.5, 1, 3} {
-		for _, n := range []int{30, 200} {
-			const sims, mu = 4000, 4.0
-			covered := 0
-			xs := make([]float64, n)
-			for range sims {
-				for i := range xs {
-					xs[i] = mu + sigma*rng.NormFloat64()
-				}
-				m, v := stat.MeanVariance(xs, nil)
-				d := Data{Count: float64(n), Mu: m, M2: v * float64(n-1)}
-				if lo, hi := meanPosterior(d, pr).interval(0.95); lo <= mu && mu <= hi {
-					covered++
-				}
+// TestParabolaRoot checks the closed form against bisection on parabolas
+// bending either way and a straight line.
+func TestParabolaRoot(t *testing.T) {
+	cases := []struct{ u0, z0, u1, z1, u2, z2, ul, uh, zq float64 }{
+		{4.317, 0.561, 4.605, 0.665, 5.521, 1.88, 4.605, 5.521, 1.645},
+		{4.605, 0.665, 5.521, 1.88, 6.215, 3.35, 4.605, 5.521, 1.645},
+		{0, 0, 1, 1, 2, 2, 0, 1, 0.3},
+		{0, -1, 1, 0, 2, 0.2, 0, 1, -0.5},
+	}
+	for _, c := range cases {
+		got, ok := parabolaRoot(c.u0, c.z0, c.u1, c.z1, c.u2, c.z2, c.ul, c.uh, c.zq)
+		s01 := (c.z1 - c.z0) / (c.u1 - c.u0)
+		a := ((c.z2-c.z1)/(c.u2-c.u1) - s01) / (c.u2 - c.u0)
+		f := func(u float64) float64 { return c.z0 + s01*(u-c.u0) + a*(u-c.u0)*(u-c.u1) - c.zq }
+		lo, hi := c.ul, c.uh
+		for range 100 {
+			if m := (lo + hi) / 2; f(m) < 0 {
+				lo = m
+			} else {
+				hi = m
 			}
-			c := float64(covered) / sims
-			t.Logf("mean, sigma %v, n %d: 95%% interval covered in %.4f of %d datasets", sigma, n, c, sims)
-			if c < 0.93 || c > 0.97 {
-				t.Errorf("sigma %v, n %d: coverage %v, want 0.93-0.97", sigma, n, c)
-			}
+		}
+		if !ok || math.Abs(got-lo) > 1e-9 {
+			t.Errorf("%+v: root %v (ok %v), bisection %v", c, got, ok, lo)
 		}
 	}
 }

@@ -4,8 +4,9 @@
 // read-modify-write cycle that makes stateless, concurrent, at-least-once
 // event handlers safe: optimistic concurrency on resourceVersion with retries
 // on conflict, deduplication of events by their CloudEvents source and id in
-// a bounded window kept inside the state, a size budget for the annotations,
-// and validation of every traffic block before it is written.
+// a bounded window kept inside the state, a size budget for the annotations
+// (BudgetError when even compaction cannot meet it), and validation of every
+// traffic block before it is written.
 //
 // It is a thin adapter over the Knative Serving clientset. It may import
 // events and pkg/experiment; it must not import functions or cmd.

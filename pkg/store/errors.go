@@ -62,3 +62,14 @@ func thinHistory(h experiment.History) experiment.History {
 	}
 	return out
 }
+
+// BudgetError reports an experiment whose annotations would not fit the
+// budget even compacted. The functions end such an experiment, since every
+// later window would be refused the same way.
+type BudgetError struct {
+	Need, Budget int
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("experiment state needs %d bytes, over the %d-byte annotation budget even compacted: use fewer versions, metrics or histogram buckets", e.Need, e.Budget)
+}

@@ -42,6 +42,7 @@ type Store struct {
 	client  servingv1client.ServingV1Interface
 	backoff wait.Backoff
 	window  int
+	budget  int
 
 	conflicts atomic.Int64
 	locks     keyedLocks
@@ -57,9 +58,13 @@ func WithBackoff(b wait.Backoff) Option { return func(s *Store) { s.backoff = b 
 // WithDedupeWindow sets how many recent event keys are remembered.
 func WithDedupeWindow(n int) Option { return func(s *Store) { s.window = n } }
 
+// WithBudget sets the most bytes iter8's annotations may take (default
+// Budget); tests make it small to reach it quickly.
+func WithBudget(n int) Option { return func(s *Store) { s.budget = n } }
+
 // New returns a Store over the Serving clientset.
 func New(client servingv1client.ServingV1Interface, opts ...Option) *Store {
-	s := &Store{client: client, backoff: DefaultBackoff, window: DefaultDedupeWindow}
+	s := &Store{client: client, backoff: DefaultBackoff, window: DefaultDedupeWindow, budget: Budget}
 	for _, o := range opts {
 		o(s)
 	}
@@ -315,7 +320,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		if a == nil {
 			size += len(svc.Annotations[AnnotationAssessment])
 		}
-		if size <= Budget {
+		if size <= s.budget {
 			svc.Annotations[AnnotationExperiment] = string(specJSON)
 			svc.Annotations[AnnotationState] = string(stateJSON)
 			svc.Annotations[AnnotationStatus] = status
@@ -339,10 +344,19 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 			delete(svc.Annotations, AnnotationAssessment)
 			a = &events.Assessed{}
 		default:
-			return st, nil, events.Permanent(http.StatusUnprocessableEntity,
-				fmt.Errorf("experiment state needs %d bytes, over the %d-byte annotation budget even compacted: use fewer versions, metrics or histogram buckets", size, Budget))
+			return st, nil, events.Permanent(http.StatusUnprocessableEntity, &BudgetError{Need: size, Budget: s.budget})
 		}
 	}
+}
+
+// Fits reports, with a *BudgetError, whether the experiment spec and st
+// would fit the annotation budget on a Service of their own: no dedupe
+// keys, no assessment, no user annotations.
+func (s *Store) Fits(spec events.ExperimentSpec, st experiment.State) error {
+	svc := &servingv1.Service{}
+	svc.Annotations = map[string]string{}
+	_, _, err := s.encode(svc, &spec, st, nil, "", nil)
+	return err
 }
 
 // stored is the JSON form of the state annotation: the engine's state and

@@ -125,11 +125,11 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	sv := servingclient.NewForConfigOrDie(c.Config)
 	s := store.New(sv.ServingV1())
 	knStep(ctx, t, s, ns, "start", func(*store.Record) (experiment.State, experiment.Result, error) {
-		return experiment.Start(knSpec(), "knplugin-1", knT0)
+		return experiment.New().Start(knSpec(), "knplugin-1", knT0)
 	})
 	for k := range 3 {
 		knStep(ctx, t, s, ns, fmt.Sprintf("window-%d", k), func(r *store.Record) (experiment.State, experiment.Result, error) {
-			return experiment.Observe(*r.Spec, *r.State, knWindow(*r.State, k), knT0.Add(time.Duration(k+1)*5*time.Minute))
+			return experiment.New().Observe(*r.Spec, *r.State, knWindow(*r.State, k), knT0.Add(time.Duration(k+1)*5*time.Minute))
 		})
 	}
 	rec, err := s.Get(ctx, ns, "shop")
@@ -231,7 +231,7 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	}()
 	waitOutput(t, &mu, &wout, "Running · canary · iteration 3")
 	knStep(ctx, t, s, ns, "promote", func(r *store.Record) (experiment.State, experiment.Result, error) {
-		return experiment.Control(*r.Spec, *r.State, events.Control{Action: events.ActionPromote, Version: "shop-v2"}, knNow)
+		return experiment.New().Control(*r.Spec, *r.State, events.Control{Action: events.ActionPromote, Version: "shop-v2"}, knNow)
 	})
 	select {
 	case code := <-done:

@@ -9,13 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
-	"github.com/iter8-knative/iter8/pkg/experiment"
-	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 const (
@@ -176,8 +172,7 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := spec("")
-		rec := record(s, experiment.PhaseRunning, t0)
-		got, err := cw.Windows(ctx, rec, t1.Add(delay))
+		got, err := cw.Windows(ctx, running(s, t0), t1.Add(delay))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,10 +183,6 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 		want := []collector.Window{{Key: events.DedupeKey(e), Data: first}}
 		if diff := cmp.Diff(want, got, approx); diff != "" {
 			t.Errorf("Windows (-want +got):\n%s", diff)
-		}
-		rec.State.Phase = experiment.PhaseCompleted
-		if got, err := cw.Windows(ctx, rec, t1.Add(delay)); err != nil || got != nil {
-			t.Errorf("Windows of a completed experiment = %v, %v; want nothing", got, err)
 		}
 	})
 
@@ -231,7 +222,7 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = cw.Windows(ctx, record(spec(events.OnMissingFail), experiment.PhaseRunning, t1), t2)
+		_, err = cw.Windows(ctx, running(spec(events.OnMissingFail), t1), t2)
 		var me *collector.MissingError
 		if !errors.As(err, &me) || !events.IsPermanent(err) || events.StatusOf(err) != http.StatusUnprocessableEntity {
 			t.Errorf("Windows error = %v, want a permanent *MissingError (422)", err)
@@ -269,16 +260,11 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 
 // record is an experiment as the store would read it, its last window
 // ending at windowEnd.
-func record(s events.ExperimentSpec, phase experiment.Phase, windowEnd time.Time) store.Record {
-	return store.Record{
-		Service: &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: service}},
-		Spec:    &s,
-		State: &experiment.State{
-			Schema: experiment.SchemaVersion, ID: "test", Phase: phase,
-			Started: events.Time{Time: windowEnd.Add(-time.Hour)}, Collected: events.Time{Time: windowEnd},
-			Versions: s.Versions(),
-		},
-	}
+// running is an experiment of spec whose collector has collected up to
+// collected. Which experiments are collected is the functions' business
+// (functions.collection).
+func running(s events.ExperimentSpec, collected time.Time) collector.Experiment {
+	return collector.Experiment{Namespace: ns, Service: service, Spec: s, Versions: s.Versions(), Since: collected}
 }
 
 func scaledMs(seconds []float64) []float64 {

@@ -217,7 +217,7 @@ func (sc scenario) run(t *testing.T) *servingv1.Service {
 		}
 	}
 	update("start", func(store.Record) (*store.Change, error) {
-		st, res, err := experiment.Start(spec, sc.file+"-0001", t0.Add(-10*time.Second))
+		st, res, err := experiment.New().Start(spec, sc.file+"-0001", t0.Add(-10*time.Second))
 		if err != nil {
 			return nil, err
 		}
@@ -235,14 +235,14 @@ func (sc scenario) run(t *testing.T) *servingv1.Service {
 		now := t0.Add(time.Duration(k+1)*window + 10*time.Second)
 		if sc.failAfter > 0 && k == sc.failAfter {
 			update("fail", func(r store.Record) (*store.Change, error) {
-				st, _, err := experiment.Fail(*r.Spec, *r.State, sc.failWhy, now)
+				st, _, err := experiment.New().Fail(*r.Spec, *r.State, experiment.Failure{Reason: sc.failWhy}, now)
 				return &store.Change{State: st, Status: experiment.Summary(*r.Spec, st)}, err
 			})
 			break
 		}
 		obs := sc.observe(*rec.State, k, rng)
 		update(fmt.Sprintf("window-%d", k), func(r store.Record) (*store.Change, error) {
-			st, res, err := experiment.Observe(*r.Spec, *r.State, obs, now)
+			st, res, err := experiment.New().Observe(*r.Spec, *r.State, obs, now)
 			if err != nil {
 				return nil, err
 			}

@@ -44,6 +44,9 @@ printed.`,
 			if err != nil {
 				return err
 			}
+			for _, note := range spec.Defaulted().Decidability() {
+				fmt.Fprintf(e.stderr, "Warning: %s: the histogram can only show the quantile below or above a bucket bound, so this limit is decided only when the quantile lies outside that bucket\n", note)
+			}
 			ctx := cmd.Context()
 			cl, clErr := e.clients(kf)
 			ns := kf.namespace

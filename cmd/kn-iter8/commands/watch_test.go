@@ -103,7 +103,7 @@ func TestWatchFollowsUntilCompleted(t *testing.T) {
 	out, code := watching(t, h, "shop")
 	at := fixedNow
 	step(t, h, "pause", func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
-		return experiment.Control(spec, st, events.Control{Action: events.ActionPause}, at)
+		return experiment.New().Control(spec, st, events.Control{Action: events.ActionPause}, at)
 	})
 	waitFor(t, out, "Paused · canary")
 	// A change iter8 did not make must not redraw.
@@ -116,7 +116,7 @@ func TestWatchFollowsUntilCompleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	step(t, h, "promote", func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
-		return experiment.Control(spec, st, events.Control{Action: events.ActionPromote, Version: "shop-v2"}, at.Add(time.Minute))
+		return experiment.New().Control(spec, st, events.Control{Action: events.ActionPromote, Version: "shop-v2"}, at.Add(time.Minute))
 	})
 	if c := waitExit(t, code); c != exitOK {
 		t.Fatalf("exit %d, want 0; stderr:\n%s\n%s", c, h.stderr, out)
@@ -143,7 +143,7 @@ func TestWatchExitsNonzeroWhenTheExperimentFails(t *testing.T) {
 	h := newHarness(t, recorded(t, "shop"))
 	out, code := watching(t, h, "shop")
 	step(t, h, "fail", func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
-		return experiment.Fail(spec, st, "revision shop-v2 was deleted", fixedNow)
+		return experiment.New().Fail(spec, st, experiment.Failure{Reason: "revision shop-v2 was deleted"}, fixedNow)
 	})
 	if c := waitExit(t, code); c != exitError {
 		t.Fatalf("exit %d, want 1; output:\n%s", c, out)

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// table is everything measured.
+type table struct {
+	ratio, mean, quantile []cell
+	reliability           []reliabilityBin
+	reliabilityRuns       int
+}
+
+// Grids of the issue: ratios at p x n, means and quantiles at n.
+var (
+	ratioPs       = []float64{0.002, 0.01, 0.1, 0.5}
+	sampleSizes   = []float64{300, 1000, 10000}
+	quantileQs    = []float64{0.95, 0.99}
+	meanSizes     = []float64{30, 300, 1000, 10000}
+	reliabilityN  = 2000.0
+	reliabilityBy = 20 // grid steps on each side of 0
+)
+
+// measure runs the grids; only, when not empty, names the one to run
+// (ratio, mean, quantile or win).
+func measure(runs int, seed uint64, only string) table {
+	var t table
+	want := func(g string) bool { return only == "" || only == g }
+	for _, p := range ratioPs {
+		if !want("ratio") {
+			break
+		}
+		for _, n := range sampleSizes {
+			t.ratio = append(t.ratio, ratioCell(p, n))
+		}
+	}
+	for i, m := range meanTruths() {
+		if !want("mean") {
+			break
+		}
+		for _, n := range meanSizes {
+			t.mean = append(t.mean, meanCell(m, n, runs, seed+uint64(i)))
+		}
+	}
+	for _, q := range quantileQs {
+		if !want("quantile") {
+			break
+		}
+		for i, l := range latencies() {
+			for _, n := range sampleSizes {
+				t.quantile = append(t.quantile, quantileCell(l, q, n, runs, seed+uint64(100*i)))
+			}
+		}
+	}
+	if !want("win") {
+		return t
+	}
+	per := max(1, runs/(2*reliabilityBy)*5)
+	t.reliability = winReliability(0.1, 0.02, reliabilityN, reliabilityBy, per, seed)
+	t.reliabilityRuns = per * 2 * reliabilityBy
+	return t
+}
+
+// band is the acceptance band of a nominal 95% interval.
+const bandLo, bandHi = 0.93, 0.97
+
+func mark(c cell) string {
+	if c.coverage < bandLo || c.coverage > bandHi {
+		return " **(outside 93–97%)**"
+	}
+	return ""
+}
+
+func (t table) markdown(runs int, took time.Duration) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Measured by `go run ./test/calibration` (part of `make bench`) on %s, %d CPUs, %s; do not edit by hand.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), took.Round(time.Second))
+	fmt.Fprintf(&b, "Nominal level 95%%; %d runs per simulated cell (binomial standard error 0.49%%), ratios exactly.\n", runs)
+	fmt.Fprintf(&b, "\"below\"/\"above\": share of runs whose truth lay below/above the interval.\n\n")
+	section := func(title string, cells []cell) {
+		fmt.Fprintf(&b, "**%s**\n\n| metric | truth | n | coverage | below | above |\n| --- | --- | ---: | ---: | ---: | ---: |\n", title)
+		for _, c := range cells {
+			how := fmt.Sprintf("%.1f%%", 100*c.coverage)
+			if c.runs == 0 {
+				how = fmt.Sprintf("%.2f%% (exact)", 100*c.coverage)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s%s | %.1f%% | %.1f%% |\n", c.metric, c.truth, fmtFloat(c.n), how, mark(c), 100*c.below, 100*c.above)
+		}
+		b.WriteString("\n")
+	}
+	section("Ratio (Beta posterior)", t.ratio)
+	section("Mean (Student-t posterior, scale-free prior)", t.mean)
+	section("Quantile (Dirichlet over Knative's queue-proxy buckets)", t.quantile)
+	fmt.Fprintf(&b, "**P(win) reliability** (A/B on a ratio reward, baseline 0.10, the candidate at %d fixed rates evenly spaced in [0.08, 0.12] without 0.10, %s requests per version, %d runs in all): among runs whose P(candidate wins) fell in a bin, how often the candidate was truly better.\n\n",
+		2*reliabilityBy, fmtFloat(reliabilityN), t.reliabilityRuns)
+	b.WriteString("| P(win) bin | runs | truly better |\n| --- | ---: | ---: |\n")
+	for _, r := range t.reliability {
+		fmt.Fprintf(&b, "| %.1f–%.1f | %d | %.3f |\n", r.lo, r.hi, r.runs, r.truth)
+	}
+	return b.String()
+}
+
+// The generated section sits between these markers.
+const (
+	beginMarker = "<!-- calibration:begin -->"
+	endMarker   = "<!-- calibration:end -->"
+)
+
+func replaceSection(path, md string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(raw)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s ... %s section", path, beginMarker, endMarker)
+	}
+	s = s[:i+len(beginMarker)] + "\n" + md + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
