@@ -10,27 +10,40 @@ TEST_FLAGS ?= -count=1 -p 1 -timeout 30m
 KIND ?= abn
 # VIA=prometheus runs the demo through Prometheus and the metrics collector.
 VIA ?= direct
+# Debian packages beyond Go (tools/deps.sh installs them as root, else
+# prints the command): the tests need all three, the demo Prometheus only
+# with VIA=prometheus.
+TEST_DEPS = prometheus chromium curl
+DEMO_DEPS = $(if $(filter prometheus,$(VIA)),prometheus)
+# make test-hog: how many reliability runs in a row under the CPU hog.
+HOG_RUNS ?= 3
 
-.PHONY: help tools build test unit e2e bench demo lint clean fuzz
+.PHONY: help deps deps-demo tools build test unit e2e bench demo lint clean fuzz test-hog
 
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+deps: ## Install the Debian packages the tests need (prometheus, chromium, curl) as root, else print the command.
+	@./tools/deps.sh $(TEST_DEPS)
 
 tools: ## Build kube-apiserver, etcd, the Knative controller and kn into bin/ (no-op when current).
 	@./tools/build.sh
 
 build: ## Build iter8's binaries into bin/.
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -buildvcs=auto -o bin/ ./cmd/...
 
 unit: ## Unit tests only (no control plane).
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/)
 
-test: tools build ## Unit and integration tests against the real local control plane.
+test: deps tools build ## Unit and integration tests against the real local control plane.
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 	cd tools/func && $(GO) test -count=1 ./...
 
-e2e: tools build ## End-to-end tests: every experiment kind on the local stack.
+e2e: deps tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...
+
+test-hog: deps tools build ## Opt-in: the reliability suite HOG_RUNS (3) times in a row under a CPU hog on every core.
+	$(GO) run ./test/hog -runs $(HOG_RUNS) -- $(GO) test $(TEST_FLAGS) ./test/reliability/...
 
 bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and the calibration table (docs/statistics.md).
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
@@ -38,8 +51,11 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and 
 	$(GO) run ./test/calibration
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 
-demo: tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).
+demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
+
+deps-demo:
+	@./tools/deps.sh $(DEMO_DEPS)
 
 lint: ## gofmt, go vet and staticcheck.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,7 +138,7 @@ func New(typ, source, subject string, at time.Time, data any) (event.Event, erro
 func Decode(ce event.Event) (any, error) {
 	k, ok := kinds[ce.Type()]
 	if !ok {
-		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("unknown event type %q", ce.Type()))
+		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("unknown event type %s", Quote(ce.Type(), MaxEcho)))
 	}
 	return decodeKind(ce, k)
 }
@@ -161,7 +162,7 @@ func DecodeExperimentStart(ce event.Event) (ExperimentSpec, error) {
 func decodeAs[T any](ce event.Event, typ string) (T, error) {
 	var zero T
 	if ce.Type() != typ {
-		return zero, rejected(ce, http.StatusBadRequest, fmt.Errorf("type %q, want %q", ce.Type(), typ))
+		return zero, rejected(ce, http.StatusBadRequest, fmt.Errorf("type %s, want %q", Quote(ce.Type(), MaxEcho), typ))
 	}
 	v, err := decodeKind(ce, kinds[typ])
 	if err != nil {
@@ -175,12 +176,12 @@ func decodeKind(ce event.Event, k dataKind) (any, error) {
 		return nil, rejected(ce, http.StatusBadRequest, err)
 	}
 	if s := ce.DataSchema(); s != "" && s != SchemaURI(ce.Type()) {
-		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("dataschema %q, want %q or none", s, SchemaURI(ce.Type())))
+		return nil, rejected(ce, http.StatusBadRequest, fmt.Errorf("dataschema %s, want %q or none", Quote(s, MaxEcho), SchemaURI(ce.Type())))
 	}
 	// An absent datacontenttype means JSON in the CloudEvents JSON format.
 	if ct := ce.DataContentType(); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentTypeJSON {
-			return nil, rejected(ce, http.StatusUnsupportedMediaType, fmt.Errorf("datacontenttype %q, want %s", ct, ContentTypeJSON))
+			return nil, rejected(ce, http.StatusUnsupportedMediaType, fmt.Errorf("datacontenttype %s, want %s", Quote(ct, MaxEcho), ContentTypeJSON))
 		}
 	}
 	data := ce.Data()
@@ -200,14 +201,36 @@ func decodeKind(ce event.Event, k dataKind) (any, error) {
 // rejected names the event in a Permanent error, so that a log line or a
 // reply says which delivery failed.
 func rejected(ce event.Event, status int, err error) error {
-	return Permanent(status, fmt.Errorf("event %q from %q (%s, subject %q): %w", ce.ID(), ce.Source(), ce.Type(), ce.Subject(), err))
+	return Permanent(status, fmt.Errorf("event %s from %s (%s, subject %s): %w",
+		Quote(ce.ID(), MaxEcho), Quote(ce.Source(), MaxEcho), Clip(ce.Type(), MaxEcho), Quote(ce.Subject(), MaxEcho), err))
 }
 
 // DedupeKey identifies a delivery: the CloudEvents spec makes source and id
-// unique together, and a source is a URI-reference, which holds no space.
-// Knative delivers at least once; a consumer that has seen a key ignores
-// the event.
-func DedupeKey(e event.Event) string { return e.Source() + " " + e.ID() }
+// unique together. Knative delivers at least once; a consumer that has seen
+// a key ignores the event. See DedupeKeyOf.
+func DedupeKey(e event.Event) string { return DedupeKeyOf(e.Source(), e.ID()) }
+
+// DedupeKeyOf is the dedupe key of an event from source with id:
+// "<length of source>:<source> <id>". The length makes it unambiguous: a
+// source may hold a space (an opaque URI or a query keeps it unescaped), so
+// "source id" alone let the pause ("a", "b c") pass for the start
+// ("a b", "c") and be dropped as its duplicate.
+func DedupeKeyOf(source, id string) string {
+	return strconv.Itoa(len(source)) + ":" + source + " " + id
+}
+
+// LegacyDedupeKey returns the key that iter8 before DedupeKeyOf gave the
+// same event, "<source> <id>", or "" for a key DedupeKeyOf did not make.
+// Dedupe windows written before an upgrade hold keys of that form; a store
+// recognises them through it until they age out.
+func LegacyDedupeKey(key string) string {
+	n, rest, ok := strings.Cut(key, ":")
+	size, err := strconv.Atoi(n)
+	if !ok || err != nil || size < 0 || size >= len(rest) || rest[size] != ' ' || strconv.Itoa(size) != n {
+		return ""
+	}
+	return rest
+}
 
 // WindowID identifies one metrics window of one Service from one source:
 // the first 16 bytes of a SHA-256 over the three, in hex. It does not depend

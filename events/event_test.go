@@ -144,11 +144,25 @@ func TestNewDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDedupeKeyUnambiguous is the outside corpus's collision: source and id
+// joined with a space read the same for ("/ops?q=4 2", "x") and ("/ops?q=4",
+// "2 x"). A query, like an opaque URI, keeps its space unescaped.
+func TestDedupeKeyUnambiguous(t *testing.T) {
+	a, b := event.New(), event.New()
+	a.SetSource("https://shop.example.com/ops?q=4 2")
+	a.SetID("x")
+	b.SetSource("https://shop.example.com/ops?q=4")
+	b.SetID("2 x")
+	if a.Source()+" "+a.ID() != b.Source()+" "+b.ID() || DedupeKey(a) == DedupeKey(b) {
+		t.Errorf("keys %q and %q", DedupeKey(a), DedupeKey(b))
+	}
+}
+
 func TestDedupeKey(t *testing.T) {
 	e := rawEvent(TypeExperimentControl, "shop/checkout", "application/json", okControl)
 	e.SetSource("https://shop.example.com/ops")
 	e.SetID("42")
-	if got, want := DedupeKey(e), "https://shop.example.com/ops 42"; got != want {
+	if got, want := DedupeKey(e), "28:https://shop.example.com/ops 42"; got != want {
 		t.Errorf("DedupeKey = %q, want %q", got, want)
 	}
 	for _, change := range []func(f *event.Event){

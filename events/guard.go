@@ -1,66 +1,59 @@
 package events
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"mime"
+	"context"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 )
 
-// ContentTypeStructured is the media type of a structured-mode CloudEvent.
-const ContentTypeStructured = "application/cloudevents+json"
+// MaxErrorReplyBytes is the most bytes of any refusal's reply body, JSON
+// and newline included: a refusal names the field, never echoes the input.
+const MaxErrorReplyBytes = 2048
 
-// contentTypeBatch is the media type of batched-mode CloudEvents, which
-// Knative never delivers and iter8 does not take.
-const contentTypeBatch = "application/cloudevents-batch+json"
+// ReceiveFunc handles one well-formed CloudEvent and returns the reply
+// event, if any, or an error classified by Permanent or Transient.
+type ReceiveFunc func(ctx context.Context, e event.Event) (*event.Event, error)
 
-// GuardStructuredJSON answers the requests the CloudEvents SDK would answer
-// badly. The SDK replies 500 to a structured-mode body that is not JSON, and
-// Knative retries 500, so a broken event would be delivered until its
-// retries ran out; here it gets 400, which Knative does not retry. Bodies
-// over maxBytes get 413 (also not retried) before anyone buffers them.
-// Errors are JSON: {"error": "...", "status": N}.
-func GuardStructuredJSON(next http.Handler, maxBytes int64) http.Handler {
+// Receiver serves CloudEvents over HTTP POST. Each request is read by
+// ReadRequest, so that whatever is not a well-formed CloudEvent gets a 4xx
+// that Knative does not retry, before fn sees it; refused, if not nil,
+// counts those refusals by status. fn's reply is written in binary mode,
+// and its error with StatusOf. Every refusal is JSON,
+// {"error": "...", "status": N}, at most MaxErrorReplyBytes long.
+func Receiver(fn ReceiveFunc, maxBytes int64, refused func(status int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBytes {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is %d bytes, more than %d", r.ContentLength, maxBytes))
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSONError(w, http.StatusMethodNotAllowed, "CloudEvents are POSTed; got "+Quote(r.Method, 16))
 			return
 		}
-		if r.Body == nil || r.Body == http.NoBody {
-			next.ServeHTTP(w, r)
-			return
-		}
-		// Reading the whole body here, bounded, lets a too-large body be
-		// answered 413 whatever the mode, instead of whatever status the SDK
-		// gives a failed read.
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+		e, err := ReadRequest(r, maxBytes)
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is more than %d bytes", maxBytes))
-				return
+			if refused != nil {
+				refused(StatusOf(err))
 			}
-			writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
+			WriteError(w, err)
 			return
 		}
-		switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
-		case ContentTypeStructured:
-			trimmed := bytes.TrimSpace(body)
-			if !json.Valid(trimmed) || len(trimmed) == 0 || trimmed[0] != '{' {
-				writeJSONError(w, http.StatusBadRequest, "structured-mode CloudEvent must be a JSON object")
-				return
-			}
-		case contentTypeBatch:
-			// The SDK answers a batch with 500, which Knative retries.
-			writeJSONError(w, http.StatusUnsupportedMediaType, "batched CloudEvents ("+contentTypeBatch+") are not accepted: send one event per request")
+		// The event is handled to the end even if the sender hangs up:
+		// the store writes it once, and a redelivery is then a duplicate.
+		reply, err := fn(context.WithoutCancel(r.Context()), e)
+		if err != nil {
+			WriteError(w, err)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r)
+		if reply == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		// The headers are sent by now; a failure is the connection's.
+		_ = cehttp.WriteResponseWriter(r.Context(), binding.ToMessage(reply), http.StatusOK, w)
 	})
 }
 
@@ -71,12 +64,58 @@ func WriteError(w http.ResponseWriter, err error) {
 	writeJSONError(w, StatusOf(err), err.Error())
 }
 
+// writeJSONError writes {"error": msg, "status": status} and a newline,
+// msg clipped so that the whole is at most MaxErrorReplyBytes.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(struct {
-		Error  string `json:"error"`
-		Status int    `json:"status"`
-	}{msg, status})
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(errorBody(status, msg))
+}
+
+// errorBody is the JSON of a refusal, at most MaxErrorReplyBytes long.
+func errorBody(status int, msg string) []byte {
+	const head, clipped = `{"error":"`, `...(clipped)`
+	tail := `","status":` + strconv.Itoa(status) + "}\n"
+	room := MaxErrorReplyBytes - len(head) - len(tail)
+	text, whole := jsonText(msg, room)
+	if !whole {
+		text, _ = jsonText(msg, room-len(clipped))
+		text += clipped
+	}
+	return []byte(head + text + tail)
+}
+
+// jsonText encodes s as the inside of a JSON string, stopping before the
+// rune that would take it over max bytes; whole reports that all of s fit.
+func jsonText(s string, max int) (string, bool) {
+	var b strings.Builder
+	for i, c := range s {
+		if c == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				c = '?' // invalid UTF-8, which JSON cannot carry
+			}
+		}
+		enc := jsonRune(c)
+		if b.Len()+len(enc) > max {
+			return b.String(), false
+		}
+		b.WriteString(enc)
+	}
+	return b.String(), true
+}
+
+// jsonRune is c as it appears inside a JSON string.
+func jsonRune(c rune) string {
+	switch {
+	case c == '"':
+		return `\"`
+	case c == '\\':
+		return `\\`
+	case c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029:
+		// Markup (<, >, &) stays as it is, readable: the reply is
+		// application/json with nosniff, never rendered.
+		return `\u` + strconv.FormatInt(0x10000+int64(c), 16)[1:]
+	}
+	return string(c)
 }

@@ -77,7 +77,7 @@ func (c Control) Validate() error {
 	case "":
 		errs.Add(ap, "required")
 	default:
-		errs.Add(ap, "unknown action %q: want pause, resume, abort or promote", c.Action)
+		errs.Add(ap, "unknown action %s: want pause, resume, abort or promote", Quote(c.Action, MaxEcho))
 	}
 	if n := utf8.RuneCountInString(c.Reason); n > MaxTextLength {
 		errs.Add(Field(dataPath, "reason"), "must be at most %d characters, got %d", MaxTextLength, n)

@@ -12,7 +12,7 @@ const (
 	// MaxDataBytes is the largest data payload, in bytes, that the decode
 	// functions accept. Larger payloads are refused with 413 before parsing.
 	MaxDataBytes = 256 << 10
-	// MaxEventBytes is the largest HTTP request body GuardStructuredJSON
+	// MaxEventBytes is the largest HTTP request body ReadRequest
 	// lets through: MaxDataBytes of data, base64 inflation of data_base64
 	// (4/3), and the envelope.
 	MaxEventBytes = 512 << 10
@@ -68,13 +68,13 @@ func Subject(namespace, name string) string { return namespace + "/" + name }
 func ParseSubject(subject string) (namespace, name string, err error) {
 	ns, n, ok := strings.Cut(subject, "/")
 	if !ok {
-		return "", "", fmt.Errorf("subject %q must be <namespace>/<service>", subject)
+		return "", "", fmt.Errorf("subject %s must be <namespace>/<service>", Quote(subject, MaxEcho))
 	}
 	if err := CheckLabel(ns); err != nil {
-		return "", "", fmt.Errorf("subject %q: namespace: %w", subject, err)
+		return "", "", fmt.Errorf("subject %s: namespace: %w", Quote(subject, MaxEcho), err)
 	}
 	if err := CheckLabel(n); err != nil {
-		return "", "", fmt.Errorf("subject %q: service: %w", subject, err)
+		return "", "", fmt.Errorf("subject %s: service: %w", Quote(subject, MaxEcho), err)
 	}
 	return ns, n, nil
 }

@@ -30,28 +30,9 @@ var (
 func schemas(t testing.TB) map[string]*jsonschema.Schema {
 	t.Helper()
 	compileOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		names, err := fs.Glob(SchemaFS(), "*.json")
-		if err != nil {
-			compileErr = err
+		var c *jsonschema.Compiler
+		if c, compileErr = schemaCompiler(); compileErr != nil {
 			return
-		}
-		for _, n := range names {
-			b, err := fs.ReadFile(SchemaFS(), n)
-			if err != nil {
-				compileErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err != nil {
-				compileErr = errors.Join(errors.New(n), err)
-				return
-			}
-			if err := c.AddResource(SchemaBase+n, doc); err != nil {
-				compileErr = err
-				return
-			}
 		}
 		compiled = map[string]*jsonschema.Schema{}
 		for _, typ := range Types() {
@@ -67,6 +48,30 @@ func schemas(t testing.TB) map[string]*jsonschema.Schema {
 		t.Fatalf("compiling schemas: %v", compileErr)
 	}
 	return compiled
+}
+
+// schemaCompiler loads every embedded schema, with format assertions on.
+func schemaCompiler() (*jsonschema.Compiler, error) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	names, err := fs.Glob(SchemaFS(), "*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(SchemaFS(), n)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, errors.Join(errors.New(n), err)
+		}
+		if err := c.AddResource(SchemaBase+n, doc); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // schemaValidate validates data against typ's schema.

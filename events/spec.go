@@ -71,8 +71,9 @@ type Reward struct {
 
 // TrafficSpec shapes how traffic moves.
 type TrafficSpec struct {
-	// Strategy is bandit (ab/abn default), progressive (canary default) or
-	// fixed.
+	// Strategy is bandit (ab/abn default: identify the best version
+	// fastest), earn (ab/abn: move traffic to the likely best while
+	// learning), progressive (canary default) or fixed.
 	Strategy                string `json:"strategy,omitempty"`
 	InitialCandidatePercent *int   `json:"initialCandidatePercent,omitempty"`
 	MaxCandidatePercent     *int   `json:"maxCandidatePercent,omitempty"`

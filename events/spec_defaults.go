@@ -7,6 +7,11 @@ const (
 	// StrategyBandit moves traffic towards the versions most likely to be
 	// best (top-two Thompson sampling). A/B and A/B/n only.
 	StrategyBandit = "bandit"
+	// StrategyEarn moves traffic towards the version most likely best
+	// (Thompson sampling), so the leader earns while evidence accrues; it
+	// needs more samples to a decision than bandit, which identifies the
+	// best version fastest. A/B and A/B/n only.
+	StrategyEarn = "earn"
 	// StrategyProgressive ramps the canary candidate up as evidence that it
 	// meets its objectives grows. Canary only.
 	StrategyProgressive = "progressive"

@@ -35,10 +35,10 @@ func (s ExperimentSpec) Validate() error {
 	}
 	d.validateLimits(&errs, kindKnown)
 	if d.OnSuccess != OnSuccessPromote && d.OnSuccess != ActionKeep {
-		errs.Add(Field(specPath, "onSuccess"), "must be %q or %q, got %q", OnSuccessPromote, ActionKeep, d.OnSuccess)
+		errs.Add(Field(specPath, "onSuccess"), "must be %q or %q, got %s", OnSuccessPromote, ActionKeep, Quote(d.OnSuccess, MaxEcho))
 	}
 	if d.OnFailure != OnFailureRollback && d.OnFailure != ActionKeep {
-		errs.Add(Field(specPath, "onFailure"), "must be %q or %q, got %q", OnFailureRollback, ActionKeep, d.OnFailure)
+		errs.Add(Field(specPath, "onFailure"), "must be %q or %q, got %s", OnFailureRollback, ActionKeep, Quote(d.OnFailure, MaxEcho))
 	}
 	return errs.Err()
 }
@@ -50,7 +50,7 @@ func (d ExperimentSpec) validateKind(errs *FieldErrors) bool {
 	case "":
 		errs.Add(Field(specPath, "kind"), "required: one of canary, ab, abn, performance")
 	default:
-		errs.Add(Field(specPath, "kind"), "unknown kind %q; want canary, ab, abn or performance", d.Kind)
+		errs.Add(Field(specPath, "kind"), "unknown kind %s; want canary, ab, abn or performance", Quote(d.Kind, MaxEcho))
 	}
 	return false
 }
@@ -63,7 +63,7 @@ func (d ExperimentSpec) validateVersions(errs *FieldErrors, kindKnown bool) {
 			return
 		}
 		if !isDNSLabel(name) {
-			errs.Add(path, "%q is not a revision name (lowercase letters, digits and '-', at most 63 characters)", name)
+			errs.Add(path, "%s is not a revision name (lowercase letters, digits and '-', at most 63 characters)", Quote(name, MaxEcho))
 			return
 		}
 		if prev, dup := seen[name]; dup {
@@ -116,7 +116,7 @@ func (d ExperimentSpec) validateMetrics(errs *FieldErrors) map[string]MetricSpec
 		case m.Name == "":
 			errs.Add(Field(p, "name"), "required")
 		case !isDNSLabel(m.Name):
-			errs.Add(Field(p, "name"), "%q must be lowercase letters, digits and '-', at most 63 characters", m.Name)
+			errs.Add(Field(p, "name"), "%s must be lowercase letters, digits and '-', at most 63 characters", Quote(m.Name, MaxEcho))
 		default:
 			if _, dup := byName[m.Name]; dup {
 				errs.Add(Field(p, "name"), "duplicate metric %q", m.Name)
@@ -146,10 +146,10 @@ func (d ExperimentSpec) validateMetrics(errs *FieldErrors) map[string]MetricSpec
 		case "":
 			errs.Add(Field(p, "type"), "required: one of ratio, mean, quantile")
 		default:
-			errs.Add(Field(p, "type"), "unknown metric type %q; want ratio, mean or quantile", m.Type)
+			errs.Add(Field(p, "type"), "unknown metric type %s; want ratio, mean or quantile", Quote(m.Type, MaxEcho))
 		}
 		if m.OnMissing != OnMissingWait && m.OnMissing != OnMissingFail {
-			errs.Add(Field(p, "onMissing"), "must be %q or %q, got %q", OnMissingWait, OnMissingFail, m.OnMissing)
+			errs.Add(Field(p, "onMissing"), "must be %q or %q, got %s", OnMissingWait, OnMissingFail, Quote(m.OnMissing, MaxEcho))
 		}
 		if m.Query != "" {
 			if _, err := template.New(m.Name).Parse(m.Query); err != nil {
@@ -182,7 +182,7 @@ func (d ExperimentSpec) validateObjectives(errs *FieldErrors, metrics map[string
 		if o.Metric == "" {
 			errs.Add(Field(p, "metric"), "required")
 		} else if !known {
-			errs.Add(Field(p, "metric"), "unknown metric %q", o.Metric)
+			errs.Add(Field(p, "metric"), "unknown metric %s", Quote(o.Metric, MaxEcho))
 		}
 		limits := []struct {
 			name     string
@@ -252,10 +252,10 @@ func (d ExperimentSpec) validateReward(errs *FieldErrors, metrics map[string]Met
 	if d.Reward.Metric == "" {
 		errs.Add(Field(rpath, "metric"), "required")
 	} else if _, ok := metrics[d.Reward.Metric]; !ok {
-		errs.Add(Field(rpath, "metric"), "unknown metric %q", d.Reward.Metric)
+		errs.Add(Field(rpath, "metric"), "unknown metric %s", Quote(d.Reward.Metric, MaxEcho))
 	}
 	if d.Reward.Direction != DirectionMaximize && d.Reward.Direction != DirectionMinimize {
-		errs.Add(Field(rpath, "direction"), "must be %q or %q, got %q", DirectionMaximize, DirectionMinimize, d.Reward.Direction)
+		errs.Add(Field(rpath, "direction"), "must be %q or %q, got %s", DirectionMaximize, DirectionMinimize, Quote(d.Reward.Direction, MaxEcho))
 	}
 }
 
@@ -263,17 +263,17 @@ func (d ExperimentSpec) validateTraffic(errs *FieldErrors) {
 	tpath := Field(specPath, "traffic")
 	allowed := map[string][]string{
 		KindCanary:      {StrategyProgressive, StrategyFixed},
-		KindAB:          {StrategyBandit, StrategyFixed},
-		KindABN:         {StrategyBandit, StrategyFixed},
+		KindAB:          {StrategyBandit, StrategyEarn, StrategyFixed},
+		KindABN:         {StrategyBandit, StrategyEarn, StrategyFixed},
 		KindPerformance: {StrategyFixed},
 	}[d.Kind]
 	switch d.Traffic.Strategy {
-	case StrategyBandit, StrategyProgressive, StrategyFixed:
+	case StrategyBandit, StrategyEarn, StrategyProgressive, StrategyFixed:
 		if !slices.Contains(allowed, d.Traffic.Strategy) {
 			errs.Add(Field(tpath, "strategy"), "%s experiments take %s, got %q", d.Kind, strings.Join(allowed, " or "), d.Traffic.Strategy)
 		}
 	default:
-		errs.Add(Field(tpath, "strategy"), "unknown strategy %q; want bandit, progressive or fixed", d.Traffic.Strategy)
+		errs.Add(Field(tpath, "strategy"), "unknown strategy %s; want bandit, earn, progressive or fixed", Quote(d.Traffic.Strategy, MaxEcho))
 	}
 	initial, maxPct, inc := d.Traffic.InitialCandidatePercent, d.Traffic.MaxCandidatePercent, d.Traffic.MaxIncrement
 	if d.Kind == KindPerformance {

@@ -190,11 +190,11 @@ func TestValidateRejects(t *testing.T) {
 		{"confidence too low", validCanary, func(s *ExperimentSpec) { s.Confidence = 0.5 },
 			[]string{`spec.confidence: must be in (0.5, 1), got 0.5`}},
 		{"unknown strategy", validCanary, func(s *ExperimentSpec) { s.Traffic.Strategy = "random" },
-			[]string{`spec.traffic.strategy: unknown strategy "random"; want bandit, progressive or fixed`}},
+			[]string{`spec.traffic.strategy: unknown strategy "random"; want bandit, earn, progressive or fixed`}},
 		{"bandit canary", validCanary, func(s *ExperimentSpec) { s.Traffic.Strategy = StrategyBandit },
 			[]string{`spec.traffic.strategy: canary experiments take progressive or fixed, got "bandit"`}},
 		{"progressive abn", validABN, func(s *ExperimentSpec) { s.Traffic.Strategy = StrategyProgressive },
-			[]string{`spec.traffic.strategy: abn experiments take bandit or fixed, got "progressive"`}},
+			[]string{`spec.traffic.strategy: abn experiments take bandit or earn or fixed, got "progressive"`}},
 		{"bandit performance", validPerformance, func(s *ExperimentSpec) { s.Traffic.Strategy = StrategyBandit },
 			[]string{`spec.traffic.strategy: performance experiments take fixed, got "bandit"`}},
 		{"performance traffic", validPerformance, func(s *ExperimentSpec) {

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
@@ -19,9 +21,9 @@ import (
 // is returned as an error that carries its HTTP status (a CloudEvents
 // HTTP result), which the CloudEvents SDK answers with.
 func (sv *Server) HandleEvent(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	reply, res := sv.handle(ctx, e)
-	if res != nil {
-		return nil, res
+	reply, err := sv.handle(ctx, e)
+	if err != nil {
+		return nil, cehttp.NewResult(events.StatusOf(err), "%s", err.Error())
 	}
 	return reply, nil
 }

@@ -170,7 +170,7 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 // whose id is the WindowID, get the same key as the windows it folds in
 // directly on the tick.
 func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
-	return e.Source() + " " + events.WindowID(e.Subject(), e.Source(), obs.Window)
+	return events.DedupeKeyOf(e.Source(), events.WindowID(e.Subject(), e.Source(), obs.Window))
 }
 
 // fold folds a window into the experiment. fromCollector marks a window of
@@ -241,7 +241,7 @@ func decode[T any](e cloudevents.Event, dec func(cloudevents.Event) (T, error)) 
 func subject(e cloudevents.Event) (string, string, error) {
 	ns, name, err := events.ParseSubject(e.Subject())
 	if err != nil {
-		return "", "", events.Permanent(http.StatusBadRequest, fmt.Errorf("event %s: subject: %w", e.ID(), err))
+		return "", "", events.Permanent(http.StatusBadRequest, fmt.Errorf("event %s: subject: %w", events.Quote(e.ID(), events.MaxEcho), err))
 	}
 	return ns, name, nil
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/protocol"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -100,9 +98,9 @@ func NewServer(h *Handlers, s *store.Store) *Server {
 	return sv
 }
 
-// handle adapts Route to the SDK: errors become results with the status
-// of their class and a message naming what was wrong.
-func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, protocol.Result) {
+// handle routes one well-formed event and counts it; errors carry the
+// status of their class and a message naming what was wrong.
+func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	sv.inflight.Inc()
 	defer sv.inflight.Dec()
 	start := time.Now()
@@ -128,7 +126,7 @@ func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents
 	if err != nil {
 		status := events.StatusOf(err)
 		sv.handled.WithLabelValues(typ, fmt.Sprint(status)).Inc()
-		return nil, cehttp.NewResult(status, "%s", err.Error())
+		return nil, err
 	}
 	sv.handled.WithLabelValues(typ, "ok").Inc()
 	return reply, nil
@@ -137,16 +135,12 @@ func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents
 // Handler returns the HTTP handler: CloudEvents on /, plus /healthz,
 // /readyz and /metrics.
 func (sv *Server) Handler(ctx context.Context) (http.Handler, error) {
-	p, err := cehttp.New()
-	if err != nil {
-		return nil, err
-	}
-	ce, err := cloudevents.NewHTTPReceiveHandler(ctx, p, sv.handle)
-	if err != nil {
-		return nil, err
-	}
+	// Requests that are not well-formed CloudEvents are refused (and
+	// counted) before any handler runs: the SDK's own receive handler
+	// answers most of them 500, which Knative retries.
+	refused := func(status int) { sv.handled.WithLabelValues("malformed", fmt.Sprint(status)).Inc() }
 	mux := http.NewServeMux()
-	mux.Handle("/", events.GuardStructuredJSON(ce, MaxBodyBytes))
+	mux.Handle("/", events.Receiver(sv.handle, MaxBodyBytes, refused))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !sv.ready.Load() {

@@ -3,6 +3,7 @@ package functions
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -127,7 +128,7 @@ func TestErrorCodes(t *testing.T) {
 			r := binary(events.TypeExperimentControl, "default/shop", `{"action":"pause"}`)
 			delete(r.headers, "Ce-Id")
 			return r
-		}(), status: 400, says: "id"},
+		}(), status: 400, says: "Ce-Id: required"},
 		{name: "unknown type", req: binary("com.example.other", "default/shop", `{}`), status: 400, says: "com.example.other"},
 		{name: "bad subject", req: binary(events.TypeExperimentControl, "shop", `{"action":"pause"}`), status: 400, says: "subject"},
 		{name: "invalid spec", req: binary(events.TypeExperimentStart, "default/idle", `{"kind":"canary","baseline":"a","candidates":["b"],"metrics":[{"name":"e","type":"ratio"}],"confidence":1.5}`),
@@ -167,8 +168,18 @@ func TestErrorCodes(t *testing.T) {
 			if events.Retried(status) != (status >= 500 || status == 429) {
 				t.Fatalf("status %d: retry class mismatch", status)
 			}
-			if !strings.Contains(body, tc.says) {
-				t.Errorf("body %q does not name %q", body, tc.says)
+			var reply struct {
+				Error  string `json:"error"`
+				Status int    `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(body), &reply); err != nil || reply.Status != status {
+				t.Fatalf("body %q is not the JSON refusal of status %d: %v", body, status, err)
+			}
+			if !strings.Contains(reply.Error, tc.says) {
+				t.Errorf("error %q does not name %q", reply.Error, tc.says)
+			}
+			if len(body) > events.MaxErrorReplyBytes {
+				t.Errorf("reply of %d bytes, over the cap of %d", len(body), events.MaxErrorReplyBytes)
 			}
 		})
 	}

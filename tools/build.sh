@@ -1,14 +1,92 @@
 #!/usr/bin/env bash
-# Builds the test control plane's programs into bin/ as Go tools, skipping each
-# one whose binary is newer than the tools module that pins it. A cold build
-# (empty module and build caches) takes 20-30 minutes on 2 cores; a warm one
-# takes seconds. See ../shared/cluster/README.md for why the replaces exist.
+# Builds the local control plane's programs into bin/ from source, as Go
+# tools pinned by the modules beside this script (tools/kube, tools/knative,
+# tools/kn; each go.mod's replaces follow the upstream project's own go.mod,
+# which `go build` of a tool does not read). A tool is skipped when its
+# binary is newer than its module's go.mod and go.sum.
+#
+# Each build shows why the tool is needed, a summary of the module download,
+# and the packages compiled out of the total, with the elapsed time. How long
+# a cold build (empty module and build caches) takes is in COLD below and in
+# README ("Two commands"); a warm build takes seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/bin"
 mkdir -p "$bin"
 kver=v1.37.2
 ldflags="-X k8s.io/component-base/version.gitVersion=$kver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/client-go/pkg/version.gitVersion=$kver -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=37"
+
+# WHY each tool is built.
+declare -A WHY=(
+  [etcd]="the store behind kube-apiserver"
+  [kube-apiserver]="the real Kubernetes API server that the tests and the demo run against"
+  [knative-controller]="the real Knative Serving controller: Services become Revisions and Routes, spec.traffic becomes status.traffic"
+  [kn]="the real kn CLI: the tests run kn iter8 through kn's plugin discovery, and the demo ends with kn service describe"
+)
+# COLD is each tool's cold build on a 2-core machine (module download
+# included; later tools reuse modules and packages the earlier ones
+# fetched), measured building them in this order with empty caches while
+# six other sessions shared the machine (load average about 25,
+# 2026-11-30); an idle machine is faster. README's table has the same.
+declare -A COLD=(
+  [etcd]="1.5 min"
+  [kube-apiserver]="17 min"
+  [knative-controller]="14.5 min"
+  [kn]="19.5 min"
+)
+
+tty=false
+[[ -t 1 ]] && tty=true
+
+# elapsed prints SECONDS-$1 as 4m07s.
+elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# downloads reads `go: downloading` lines and prints a count now and then and
+# a summary at the end, instead of hundreds of lines; anything else (an
+# error) is passed through.
+downloads() {
+  local start=$1 n=0 last=$SECONDS line
+  while IFS= read -r line; do
+    if [[ $line == "go: downloading "* ]]; then
+      n=$((n + 1))
+      if ((SECONDS - last >= 15)); then
+        echo "tools:   modules: $n downloaded so far ($(elapsed "$start"))"
+        last=$SECONDS
+      fi
+    else
+      echo "$line" >&2
+    fi
+  done
+  if ((n > 0)); then
+    echo "tools:   modules: $n downloaded in $(elapsed "$start")"
+  else
+    echo "tools:   modules: all in the module cache already"
+  fi
+}
+
+# compiled reads `go build -v` (one import path per package compiled) and
+# shows the count against total: in place on a terminal, else a line every
+# 10% or 60 s. Anything else (a compiler error) is passed through.
+compiled() {
+  local name=$1 total=$2 start=$3 n=0 last=$SECONDS step=$(($2 / 10 + 1)) line msg
+  while IFS= read -r line; do
+    if [[ $line =~ ^[A-Za-z0-9._~/+-]+$ ]]; then
+      n=$((n + 1))
+      msg="tools:   $name: $n of $total packages compiled ($((100 * n / total))%), $(elapsed "$start")"
+      if $tty; then
+        printf '\r%s ' "$msg"
+      elif ((n % step == 0 || SECONDS - last >= 60)); then
+        echo "$msg"
+        last=$SECONDS
+      fi
+    else
+      $tty && printf '\n'
+      echo "$line" >&2
+    fi
+  done
+  $tty && printf '\n'
+  echo "tools:   $name: $n of $total packages compiled, the rest from Go's build cache"
+}
 
 # build NAME MODULE_DIR PACKAGE [ldflags]
 build() {
@@ -18,11 +96,26 @@ build() {
     echo "tools: $name is current"
     return
   fi
-  echo "tools: building $name from $pkg (cold: minutes; progress is silent)"
-  local start=$SECONDS
-  (cd "$dir" && go build -trimpath -ldflags "$flags" -o "$out.tmp" "$pkg")
+  local start=$SECONDS deps
+  echo "tools: building $name: ${WHY[$name]:-a program the local stack runs}"
+  echo "tools:   $pkg, pinned by ${dir#"$root"/}/go.mod; a cold build takes about ${COLD[$name]:-minutes} on 2 cores, a warm one seconds"
+  deps=$(mktemp)
+  # go list resolves and downloads every module the package needs, and
+  # counts the packages the build will compile when nothing is cached.
+  if ! (cd "$dir" && go list -deps -f '{{.ImportPath}}' "$pkg" 2>&1 >"$deps") | downloads "$start"; then
+    rm -f "$deps"
+    echo "tools: $name: resolving $pkg failed" >&2
+    return 1
+  fi
+  local total
+  total=$(wc -l <"$deps")
+  rm -f "$deps"
+  if ! (cd "$dir" && go build -v -trimpath -ldflags "$flags" -o "$out.tmp" "$pkg" 2>&1) | compiled "$name" "$total" "$start"; then
+    echo "tools: $name: go build failed" >&2
+    return 1
+  fi
   mv "$out.tmp" "$out"
-  echo "tools: built $name in $((SECONDS - start))s"
+  echo "tools: built $name in $(elapsed "$start")"
 }
 
 build etcd "$root/tools/kube" go.etcd.io/etcd/server/v3

@@ -1,17 +1,17 @@
 // Command iter8-simulate is `kn iter8 simulate` as a standalone binary,
 // for machines without kn: it runs iter8's engine, or a baseline policy, on
 // synthetic traffic drawn from a scenario file and prints the report. See
-// pkg/simulate and test/scenarios/README.md.
+// pkg/simulate and test/scenarios/README.md; the flags are
+// cmd/internal/simulatecli's, the same as the kn plugin's.
 package main
 
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/cmd/internal/simulatecli"
 )
 
 func main() {
@@ -22,36 +22,19 @@ func main() {
 }
 
 func newCmd() *cobra.Command {
-	c := simulate.Command{}
+	var o simulatecli.Options
 	cmd := &cobra.Command{
-		Use:           "iter8-simulate --scenario FILE [--runs N] [--seed S] [--policy NAME | --all-policies] [-o json|table]",
+		Use:           "iter8-simulate " + simulatecli.Usage,
 		Short:         "Simulate an experiment scenario and report decision quality (kn iter8 simulate, standalone)",
+		Long:          simulatecli.Long,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cwd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			dir := c.ScenarioDir
-			if dir == "" {
-				dir = os.Getenv(simulate.EnvScenarios)
-			}
-			c.ScenarioDir = simulate.ScenarioDir(dir, cwd)
-			return c.Execute(cmd.OutOrStdout())
+			return o.Run(cmd.OutOrStdout())
 		},
 	}
-	policies := strings.Join(simulate.Policies(), ", ")
-	f := cmd.Flags()
-	f.StringVar(&c.Scenario, "scenario", "", "scenario file, or a scenario name in the scenario directory (required)")
-	f.StringVar(&c.ScenarioDir, "scenarios-dir", "", "directory of scenario files (default $"+simulate.EnvScenarios+", else ../shared/scenarios, else test/scenarios)")
-	f.IntVar(&c.Runs, "runs", 200, "independent runs")
-	f.Uint64Var(&c.Seed, "seed", 1, "seed; run i uses a stream derived from (seed, i)")
-	f.StringVar(&c.Policy, "policy", simulate.PolicyIter8, "decision policy: "+policies)
-	f.BoolVar(&c.AllPolicies, "all-policies", false, "run every policy on the same scenario")
-	f.StringVarP(&c.Output, "output", "o", "table", "output format: json or table")
-	f.IntVar(&c.Workers, "workers", 0, "parallel runs (default GOMAXPROCS; results do not depend on it)")
+	o.AddFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("scenario")
 	return cmd
 }

@@ -41,11 +41,12 @@ func decide(spec events.ExperimentSpec, st *State, a stats.Assessment, samples [
 
 // decideCanary rolls back as soon as the candidate is shown to violate an
 // objective, even before minSamples (safety first), promotes once it is
-// shown to meet them all with minSamples, and otherwise ramps it up:
-// with P = P(all objectives hold), the candidate gains
-// round(maxIncrement·(2P−1)) points when P > 1/2, up to
-// maxCandidatePercent, and never loses any. It holds until it has
-// minSamples, so that the ramp acts on evidence rather than the prior.
+// shown to meet them all with minSamples, and otherwise (minSamples or
+// not) ramps it up: by
+// maxIncrement points when every objective holds on the point estimates
+// (meetsByEstimate), else, with P = P(all objectives hold), by
+// round(maxIncrement·(2P−1)) points when P > 1/2; up to
+// maxCandidatePercent, never down.
 func decideCanary(spec events.ExperimentSpec, st State, a stats.Assessment, samples []float64) decision {
 	const c = 1
 	name, vr := st.Versions[c], a.Versions[c]
@@ -55,34 +56,85 @@ func decideCanary(spec events.ExperimentSpec, st State, a stats.Assessment, samp
 		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s violates %s", name, violations(spec, vr)))
 	case len(undecidable(spec, st, c, vr)) > 0:
 		return failure(spec, st, events.OutcomeRolledBack, fmt.Sprintf("%s not shown satisfied, and the histogram cannot show it: %s", name, strings.Join(undecidable(spec, st, c, vr), "; ")))
-	case samples[c] < minSamples:
-		return decision{reason: fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[c]), spec.Limits.MinSamples)}
-	case vr.Verdict == stats.Satisfied:
+	case samples[c] >= minSamples && vr.Verdict == stats.Satisfied:
 		return success(spec, st, c, fmt.Sprintf("%s meets every objective", name))
 	}
 	p := vr.ProbFeasible
 	held := decision{reason: fmt.Sprintf("%s P(objectives)=%.3f; waiting for a verdict", name, p)}
-	if spec.Traffic.Strategy == events.StrategyFixed || !(p > 0.5) {
+	if samples[c] < minSamples {
+		held.reason = fmt.Sprintf("waiting for minSamples: %s has %s of %d", name, count(samples[c]), spec.Limits.MinSamples)
+	}
+	estimated := meetsByEstimate(spec, st, a, c)
+	if spec.Traffic.Strategy == events.StrategyFixed || !(p > 0.5 || estimated) {
 		return held
 	}
 	cur := st.trafficList()
 	step := int(math.Round(float64(*spec.Traffic.MaxIncrement) * (2*p - 1)))
+	if estimated {
+		// Flagger's ramp: every objective holds on the data so far, so
+		// the candidate takes a full step; a violation still rolls it
+		// back as soon as it is shown, whatever its share.
+		step = *spec.Traffic.MaxIncrement
+	}
 	to := min(cur[c]+step, *spec.Traffic.MaxCandidatePercent)
 	if to <= cur[c] {
 		return held
 	}
+	ramp := fmt.Sprintf("ramping it from %d%% to %d%%", cur[c], to)
+	if samples[c] < minSamples {
+		return decision{reason: held.reason + "; " + ramp, traffic: []int{100 - to, to}}
+	}
 	return decision{
-		reason:  fmt.Sprintf("%s P(objectives)=%.3f; ramping it from %d%% to %d%%", name, p, cur[c], to),
+		reason:  fmt.Sprintf("%s P(objectives)=%.3f; %s", name, p, ramp),
 		traffic: []int{100 - to, to},
 	}
+}
+
+// meetsByEstimate reports whether version v meets every objective on the
+// point estimates of its data so far: the observed rate or mean, the
+// posterior mean of a quantile; a relative limit against the baseline's
+// estimate. It steers the ramp only; verdicts decide.
+func meetsByEstimate(spec events.ExperimentSpec, st State, a stats.Assessment, v int) bool {
+	idx := make(map[string]int, len(spec.Metrics))
+	for j, m := range spec.Metrics {
+		idx[m.Name] = j
+	}
+	estimate := func(i, j int) float64 {
+		d := st.Data[i][j]
+		switch KindOf(spec.Metrics[j].Type) {
+		case stats.Ratio:
+			return d.Successes / d.Trials
+		case stats.Mean:
+			if d.Count == 0 {
+				return math.NaN()
+			}
+			return d.Mu
+		}
+		return a.Versions[i].Metrics[j].Mean
+	}
+	for _, o := range spec.Objectives {
+		j := idx[o.Metric]
+		upper, limit, relative := o.Limit()
+		if relative {
+			limit *= estimate(0, j)
+		}
+		x := estimate(v, j)
+		if !(upper && x <= limit || !upper && x >= limit) {
+			return false
+		}
+	}
+	return true
 }
 
 // decideBandit excludes every version shown to violate an objective, for
 // good; rolls back when no candidate is left; promotes the version shown
 // best (Assessment.Best) once it is shown to meet every objective and
 // every version not excluded has minSamples; and otherwise moves traffic:
-// in proportion to the top-two Thompson allocation with bandit, or back
-// to the initial split with fixed.
+// in proportion to the top-two Thompson allocation with bandit (fastest to
+// a decision), to P(best) with earn (Thompson sampling: the leader earns
+// while learning), or back to the initial split with fixed. The decision
+// rules hold under any of them, since they hold under any allocation
+// computed from past data.
 func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, samples []float64) decision {
 	n := len(st.Versions)
 	excluded := st.excludedSet()
@@ -128,9 +180,29 @@ func decideBandit(spec events.ExperimentSpec, st *State, a stats.Assessment, sam
 	}
 	w := make([]float64, n)
 	floor := 0
-	if spec.Traffic.Strategy == events.StrategyBandit {
+	if s := spec.Traffic.Strategy; s == events.StrategyBandit || s == events.StrategyEarn {
+		active := 0
+		for i := range n {
+			if !excluded[i] {
+				active++
+			}
+		}
 		for i, vr := range a.Versions {
 			w[i] = vr.TopTwo
+			if s == events.StrategyEarn {
+				// Thompson sampling: each version in proportion to its
+				// chance of being best, so the leader earns.
+				w[i] = vr.ProbWin
+			}
+			// A version that probably violates an objective but is not
+			// yet shown to still competes for best: nothing can be
+			// promoted over it until it is beaten or excluded, and
+			// top-two sampling, which counts only feasible draws, would
+			// starve it at the floor. A weight of 1/K settles its verdict
+			// in a few windows and so also limits the failing traffic.
+			if !excluded[i] && vr.Verdict == stats.Undecided && vr.ProbFeasible < 0.5 {
+				w[i] = max(w[i], 1/float64(active))
+			}
 		}
 		floor = banditFloor(n)
 	} else {

@@ -140,10 +140,10 @@ func TestObserveCanary(t *testing.T) {
 			Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT, doneT},
 			Reason: "v2 violates errors ≤ 0.01 and latency ≤ 100"},
 	}, {
-		name: "satisfied below minSamples waits", spec: canarySpec(), trials: few,
+		name: "satisfied below minSamples ramps but does not promote", spec: canarySpec(), trials: few,
 		a: []av{{}, {verdict: stats.Satisfied, feasible: 1}},
-		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 90, "v2": 10}, Emit: []string{assessedT},
-			Reason: "waiting for minSamples: v2 has 40 of 100"},
+		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 70, "v2": 30}, Move: map[string]int{"v1": 70, "v2": 30},
+			Emit: []string{assessedT, changedT}, Reason: "waiting for minSamples: v2 has 40 of 100; ramping it from 10% to 30%"},
 	}, {
 		name: "satisfied promotes", spec: canarySpec(), trials: enough,
 		a: []av{{}, {verdict: stats.Satisfied, feasible: 1}},
@@ -223,13 +223,19 @@ func TestObserveBandit(t *testing.T) {
 		want     outcome
 	}{{
 		name: "traffic follows top-two within maxIncrement", spec: abnSpec(), best: -1, leader: 2,
-		a: []av{{win: 0.05, top: 0.1}, {win: 0.15, top: 0.3}, {win: 0.8, top: 0.6}},
+		a: []av{{win: 0.05, top: 0.1, feasible: 1}, {win: 0.15, top: 0.3, feasible: 1}, {win: 0.8, top: 0.6, feasible: 1}},
 		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 14, "v2": 33, "v3": 53},
 			Move: map[string]int{"v1": 14, "v2": 33, "v3": 53}, Emit: []string{assessedT, changedT},
 			Reason: "no version shown best yet; leader v3 P(best)=0.800"},
 	}, {
+		name: "a probably violating, undecided version keeps a 1/K weight", spec: abnSpec(), best: -1, leader: 1,
+		a: []av{{win: 0.3, top: 0.4, feasible: 1}, {win: 0.7, top: 0.6, feasible: 1}, {win: 0, top: 0, feasible: 0.2}},
+		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 30, "v2": 45, "v3": 25},
+			Move: map[string]int{"v1": 30, "v2": 45, "v3": 25}, Emit: []string{assessedT, changedT},
+			Reason: "no version shown best yet; leader v2 P(best)=0.700"},
+	}, {
 		name: "a violating version is excluded and drained", spec: abnSpec(), best: -1, leader: 1,
-		a: []av{{win: 0.3, top: 0.4}, {win: 0.7, top: 0.5}, {verdict: stats.Violated, win: 0, top: 0.1}},
+		a: []av{{win: 0.3, top: 0.4, feasible: 1}, {win: 0.7, top: 0.5, feasible: 1}, {verdict: stats.Violated, win: 0, top: 0.1}},
 		want: outcome{Phase: PhaseRunning, Traffic: map[string]int{"v1": 47, "v2": 53, "v3": 0},
 			Move: map[string]int{"v1": 47, "v2": 53, "v3": 0}, Excluded: []string{"v3"}, Emit: []string{assessedT, changedT},
 			Reason: "no version shown best yet; leader v2 P(best)=0.700; excluded v3: violates errors ≤ 0.01"},

@@ -43,8 +43,12 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	if err != nil {
 		return st, Result{}, err
 	}
+	ev, err := foldEvidence(spec, st, obs)
+	if err != nil {
+		return st, Result{}, err
+	}
 	next := st.clone()
-	next.Data = data
+	next.Data, next.Evidence = data, ev
 	if end := instant(obs.Window.End.Time); end.After(next.WindowEnd.Time) {
 		next.WindowEnd = events.Time{Time: end}
 	}
@@ -55,7 +59,9 @@ func (e Engine) Observe(spec events.ExperimentSpec, st State, obs events.Metrics
 	if assess == nil {
 		assess = stats.Assess
 	}
-	a, err := assess(Problem(spec, e.draws, seed(st.ID, next.Iteration)), next.Data, next.excludedSet())
+	prob := Problem(spec, e.draws, seed(st.ID, next.Iteration))
+	prob.Evidence = next.Evidence
+	a, err := assess(prob, next.Data, next.excludedSet())
 	if err != nil {
 		return st, Result{}, fmt.Errorf("experiment %q iteration %d: %w: %w", st.ID, next.Iteration, ErrAssess, err)
 	}
@@ -222,7 +228,8 @@ func checkAssessment(a stats.Assessment, versions, metrics, objectives int) erro
 // Problem is the spec in the statistics engine's terms, as every assessment
 // of the engine sees it; the simulator's baseline policies use it too.
 func Problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
-	p := stats.Problem{Confidence: spec.Confidence, Draws: draws, Seed: seed}
+	p := stats.Problem{Confidence: spec.Confidence, Draws: draws, Seed: seed,
+		BaselineUnjudged: spec.Kind == events.KindCanary}
 	idx := make(map[string]int, len(spec.Metrics))
 	for j, m := range spec.Metrics {
 		idx[m.Name] = j

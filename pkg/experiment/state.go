@@ -71,6 +71,9 @@ type State struct {
 	Excluded []string `json:"excluded,omitempty"`
 	// Data[v][m] accumulates version v's metric m over every window.
 	Data [][]stats.Data `json:"data"`
+	// Evidence is the reward e-processes' state (stats.Evidence), folded
+	// one window at a time; nil without a reward.
+	Evidence *stats.Evidence `json:"evidence,omitempty"`
 	// WindowEnd is the latest end of any window folded in.
 	WindowEnd events.Time `json:"windowEnd"`
 	// Collected is the end of the last window the metrics collector folded
@@ -158,6 +161,9 @@ func (s State) clone() State {
 			d.Counts = slices.Clone(d.Counts)
 			c.Data[i][j] = d
 		}
+	}
+	if s.Evidence != nil {
+		c.Evidence = s.Evidence.Clone()
 	}
 	if s.Last != nil {
 		l := *s.Last

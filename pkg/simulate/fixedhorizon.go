@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
@@ -43,7 +44,8 @@ var ErrNotApplicable = errors.New("policy not applicable")
 //     the objectives for 80% power to show compliance when the true value
 //     sits fixedMDE inside the limit; at n the candidate (or the only
 //     version) is promoted (pass) when shown to meet every objective, else
-//     rolled back (fail).
+//     rolled back (fail). Before n, a canary has a safety stop (unsafe):
+//     it rolls back once the candidate is shown to violate an objective.
 //
 // Sizing reads the scenario's true standard deviations of mean metrics,
 // which a real team would estimate from history.
@@ -81,12 +83,15 @@ func (f *fixedHorizon) observe(obs events.MetricsObserved, _ time.Time) ([]int, 
 	if err := f.led.add(obs); err != nil {
 		return nil, "", false, fmt.Errorf("policy fixed-horizon: %w", err)
 	}
+	spec := f.env.spec
+	if spec.Kind == events.KindCanary && f.unsafe() {
+		return f.env.failed(f.split), OutcomeRollback, true, nil
+	}
 	for _, s := range f.led.samples() {
 		if s < f.n {
 			return f.split, "", false, nil
 		}
 	}
-	spec := f.env.spec
 	delta := 1 - spec.Confidence
 	switch spec.Kind {
 	case events.KindCanary:
@@ -324,4 +329,23 @@ func (d Dist) sd() float64 {
 		return math.Sqrt(math.Expm1(s2)) * d.Mean()
 	}
 	return *d.Exponential.Mean
+}
+
+// unsafe is the fixed-horizon canary's safety stop, checked every interval
+// before the horizon: the candidate is shown to violate an objective by
+// iter8's own anytime-valid verdicts (pkg/stats), as a team running a
+// fixed-horizon test would watch a guardrail. A false stop only rolls
+// back, the conservative error.
+func (f *fixedHorizon) unsafe() bool {
+	p := experiment.Problem(f.env.spec, 0, 0)
+	d, err := stats.Decide(p, f.led.total, nil)
+	if err != nil {
+		return false
+	}
+	for _, v := range d.Verdicts[1] {
+		if v == stats.Violated {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 // Policy names, for --policy.
 const (
 	PolicyIter8        = "iter8"
+	PolicyIter8Earn    = "iter8-earn"
 	PolicyFlagger      = "flagger"
 	PolicyFixedHorizon = "fixed-horizon"
 	PolicyNaiveBayes   = "naive-bayes"
@@ -21,7 +22,7 @@ const (
 
 // Policies lists every policy, ours first.
 func Policies() []string {
-	return []string{PolicyIter8, PolicyFlagger, PolicyFixedHorizon, PolicyNaiveBayes, PolicyIter8V1}
+	return []string{PolicyIter8, PolicyIter8Earn, PolicyFlagger, PolicyFixedHorizon, PolicyNaiveBayes, PolicyIter8V1}
 }
 
 // policy is one run's decision maker. Splits are percents by version index
@@ -51,6 +52,13 @@ type runEnv struct {
 func newPolicy(name string, env runEnv) (policy, error) {
 	switch name {
 	case PolicyIter8:
+		return &enginePolicy{env: env}, nil
+	case PolicyIter8Earn:
+		// iter8 with traffic strategy earn: A/B(/n) only.
+		if k := env.spec.Kind; k != events.KindAB && k != events.KindABN {
+			return nil, fmt.Errorf("%w: strategy earn is for ab and abn experiments", ErrNotApplicable)
+		}
+		env.spec.Traffic.Strategy = events.StrategyEarn
 		return &enginePolicy{env: env}, nil
 	case PolicyFlagger:
 		return newFlagger(env), nil

@@ -37,7 +37,7 @@ func TestSharedScenariosParse(t *testing.T) {
 		}
 		names = append(names, s.Name)
 	}
-	want := []string{"aa-conversion", "ab-conversion", "abn-three", "canary-bad-errors", "canary-good", "performance-pass"}
+	want := []string{"aa-conversion", "ab-conversion", "ab-latency-seconds", "abn-three", "canary-bad-errors", "canary-good", "performance-pass"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("scenarios (-want +got):\n%s", diff)
 	}

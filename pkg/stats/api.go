@@ -70,6 +70,15 @@ type Problem struct {
 	Seed uint64
 	// Priors overrides the weak default priors; nil means DefaultPriors().
 	Priors *Priors
+	// Evidence is the reward e-processes' state after the latest window
+	// (Evidence.Fold), which decides Ratio and Mean rewards near the
+	// information limit; nil falls back to rules that need only totals and
+	// more samples (see BestArm).
+	Evidence *Evidence
+	// BaselineUnjudged says that nothing acts on the baseline's objective
+	// verdicts (a canary judges its candidate only): they stay Undecided
+	// and take no share of the error budget.
+	BaselineUnjudged bool
 }
 
 // Verdict is an anytime-valid decision on an objective.

@@ -75,7 +75,7 @@ func BenchmarkBestArmRatio(b *testing.B) {
 	arms := []Data{{Successes: 1000, Trials: 10000}, {Successes: 1100, Trials: 10000}}
 	pr := DefaultPriors()
 	for b.Loop() {
-		BestArm(m, true, arms, nil, 0.05, pr)
+		BestArm(m, true, arms, nil, 0.05, pr, nil)
 	}
 }
 

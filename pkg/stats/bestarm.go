@@ -65,6 +65,11 @@ func BestArmThreshold(na, nb float64, versions int, delta float64) float64 {
 // Every competing version needs minSamples observations (minAsymptoticSamples
 // for Mean rewards) first.
 //
+// With evidence (see evidence.go; the engine always keeps it), Ratio and
+// Mean rewards are decided by the pairwise e-processes: a is best when its
+// ln E_ab reaches BestEvidence against every competing b. Without it (a
+// caller with totals only), they fall back to the rules below.
+//
 // Ratio rewards use the mixture e-process of evalue.go. (The Bernoulli GLR of
 // the empirical leader a against each rival b,
 //
@@ -78,7 +83,7 @@ func BestArmThreshold(na, nb float64, versions int, delta float64) float64 {
 // Quantile rewards, having no exponential-family GLR, are decided by
 // separation of the versions' QuantileCS at delta/K each: a is best when
 // its CS lies entirely on the better side of every rival's.
-func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float64, pr Priors) int {
+func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float64, pr Priors, ev *Evidence) int {
 	k := len(data)
 	competing, last := 0, -1
 	floor := float64(minSamples)
@@ -106,6 +111,9 @@ func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float6
 	}
 	if m.Kind == Quantile {
 		return bestBySeparation(m, maximize, data, excluded, delta, pr)
+	}
+	if ev != nil {
+		return bestByEvidence(m.Kind, *ev, k, excluded, delta)
 	}
 	// The empirical leader, on the sign-adjusted scale.
 	est := func(v int) float64 {
@@ -156,15 +164,19 @@ func BestArm(m Metric, maximize bool, data []Data, excluded []bool, delta float6
 	return leader
 }
 
-// bestBySeparation finds the version whose quantile CS is entirely better
-// than every competing version's, each CS at level delta/K so that all
-// hold at once with probability 1 - delta.
-func bestBySeparation(m Metric, maximize bool, data []Data, excluded []bool, delta float64, pr Priors) int {
-	k := len(data)
-	lo, hi := make([]float64, k), make([]float64, k)
-	for v := range k {
-		lo[v], hi[v] = QuantileCS(data[v], m.Q, delta/float64(k), pr)
-	}
+// bestByEvidence finds the version whose e-process against every competing
+// version has reached BestEvidence; -1 when none has.
+func bestByEvidence(kind Kind, ev Evidence, k int, excluded []bool, delta float64) int {
+	level := BestEvidence(k, delta)
+	return dominant(k, excluded, func(a, b int) bool {
+		e, ok := ev.logE(kind, a, b)
+		return ok && e >= level
+	})
+}
+
+// dominant is the first competing version that beats every other competing
+// version, or -1.
+func dominant(k int, excluded []bool, beats func(a, b int) bool) int {
 	for a := range k {
 		if excluded != nil && excluded[a] {
 			continue
@@ -174,9 +186,7 @@ func bestBySeparation(m Metric, maximize bool, data []Data, excluded []bool, del
 			if b == a || (excluded != nil && excluded[b]) {
 				continue
 			}
-			// Quantiles lie in (lo, hi]: a beats b surely when
-			// lo_a >= hi_b (maximise) or hi_a <= lo_b (minimise).
-			if maximize && !(lo[a] >= hi[b]) || !maximize && !(hi[a] <= lo[b]) {
+			if !beats(a, b) {
 				best = false
 				break
 			}
@@ -186,4 +196,20 @@ func bestBySeparation(m Metric, maximize bool, data []Data, excluded []bool, del
 		}
 	}
 	return -1
+}
+
+// bestBySeparation finds the version whose quantile CS is entirely better
+// than every competing version's, each CS at level delta/K so that all
+// hold at once with probability 1 - delta.
+func bestBySeparation(m Metric, maximize bool, data []Data, excluded []bool, delta float64, pr Priors) int {
+	k := len(data)
+	lo, hi := make([]float64, k), make([]float64, k)
+	for v := range k {
+		lo[v], hi[v] = QuantileCS(data[v], m.Q, delta/float64(k), pr)
+	}
+	// Quantiles lie in (lo, hi]: a beats b surely when lo_a >= hi_b
+	// (maximise) or hi_a <= lo_b (minimise).
+	return dominant(k, excluded, func(a, b int) bool {
+		return maximize && lo[a] >= hi[b] || !maximize && hi[a] <= lo[b]
+	})
 }

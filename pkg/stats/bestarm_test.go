@@ -63,7 +63,7 @@ func TestBestArmAAFalseRate(t *testing.T) {
 	falseBest := 0
 	for range aaRuns {
 		if best, _ := simulateBernoulli(rng, []float64{0.1, 0.1}, window, horizon, func(arms []Data) int {
-			return BestArm(m, true, arms, nil, delta, pr)
+			return BestArm(m, true, arms, nil, delta, pr, nil)
 		}); best >= 0 {
 			falseBest++
 		}
@@ -109,7 +109,7 @@ func TestBestArmFindsBetter(t *testing.T) {
 	right, wrong, total := 0, 0, 0
 	for range powerRuns {
 		best, n := simulateBernoulli(rng, mu, window, horizon, func(arms []Data) int {
-			return BestArm(m, true, arms, nil, delta, pr)
+			return BestArm(m, true, arms, nil, delta, pr, nil)
 		})
 		switch best {
 		case 1:
@@ -147,7 +147,7 @@ func TestBestArmGaussianAA(t *testing.T) {
 					}
 				}
 			}
-			if BestArm(m, false, arms, nil, delta, pr) >= 0 {
+			if BestArm(m, false, arms, nil, delta, pr, nil) >= 0 {
 				falseBest++
 				break
 			}
@@ -193,7 +193,7 @@ func TestBestArmCases(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := BestArm(c.m, c.maximize, c.data, c.excluded, 0.05, pr)
+			got := BestArm(c.m, c.maximize, c.data, c.excluded, 0.05, pr, nil)
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("BestArm (-want +got):\n%s", diff)
 			}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -11,7 +12,8 @@ import (
 // best version are right at every time Decide is called, however often:
 // half of delta goes to the objective verdicts and half to the best version
 // when a problem has both (all of it to whichever exists otherwise), and the
-// verdicts' half is split evenly over every (version, objective) pair.
+// verdicts' half is split evenly over every (version, objective) pair,
+// the baseline's left out when Problem.BaselineUnjudged.
 type Decision struct {
 	// Verdicts[v][o] is version v's verdict on Problem.Objectives[o].
 	Verdicts [][]Verdict
@@ -33,12 +35,16 @@ func Decide(p Problem, data [][]Data, excluded []bool) (Decision, error) {
 	return decide(p, pr, data, excluded), nil
 }
 
-// budget splits delta = 1 - Confidence (see Decision).
+// budget splits delta = 1 - Confidence (see Decision); the baseline takes
+// no share when its verdicts are not judged.
 func budget(p Problem, versions int) (alpha, deltaBest float64) {
 	delta := 1 - p.Confidence
 	objDelta, bestDelta := delta, delta
 	if len(p.Objectives) > 0 && p.Reward != nil {
 		objDelta, bestDelta = delta/2, delta/2
+	}
+	if p.BaselineUnjudged && versions > 1 {
+		versions--
 	}
 	return objDelta / float64(versions*max(1, len(p.Objectives))), bestDelta
 }
@@ -48,6 +54,9 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 	dec := Decision{Verdicts: make([][]Verdict, len(data)), Best: -1, Alpha: alpha, DeltaBest: deltaBest}
 	for v := range data {
 		dec.Verdicts[v] = make([]Verdict, len(p.Objectives))
+		if v == 0 && p.BaselineUnjudged && len(data) > 1 {
+			continue
+		}
 		for o, obj := range p.Objectives {
 			m := p.Metrics[obj.Metric]
 			dec.Verdicts[v][o] = ObjectiveVerdict(m, obj, data[v][obj.Metric], data[0][obj.Metric], v == 0, alpha, pr)
@@ -59,7 +68,7 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 		for v := range data {
 			arms[v] = data[v][r.Metric]
 		}
-		dec.Best = BestArm(p.Metrics[r.Metric], r.Maximize, arms, excluded, deltaBest, pr)
+		dec.Best = BestArm(p.Metrics[r.Metric], r.Maximize, arms, excluded, deltaBest, pr, p.Evidence)
 	}
 	return dec
 }
@@ -72,12 +81,13 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 // same metric, used by relative objectives; isBaseline says v is the
 // baseline itself.
 //
-// Absolute limits use the exact Beta-Binomial CS for ratios, the asymptotic
-// CS for means, and for quantiles the Beta-Binomial CS of the fraction of
-// values below the bucket bound on the safe side of the limit: "Q <= L"
-// is Satisfied when the fraction below the largest bound <= L is surely
-// >= q and Violated when the fraction below the smallest bound >= L is
-// surely < q (symmetrically for lower limits). Relative limits on ratios and
+// Absolute limits use the one-sided mixtures of onesided.go for ratios
+// (each answer at error alpha), the asymptotic CS for means, and for
+// quantiles the same one-sided mixtures on the fraction of values below the
+// bucket bound on the safe side of the limit: "Q <= L" is Satisfied when
+// the fraction below the largest bound <= L is shown above q and Violated
+// when the fraction below the smallest bound >= L is shown below q
+// (symmetrically for lower limits). Relative limits on ratios and
 // means use the two-sample asymptotic CS of value_v - c value_b; relative
 // quantile limits compare the two versions' quantile CSs, each at alpha/2.
 func ObjectiveVerdict(m Metric, o Objective, v, b Data, isBaseline bool, alpha float64, pr Priors) Verdict {
@@ -85,8 +95,11 @@ func ObjectiveVerdict(m Metric, o Objective, v, b Data, isBaseline bool, alpha f
 		return Undecided
 	}
 	if !o.Relative {
-		if m.Kind == Quantile {
+		switch m.Kind {
+		case Quantile:
 			return quantileVerdict(v, m.Q, o, alpha, pr)
+		case Ratio:
+			return rateVerdict(v.Successes, v.Trials, o.Limit, o.Upper, alpha)
 		}
 		lo, hi := metricCS(m, v, alpha, pr)
 		return intervalVerdict(lo, hi, o.Limit, o.Upper)
@@ -177,19 +190,12 @@ func quantileVerdict(d Data, q float64, o Objective, alpha float64, pr Priors) V
 	}
 	// fractionAbove reports whether the fraction <= the bound is surely
 	// above q; fractionBelow whether it is surely below q.
+	// Each is the one-sided test of onesided.go at alpha.
 	fractionAbove := func(j int, c float64) bool {
-		if j < 0 {
-			return false
-		}
-		bb := newBetaBinomial(c, n, pr.RatioA, pr.RatioB)
-		return bb.phat > q && bb.rejects(q, alpha)
+		return j >= 0 && oneSidedLogE(c, n, q, true) >= -math.Log(alpha)
 	}
 	fractionBelow := func(j int, c float64) bool {
-		if j < 0 {
-			return false
-		}
-		bb := newBetaBinomial(c, n, pr.RatioA, pr.RatioB)
-		return bb.phat < q && bb.rejects(q, alpha)
+		return j >= 0 && oneSidedLogE(c, n, q, false) >= -math.Log(alpha)
 	}
 	if o.Upper {
 		switch {

@@ -1,11 +1,8 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,22 +26,6 @@ func classify(ns, name string, err error) error {
 		return events.Transient(http.StatusServiceUnavailable, wrapped)
 	}
 }
-
-// hashKey shortens an event key to 12 characters: 72 bits keep the chance
-// of two of 1,024 remembered keys colliding near 1e-16, at a tenth of the
-// size of typical keys.
-// keyLen is the length of a hashed key: 9 bytes in unpadded base64.
-const keyLen = 12
-
-func hashKey(key string) string {
-	if key == "" {
-		return ""
-	}
-	h := sha256.Sum256([]byte(key))
-	return base64.RawURLEncoding.EncodeToString(h[:9])
-}
-
-func contains(seen []string, h string) bool { return slices.Contains(seen, h) }
 
 func phaseLabel(p experiment.Phase) string { return strings.ToLower(string(p)) }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -173,7 +172,7 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 	defer unlock()
 
 	var res Result
-	hashed := hashKey(key)
+	hashed, legacy := hashKey(key), legacyHash(key)
 	dropTraffic := false
 	attempt := func() error {
 		svc, err := s.client.Services(ns).Get(ctx, name, metav1.GetOptions{})
@@ -184,7 +183,7 @@ func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (R
 		if err != nil {
 			return err
 		}
-		if key != "" && contains(rec.seen, hashed) {
+		if key != "" && seenKey(rec.seen, hashed, legacy) {
 			res.Duplicate, res.Written = true, rec
 			return nil
 		}
@@ -312,7 +311,8 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		}
 	}
 	for round := 0; ; round++ {
-		stateJSON, err := json.Marshal(stored{State: st, Seen: strings.Join(seen, "")})
+		keys, legacy := joinSeen(seen)
+		stateJSON, err := json.Marshal(stored{State: st, Dedupe: keys, Seen: legacy})
 		if err != nil {
 			return st, nil, err
 		}
@@ -360,12 +360,15 @@ func (s *Store) Fits(spec events.ExperimentSpec, st experiment.State) error {
 }
 
 // stored is the JSON form of the state annotation: the engine's state and
-// the dedupe window side by side. The window is one string of fixed-width
+// the dedupe window side by side. The window is strings of fixed-width
 // keys (see hashKey), oldest first: a thousand keys parse as one JSON
-// string, not a thousand, on every event.
+// string, not a thousand, on every event. Dedupe holds the keys of
+// events.DedupeKeyOf; Seen those written before it (see legacyHash), until
+// they age out.
 type stored struct {
 	experiment.State
-	Seen string `json:"seen,omitempty"`
+	Dedupe string `json:"dedupe,omitempty"`
+	Seen   string `json:"seen,omitempty"`
 }
 
 func (s *Store) decode(svc *servingv1.Service) (Record, error) {
@@ -389,15 +392,12 @@ func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 		return r, nil
 	}
 	var st stored
-	if err := json.Unmarshal([]byte(stateJSON), &st); err != nil {
+	err := json.Unmarshal([]byte(stateJSON), &st)
+	if err != nil {
 		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationState, err))
 	}
-	if len(st.Seen)%keyLen != 0 {
-		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: dedupe window of %d characters is not a whole number of %d-character keys", r.Name(), AnnotationState, len(st.Seen), keyLen))
-	}
-	r.seen = make([]string, 0, len(st.Seen)/keyLen)
-	for i := 0; i < len(st.Seen); i += keyLen {
-		r.seen = append(r.seen, st.Seen[i:i+keyLen])
+	if r.seen, err = splitSeen(st.Dedupe, st.Seen); err != nil {
+		return r, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationState, err))
 	}
 	r.Spec, r.State = &spec, &st.State
 	s.decoded.put(key, stateJSON, st.State, r.seen)

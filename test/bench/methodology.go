@@ -58,17 +58,22 @@ Every policy sees the same windows and moves traffic in integer percents.
   failure increments a counter that rolls back at 5; a pass advances the
   weight, and a pass at 50% promotes. The initialising interval at 0% is not
   counted against it, and it rolls back in the interval of the fifth failure
-  rather than the next one. For A/B(/n), which Flagger cannot optimise, every
-  version gets an equal share for 10 passing iterations (A/B-testing mode), a
-  candidate failing 5 checks is dropped, and the best point estimate of the
-  reward over the analysis wins. Performance: 10 passing iterations pass, 5
+  rather than the next one ([Flagger: canary analysis](https://docs.flagger.app/usage/deployment-strategies#canary-release)).
+  For A/B(/n) Flagger has no reward metric
+  ([Flagger: A/B testing](https://docs.flagger.app/usage/deployment-strategies#a-b-testing)
+  routes a header or cookie segment for a number of iterations): the rule used
+  here is **ours, not Flagger's**: every version gets an equal share for 10
+  passing iterations, a candidate failing 5 checks is dropped, and the best
+  point estimate of the reward over the analysis wins. Performance: 10 passing iterations pass, 5
   failing ones fail.
 - **fixed-horizon**: an equal split (50/50 for canaries) and one test at a
   pre-computed sample size for 80% power: A/B(/n) at a 20% relative lift of
   the baseline's true reward, two-sided, Bonferroni over the comparisons with
   the baseline; canary and performance at a true value 20% inside each limit,
   one-sided (Wilson bounds for rates and quantile exceedances, z for means,
-  sized with the true standard deviation). In ab-conversion and abn-three the
+  sized with the true standard deviation). A canary also has a safety stop
+  before the horizon: it rolls back once iter8's anytime-valid verdicts show
+  the candidate violating an objective. In ab-conversion and abn-three the
   true lift is exactly 20%, so the test is sized for the very effect present:
   the most favourable choice for it.
 - **naive-bayes**: an equal split; stop as soon as a version's posterior
@@ -78,5 +83,15 @@ Every policy sees the same windows and moves traffic in integer percents.
 - **iter8-v1**: the same stopping rule with iter8 v1's routing: traffic ∝
   0.95·P(best) + 0.05/K, no version gaining more than 5 points per interval;
   canaries start at initialCandidatePercent and are routed by P(objectives
-  hold).
+  hold). It stops at the first crossing; iter8 v1 itself ran interval ×
+  maxIterations and used a stricter winner posterior, so this model is
+  faster and less accurate than v1 was.
+- **iter8-earn**: iter8 with ` + "`traffic.strategy: earn`" + ` (A/B and A/B/n only):
+  traffic in proportion to P(best) (Thompson sampling) instead of top-two
+  Thompson sampling, same decision rules. It trades samples to a decision
+  for regret: pick ` + "`bandit`" + ` (the default) to decide fastest, ` + "`earn`" + ` when the
+  traffic served while learning matters more than the time to a decision.
+- **iter8 (windows of 100)**: iter8 on the same scenario with 100 requests
+  per interval (and proportionally more intervals), where the scenario has a
+  reward bound: the rules are valid at any window size.
 `

@@ -101,6 +101,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c.env.ControlPlane.Etcd = &envtest.Etcd{}
 	c.env.ControlPlane.Etcd.Configure().Set("unsafe-no-fsync", "true")
 
+	logf("control plane: starting etcd and kube-apiserver from %s, then installing %d CRD directories (a few seconds; longer on a busy machine)", bin, len(dirs))
 	start := time.Now()
 	cfg, err := c.env.Start()
 	if err != nil {
@@ -120,6 +121,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			c.stopQuietly()
 			return nil, err
 		}
+		logf("knative: configuring Serving and starting its controller")
 		if c.knative, err = startKnative(ctx, c, logf); err != nil {
 			c.stopQuietly()
 			return nil, err

@@ -32,12 +32,15 @@ type apiServerProc struct {
 // fault injection stays an add-on to the harness.
 var faults sync.Map // *Cluster -> *apiServerProc
 
-// StopAPIServer stops kube-apiserver (SIGTERM, then waits for it to exit)
+// StopAPIServer stops kube-apiserver (SIGTERM, then waits for it to exit,
+// however long a busy machine makes that; SIGKILL only if ctx ends first)
 // and leaves etcd, the certificates and the port as they are, so that
 // StartAPIServer brings the same API server back over the same data. Clients
-// see connection refused meanwhile. It works only on a control plane this
-// process started with Start (not through Main, whose API server belongs to
-// the parent process). It is a no-op when the API server is already down.
+// see connection refused meanwhile. When it returns, the API server is
+// down: a test synchronises on that, not on a pause. It works only on a
+// control plane this process started with Start (not through Main, whose
+// API server belongs to the parent process). It is a no-op when the API
+// server is already down.
 func (c *Cluster) StopAPIServer(ctx context.Context) error {
 	p, err := c.apiServer()
 	if err != nil {
@@ -53,12 +56,10 @@ func (c *Cluster) StopAPIServer(ctx context.Context) error {
 		select {
 		case <-p.done:
 			return nil
-		case <-time.After(30 * time.Second):
+		case <-ctx.Done():
 			_ = p.cmd.Process.Kill()
 			<-p.done
-			return errors.New("kube-apiserver: did not stop within 30s after SIGTERM; killed")
-		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("kube-apiserver: did not stop after SIGTERM before %w; killed", ctx.Err())
 		}
 	}
 	// The first API server is envtest's child: find it by its port.
@@ -73,7 +74,7 @@ func (c *Cluster) StopAPIServer(ctx context.Context) error {
 		return fmt.Errorf("kube-apiserver (pid %d): %w", pid, err)
 	}
 	// envtest's goroutine reaps it; wait until it has.
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	err = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
 		st, err := procState(pid)
 		return err != nil || st == 'Z', nil
 	})
@@ -85,8 +86,9 @@ func (c *Cluster) StopAPIServer(ctx context.Context) error {
 }
 
 // StartAPIServer starts kube-apiserver again after StopAPIServer, with the
-// same arguments (port, certificates, etcd), and waits until it is ready.
-// The process is killed when this process dies.
+// same arguments (port, certificates, etcd), and waits until it answers
+// /readyz, however long that takes, until ctx ends. The process is killed
+// when this process dies.
 func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	p, err := c.apiServer()
 	if err != nil {
@@ -108,23 +110,14 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// StopAPIServer returned once the old process had exited, so its port
+	// is free.
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// The port may take a moment to be free after the old process exits.
-	var startErr error
-	for range 50 {
-		if startErr = cmd.Start(); startErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-		cmd = exec.Command(p.args[0], p.args[1:]...)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	}
-	if startErr != nil {
+	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return fmt.Errorf("kube-apiserver: restart: %w", startErr)
+		return fmt.Errorf("kube-apiserver: restart: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logFile.Close(); close(done) }()
@@ -134,7 +127,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 		return err
 	}
 	var last string
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-done:
 			return false, fmt.Errorf("kube-apiserver exited during restart (log %s)", logPath)
@@ -148,20 +141,6 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 		return fmt.Errorf("kube-apiserver: not ready after restart: %w (last /readyz: %s)", err, last)
 	}
 	return nil
-}
-
-// RestartAPIServer stops kube-apiserver, keeps it down for down, and starts
-// it again over the same etcd.
-func (c *Cluster) RestartAPIServer(ctx context.Context, down time.Duration) error {
-	if err := c.StopAPIServer(ctx); err != nil {
-		return err
-	}
-	select {
-	case <-time.After(down):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return c.StartAPIServer(ctx)
 }
 
 // apiServer returns what the fault injection knows of c's API server,

@@ -80,7 +80,7 @@ func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*
 		return nil, fmt.Errorf("knative: starting controller: %w", err)
 	}
 	go func() { _ = k.cmd.Wait(); logFile.Close(); close(k.exited) }()
-	logf("knative: Serving controller started (pid %d, log %s)", k.cmd.Process.Pid, k.logPath)
+	logf("knative: applied %d configuration manifests; Serving controller started (pid %d, log %s)", len(files), k.cmd.Process.Pid, k.logPath)
 
 	dctx, cancel := context.WithCancel(context.Background())
 	k.cancel = cancel
@@ -93,6 +93,7 @@ func startKnative(ctx context.Context, c *Cluster, logf func(string, ...any)) (*
 		defer close(k.done)
 		dp.run(dctx)
 	}()
+	logf("knative: data-plane stand-in running (marks Deployments, PodAutoscalers and KIngresses Ready); Services go Ready once the controller has synced")
 	return k, nil
 }
 

@@ -170,7 +170,7 @@ func run(kind string, seed uint64, via string) error {
 		show(plugin("describe", "shop", "-n", ns))
 		report := filepath.Join(root, "out", "report-"+kind+".html")
 		_ = os.MkdirAll(filepath.Dir(report), 0o755)
-		if out, err := plugin("report", "shop", "-n", ns, "-o", report); err == nil {
+		if out, err := plugin("report", "shop", "-n", ns, "--output-file", report); err == nil {
 			say("report written to %s", report)
 		} else {
 			say("report failed: %v\n%s", err, out)

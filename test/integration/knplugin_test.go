@@ -195,7 +195,7 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	}
 
 	page := filepath.Join(t.TempDir(), "shop.html")
-	if _, errOut, code = p.run(ctx, "report", "shop", "-n", ns, "-o", page); code != commands.ExitOK {
+	if _, errOut, code = p.run(ctx, "report", "shop", "-n", ns, "--output-file", page); code != commands.ExitOK {
 		t.Fatalf("report: exit %d: %s", code, errOut)
 	}
 	html, err := os.ReadFile(page)
@@ -284,6 +284,25 @@ func TestKnPluginDiscoveredByKn(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != commands.ExitError ||
 		!strings.Contains(out, "service "+ns+"/shop has no experiment; start one with: kn iter8 start shop -n "+ns+" -f experiment.yaml") {
 		t.Errorf("kn iter8 describe on a Service without an experiment: %v\n%s", err, out)
+	}
+	// kn's conventions: a version command, shell completion, kn's global
+	// flags (kn hands them on), and kn's exit code 1 for every failure,
+	// although kn-iter8 alone exits 2 on a usage error.
+	out, err = kn("iter8", "version")
+	if err != nil || !strings.Contains(out, "Version:") || !strings.Contains(out, "Go:           go1.") {
+		t.Errorf("kn iter8 version: %v\n%s", err, out)
+	}
+	out, err = kn("iter8", "completion", "bash")
+	if err != nil || !strings.Contains(out, "complete -o default -F __start_kn-iter8 kn-iter8") {
+		t.Errorf("kn iter8 completion bash: %v\n%.500s", err, out)
+	}
+	out, err = kn("iter8", "list", "-n", ns, "--no-log-http", "--config", filepath.Join(dir, "config.yaml"))
+	if err != nil || !strings.Contains(out, "No experiments found") {
+		t.Errorf("kn iter8 list with kn's global flags: %v\n%s", err, out)
+	}
+	out, err = kn("iter8", "describe")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != commands.ExitError || !strings.Contains(out, "requires the name of a Knative Service") {
+		t.Errorf("kn iter8 describe without a Service: %v (want kn's exit code 1)\n%s", err, out)
 	}
 }
 

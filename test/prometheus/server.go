@@ -24,7 +24,7 @@ import (
 const (
 	EnvBinary     = "ITER8_PROMETHEUS_BIN"
 	DebianBinary  = "/usr/bin/prometheus"
-	installAdvice = "install it with `apt-get install -y prometheus` (Debian; .ci/run does) or set " + EnvBinary
+	installAdvice = "install it with `apt-get install -y prometheus` (Debian; `make test` does as root) or set " + EnvBinary
 )
 
 // ScrapeInterval is short so that a test or a demo waits a fraction of a

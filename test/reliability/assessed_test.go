@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -20,8 +19,7 @@ import (
 // build.
 func TestQuantileAboveLastBucketIsAssessed(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", `{"kind":"canary","baseline":"shop-v1","candidates":["shop-v2"],
  "metrics":[{"name":"latency-p95","type":"quantile","quantile":0.95}],

@@ -94,8 +94,7 @@ func histogramWindow(i int, revs []string, metrics []events.MetricSpec) events.M
 // metrics.
 func TestAnnotationBudget(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	versions, revs := revisionNames("shop", 10)
 	e := newEnv(ctx, t, versions...)
 	fast := e.inProcess(t)
@@ -291,8 +290,7 @@ func stateSize10x10(ctx context.Context, t *testing.T, client *deliver.Client, e
 // that no retry can cure.
 func TestUserAnnotationsLeaveNoRoom(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	svc := e.service(ctx, t, "shop")
 	used := 0

@@ -58,17 +58,41 @@ func (e *env) checkCounts(ctx context.Context, t *testing.T, want counts) {
 // minKills is how often the functions process must be killed mid-run.
 const minKills = 8
 
+// waitFor polls cond until it holds (true), or done is closed or ctx ends
+// (false).
+func waitFor(ctx context.Context, done <-chan struct{}, cond func() bool) bool {
+	for !cond() {
+		select {
+		case <-done:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return true
+}
+
+// handling says whether e's functions process is handling an event: a
+// delivery is in flight, and the process's own in-flight gauge is up.
+func handling(ctx context.Context, e *env) bool {
+	if e.client.InFlight() == 0 {
+		return false
+	}
+	n, err := e.fn.EventsInFlight(ctx)
+	return err == nil && n > 0
+}
+
 // TestFunctionKilledMidEventConverges SIGKILLs the real functions process
-// at random (seeded) moments while windows are delivered to it, and
-// restarts it each time: most kills land while an event is between its
-// read of the Service and its write, since the engine runs there. A reader
+// while it is handling an event, as windows are delivered to it, and
+// restarts it each time: the kills land while an event is between its read
+// of the Service and its write, since the engine runs there. A reader
 // polling the Service must always find annotations that decode and a
 // spec.traffic that agrees with the state, and redelivery until 2xx must
 // converge to the exact counts.
 func TestFunctionKilledMidEventConverges(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 40)
@@ -83,15 +107,27 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 
 	done := make(chan struct{})
 	var bg sync.WaitGroup
-	var killed atomic.Int64
+	var killed, applied atomic.Int64
+	e.client.Answered = func(_ deliver.Event, status int) {
+		if status == http.StatusOK {
+			applied.Add(1)
+		}
+	}
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
 		for {
-			select {
-			case <-done:
+			// Kill when the process is handling an event (its
+			// iter8_events_in_flight gauge says so, while a delivery waits
+			// for the answer), however slow a busy machine makes it:
+			// the kill then lands between the read of the Service and
+			// the write. Between two kills, at least one delivery is
+			// answered, so that the deliveries make progress however
+			// long handling an event takes.
+			mark := applied.Load()
+			if !waitFor(ctx, done, func() bool { return applied.Load() > mark }) ||
+				!waitFor(ctx, done, func() bool { return handling(ctx, e) }) {
 				return
-			case <-time.After(time.Duration(20+rng.IntN(250)) * time.Millisecond):
 			}
 			e.fn.Kill()
 			killed.Add(1)
@@ -178,8 +214,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 // replicas, which really conflict on the API server): the counts are exact.
 func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	second, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(e.c.Root), e.c.Kubeconfig)
 	if err != nil {
@@ -232,8 +267,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 // track of its ids would. docs/events.md promises it is still counted once.
 func TestWindowResentUnderNewID(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	first := window(t, e.subject("shop"), "first-id", 0, "shop-v1", "shop-v2", 100, 10, 1)

@@ -3,9 +3,11 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
@@ -81,6 +84,38 @@ func (r rawRequest) send(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// structuredMode is a well-formed structured-mode control event (pause) for
+// subject, with members changed (raw JSON values; "-" drops one), to be
+// spoilt.
+func structuredMode(subject string, change map[string]string) rawRequest {
+	ms := map[string]string{"specversion": `"1.0"`, "id": fmt.Sprintf(`"hostile-%d"`, time.Now().UnixNano()), "source": `"/iter8/hostile"`,
+		"type": `"` + events.TypeExperimentControl + `"`, "subject": fmt.Sprintf("%q", subject), "data": `{"action":"pause"}`}
+	for k, v := range change {
+		if v == "-" {
+			delete(ms, k)
+		} else {
+			ms[k] = v
+		}
+	}
+	keys := make([]string, 0, len(ms))
+	for k := range ms {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%q:%s", k, ms[k]))
+	}
+	return rawRequest{method: http.MethodPost, body: []byte("{" + strings.Join(parts, ",") + "}"),
+		headers: map[string]string{"Content-Type": events.ContentTypeStructured}}
+}
+
+// refusal is the JSON body of a refusal.
+type refusal struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
 // obsWindow is a metrics window whose one observation is given raw.
 func obsWindow(version, metric, observation string) string {
 	return `{"window":{"start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:01:00Z"},"versions":{"` +
@@ -93,8 +128,7 @@ func obsWindow(version, metric, observation string) string {
 // was wrong; the server keeps serving, and neither Service is written.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	legacy := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: e.ns}}
@@ -109,7 +143,9 @@ func TestHostileInput(t *testing.T) {
 	good := obsWindow("shop-v1", "errors", `{"successes":1,"trials":10}`)
 	deep := strings.Repeat("[", 40) + strings.Repeat("]", 40)
 	big := obsWindow("shop-v1", "errors", `{"successes":1,"trials":10}`)
-	big = big[:len(big)-1] + `,"padding":"` + strings.Repeat("x", 300<<10) + `"}`
+	big = big[:len(big)-1] + `,"padding":"` + strings.Repeat("x", events.MaxEventBytes) + `"}`
+	edge := strings.Replace(good, `"end":"2026-01-01T00:01:00Z"`, `"end":"9999-12-31T23:59:59-23:59"`, 1)
+	hugeID := structuredMode(shop, map[string]string{"id": `"` + strings.Repeat("i", 400<<10) + `"`})
 	dataOverLimit := `{"action":"pause","reason":"` + strings.Repeat("x", events.MaxDataBytes) + `"}`
 	cases := []struct {
 		name   string
@@ -117,9 +153,31 @@ func TestHostileInput(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"body over the limit", observed(big), 413, "bytes"},
-		{"body over the limit, chunked", func() rawRequest { r := observed(big); r.chunked = true; return r }(), 413, "bytes"},
-		{"data over 256 KiB", binaryMode(events.TypeExperimentControl, shop, dataOverLimit), 413, "262144"},
+		{"body over the limit", observed(big), 413, fmt.Sprintf("body is %d bytes, more than 524288", len(big))},
+		{"body over the limit, chunked", func() rawRequest { r := observed(big); r.chunked = true; return r }(), 413, "body is more than 524288 bytes"},
+		{"data over 256 KiB", binaryMode(events.TypeExperimentControl, shop, dataOverLimit), 413, fmt.Sprintf("data is %d bytes, more than 262144", len(dataOverLimit))},
+		// The outside corpus: attributes the CloudEvents SDK answered 500
+		// (retried), or, for a numeric data_base64, crashed the process on.
+		{"Ce-Id empty", observed(good).with("Ce-Id", ""), 400, "Ce-Id: must not be empty"},
+		{"Ce-Time yesterday", observed(good).with("Ce-Time", "yesterday"), 400, `Ce-Time: time must be RFC 3339`},
+		{"Ce-Time +24:00", observed(good).with("Ce-Time", "2026-01-01T00:00:00+24:00"), 400, `Ce-Time: time must be RFC 3339`},
+		{"Ce-Source broken percent-escape", observed(good).with("Ce-Source", "/iter8/%zz"), 400, `Ce-Source: not a URI-reference: invalid URL escape "%zz"`},
+		{"Ce-Dataschema ::", observed(good).with("Ce-Dataschema", "::"), 400, "Ce-Dataschema: not a URI: missing protocol scheme"},
+		{"Ce-Specversion 0.3", observed(good).with("Ce-Specversion", "0.3"), 415, `Ce-Specversion: CloudEvents "0.3", want 1.0`},
+		{"extension name with a hyphen", observed(good).with("Ce-Trace-Id", "1"), 400, "Ce-Trace-id: extension name must be lower-case letters and digits"},
+		{"structured: time yesterday", structuredMode(shop, map[string]string{"time": `"yesterday"`}), 400, "time: time must be RFC 3339"},
+		{"structured: data_base64 not base64", structuredMode(shop, map[string]string{"data": "-", "data_base64": `"not base64!"`}), 400,
+			"data_base64: not base64: illegal base64 data at input byte 3"},
+		{"structured: data_base64 a number", structuredMode(shop, map[string]string{"data": "-", "data_base64": `7`}), 400, "data_base64: must be a string"},
+		{"structured: extension an object", structuredMode(shop, map[string]string{"ext": `{"a":1}`}), 400,
+			"ext: must be a string, a boolean or an integer, got an object"},
+		{"structured: subject 42", structuredMode(shop, map[string]string{"subject": `42`}), 400, "subject: must be a string, got a number"},
+		{"structured: data and data_base64", structuredMode(shop, map[string]string{"data_base64": `"e30="`}), 400,
+			"data_base64: data and data_base64 are exclusive: send one"},
+		{"structured: id of 400 KB", hugeID, 400, "id: must be at most 4096 bytes, got 409600"},
+		{"window ending in year 10000 UTC", observed(edge), 400,
+			`data.window.end: time "9999-12-31T23:59:59-23:59" is outside years 0001 to 9999 in UTC, or too near their edge: write it in UTC`},
+		{"window ending at +24:00", observed(strings.Replace(good, "00:01:00Z", "00:01:00+24:00", 1)), 400, "data.window.end: time must be RFC 3339"},
 		{"JSON nested 40 deep", observed(obsWindow("shop-v1", "errors", deep)), 400, "nested deeper than 32"},
 		{"NaN token", observed(obsWindow("shop-v1", "latency", `{"count":1,"sum":NaN,"sumSquares":1}`)), 400, "invalid JSON"},
 		{"NaN as a string", observed(obsWindow("shop-v1", "errors", `{"successes":"NaN","trials":10}`)), 400, `data.versions["shop-v1"]["errors"].successes`},
@@ -145,15 +203,13 @@ func TestHostileInput(t *testing.T) {
 			headers: map[string]string{"Content-Type": events.ContentTypeStructured}}, 400, "JSON"},
 		{"batched mode", rawRequest{method: http.MethodPost, body: []byte(`[{"specversion":"1.0","id":"b","source":"/s","type":"` + events.TypeExperimentControl + `"}]`),
 			headers: map[string]string{"Content-Type": "application/cloudevents-batch+json"}}, 415, "batched"},
-		{"no id", observed(good).without("Ce-Id"), 400, "id"},
-		{"no source", observed(good).without("Ce-Source"), 400, "source"},
-		{"no type", observed(good).without("Ce-Type"), 400, "type"},
+		{"no id", observed(good).without("Ce-Id"), 400, "Ce-Id: required"},
+		{"no source", observed(good).without("Ce-Source"), 400, "Ce-Source: required"},
+		{"no type", observed(good).without("Ce-Type"), 400, "Ce-Type: required"},
 		{"no subject", observed(good).without("Ce-Subject"), 400, "subject"},
-		// Not a CloudEvent at all: the SDK answers 415 with an empty body
-		// (docs/reliability.md lists it as a gap: the message names nothing).
-		{"no specversion", observed(good).without("Ce-Specversion"), 415, ""},
-		{"specversion 0.1", observed(good).with("Ce-Specversion", "0.1"), 415, ""},
-		{"GET", rawRequest{method: http.MethodGet}, 405, ""},
+		{"no specversion", observed(good).without("Ce-Specversion"), 415, "not a CloudEvent: no Ce-Specversion header"},
+		{"specversion 0.1", observed(good).with("Ce-Specversion", "0.1"), 415, `Ce-Specversion: CloudEvents "0.1", want 1.0`},
+		{"GET", rawRequest{method: http.MethodGet}, 405, `CloudEvents are POSTed; got "GET"`},
 		{"subject not namespace/name", observed(good).with("Ce-Subject", "shop"), 400, "subject"},
 		{"subject with a path", observed(good).with("Ce-Subject", e.ns+"/../kube-system/x"), 400, "subject"},
 		{"unknown type", binaryMode("com.example.other", shop, `{}`), 400, "com.example.other"},
@@ -176,11 +232,18 @@ func TestHostileInput(t *testing.T) {
 			if events.Retried(status) {
 				t.Errorf("status %d is retried by Knative: a bad event would come back again and again", status)
 			}
-			if !strings.Contains(body, tc.says) {
-				t.Errorf("body %q does not name %q", body, tc.says)
+			if len(body) > events.MaxErrorReplyBytes {
+				t.Errorf("the answer is %d bytes long, over the cap of %d", len(body), events.MaxErrorReplyBytes)
 			}
-			if len(body) > 4<<10 {
-				t.Errorf("the answer is %d bytes long: it echoes the payload", len(body))
+			if status == http.StatusRequestHeaderFieldsTooLarge {
+				return // net/http's own answer, before iter8 sees the request
+			}
+			var r refusal
+			if err := json.Unmarshal([]byte(body), &r); err != nil || r.Status != status {
+				t.Fatalf("answer %q is not the JSON refusal of status %d: %v", body, status, err)
+			}
+			if !strings.Contains(r.Error, tc.says) {
+				t.Errorf("error %q does not name %q", r.Error, tc.says)
 			}
 			resp, err := http.Get(e.fn.URL + "/healthz")
 			if err != nil || resp.StatusCode != http.StatusOK {
@@ -197,6 +260,42 @@ func TestHostileInput(t *testing.T) {
 	if legacy := e.service(ctx, t, "legacy"); legacy.Annotations[events.Prefix+"state"] != "" || legacy.Spec.Traffic != nil {
 		t.Errorf("the Service that did not opt in was given an experiment")
 	}
+	// This test's own store is a fresh process to the functions: it reads
+	// the experiment without their decode cache.
+	if err := consistent(e.record(ctx, t, "shop")); err != nil {
+		t.Errorf("shop after the hostile input: %v", err)
+	}
+}
+
+// TestDedupeKeyCollision is the outside corpus's collision: a resume whose
+// source and id, joined with a space, read as an earlier pause's ("a b" +
+// "c" against "a" + "b c") was answered 200 and dropped as a duplicate.
+// An opaque URI keeps its space (the SDK escapes one in a path). Each is
+// applied once; the redelivered pause alone is a duplicate.
+func TestDedupeKeyCollision(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newEnv(ctx, t, "v1", "v2")
+	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
+	control := func(source, id, action string) rawRequest {
+		return binaryMode(events.TypeExperimentControl, e.subject("shop"), `{"action":"`+action+`"}`).with("Ce-Source", source).with("Ce-Id", id)
+	}
+	for _, step := range []struct {
+		req   rawRequest
+		phase experiment.Phase
+	}{
+		{control("urn:iter8:hostile a", "b", "pause"), experiment.PhasePaused},
+		{control("urn:iter8:hostile", "a b", "resume"), experiment.PhaseRunning},
+		{control("urn:iter8:hostile a", "b", "pause"), experiment.PhaseRunning}, // a redelivery
+	} {
+		if status, body := step.req.send(t, e.fn.URL); status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", step.req.headers["Ce-Source"], step.req.headers["Ce-Id"], status, body)
+		}
+		if got := e.record(ctx, t, "shop").State.Phase; got != step.phase {
+			t.Fatalf("after %s %q: phase %s, want %s", step.req.headers["Ce-Source"], step.req.headers["Ce-Id"], got, step.phase)
+		}
+	}
 }
 
 // settled waits until the Knative controller is done with the Service
@@ -205,7 +304,7 @@ func TestHostileInput(t *testing.T) {
 func (e *env) settled(ctx context.Context, t *testing.T, name string) string {
 	t.Helper()
 	last, stable := "", 0
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		s := e.service(ctx, t, name)
 		if !s.IsReady() || s.Status.ObservedGeneration != s.Generation || s.ResourceVersion != last {
 			last, stable = s.ResourceVersion, 0

@@ -16,6 +16,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
 // TestServiceDeletedMidExperiment deletes the Service under a running
@@ -23,8 +24,7 @@ import (
 // the server goes on serving other Services.
 func TestServiceDeletedMidExperiment(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	e := newEnv(ctx, t, "v1", "v2")
 	if err := e.c.DeployRevisions(ctx, e.ns, "other", "registry.example.com/iter8/other@sha256:"+strings.Repeat("ab", 32), "v1", "v2"); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestServiceDeletedMidExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The Service may linger while a finalizer runs; wait until it is gone.
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		_, err := e.sv.ServingV1().Services(e.ns).Get(ctx, "shop", metav1.GetOptions{})
 		return err != nil, nil
 	})
@@ -83,8 +83,7 @@ func TestServiceDeletedMidExperiment(t *testing.T) {
 // in spec.traffic and then in the Route's status.
 func TestRevisionDeletedMidExperiment(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	// v3 is the latest revision: deleting v2, which is not, keeps the
 	// Configuration from re-creating it.
 	e := newEnv(ctx, t, "v1", "v2", "v3")
@@ -100,7 +99,7 @@ func TestRevisionDeletedMidExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cond string
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		s := e.service(ctx, t, "shop")
 		c := s.Status.GetCondition(servingv1.ServiceConditionRoutesReady)
 		if c != nil {

@@ -21,20 +21,10 @@ var chromiumFlags = []string{
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 }
 
-// findChromium returns Chromium's path. It skips the test when Chromium is
-// missing on a developer's machine, and fails it in CI, which installs it.
+// findChromium returns Chromium's path (see lookTool).
 func findChromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; CI must install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser check of the report")
-	return ""
+	return lookTool(t, "the browser check of the report", "chromium", "chromium", "chromium-browser")
 }
 
 // chromium runs headless Chromium on a page with extra flags and returns
@@ -88,7 +78,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	h := newHarness(t, recorded(t, allRecorded...))
-	if code := h.run("report", "frontend", "-n", "shop", "-o", page); code != exitOK {
+	if code := h.run("report", "frontend", "-n", "shop", "--output-file", page); code != exitOK {
 		t.Fatalf("exit %d: %s", code, h.stderr)
 	}
 	html, err := os.ReadFile(page)

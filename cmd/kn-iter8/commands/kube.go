@@ -11,9 +11,12 @@ import (
 	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
 )
 
-// kubeFlags are kn's connection flags. kn passes its global flags on to
-// plugins, so the ones kn-iter8 has no use for are accepted and ignored
-// rather than refused.
+// kubeFlags are kn's global flags (`kn options` lists them). kn hands its
+// global flags on to plugins, so kn-iter8 accepts every one of them: the
+// connection flags work as in kn; --config, --log-http and --no-log-http are
+// accepted and have no effect here (help says so); --plugins-dir and
+// --lookup-plugins, kn's own business, are accepted and hidden, as kn hides
+// them.
 type kubeFlags struct {
 	kubeconfig, context, cluster string
 	namespace                    string
@@ -34,11 +37,13 @@ func (f *kubeFlags) register(root *cobra.Command) {
 	pf.StringArrayVar(&f.asGroups, "as-group", nil, "group to impersonate for the operation; repeat for several")
 	pf.StringVar(&f.asUID, "as-uid", "", "UID to impersonate for the operation")
 	// kn's own global flags, which kn hands on to plugins.
-	pf.StringVar(&f.ignoredString, "config", "", "kn configuration file (used by kn, ignored here)")
-	pf.StringVar(&f.ignoredString, "plugins-dir", "", "kn plugins directory (used by kn, ignored here)")
-	pf.BoolVar(&f.ignoredBool, "lookup-plugins", false, "look up kn plugins in $PATH (used by kn, ignored here)")
-	pf.BoolVar(&f.ignoredBool, "log-http", false, "log HTTP requests (used by kn, ignored here)")
-	for _, name := range []string{"config", "plugins-dir", "lookup-plugins", "log-http"} {
+	pf.StringVar(&f.ignoredString, "config", "", "kn configuration file (kn's global flag; accepted, no effect in kn iter8)")
+	pf.BoolVar(&f.ignoredBool, "log-http", false, "log http traffic (kn's global flag; accepted, no effect in kn iter8)")
+	pf.BoolVar(&f.ignoredBool, "no-log-http", false, "do not log http traffic (kn's global flag; accepted, no effect in kn iter8)")
+	pf.StringVar(&f.ignoredString, "plugins-dir", "", "kn plugins directory (kn's business; accepted, no effect in kn iter8)")
+	pf.BoolVar(&f.ignoredBool, "lookup-plugins", false, "look up kn plugins in $PATH (kn's business; accepted, no effect in kn iter8)")
+	// As in kn: the negative bool flag and the plugin settings are hidden.
+	for _, name := range []string{"no-log-http", "plugins-dir", "lookup-plugins"} {
 		_ = pf.MarkHidden(name)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,4 +89,23 @@ func golden(t *testing.T, name string, got []byte) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s differs (-want +got; rewrite with -update if intended):\n%s", path, diff)
 	}
+}
+
+// lookTool returns the path of the first of names on the PATH. Without
+// one, the test fails in CI (CI set), where `make test` has installed the
+// Debian package pkg, and skips elsewhere, saying what it skips and how to
+// install what it needs.
+func lookTool(t *testing.T, what, pkg string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s is not installed (sudo apt-get install -y %s, or run make test as root, which installs it)", names[0], pkg)
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s; CI must not skip %s", msg, what)
+	}
+	t.Skipf("%s: skipping %s", msg, what)
+	return ""
 }

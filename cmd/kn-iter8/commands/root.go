@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type Env struct {
 	// Commands are added to the tree, such as `kn iter8 simulate`, which
 	// lives beside main.
 	Commands []*cobra.Command
+	// BuildInfo is what `version` prints; default debug.ReadBuildInfo.
+	BuildInfo func() (*debug.BuildInfo, bool)
 }
 
 // env is Env with the cluster connection, which tests replace.
@@ -40,6 +43,7 @@ type env struct {
 	http           *http.Client
 	isTerminal     bool
 	extra          []*cobra.Command
+	buildInfo      func() (*debug.BuildInfo, bool)
 	// clients connects to the cluster the flags name.
 	clients func(f *kubeFlags) (*clients, error)
 }
@@ -47,7 +51,10 @@ type env struct {
 func (e Env) internal() *env {
 	in := &env{
 		stdout: e.Stdout, stderr: e.Stderr, stdin: e.Stdin, now: e.Now, http: e.HTTP,
-		isTerminal: e.IsTerminal, extra: e.Commands, clients: kubeClients,
+		isTerminal: e.IsTerminal, extra: e.Commands, buildInfo: e.BuildInfo, clients: kubeClients,
+	}
+	if in.buildInfo == nil {
+		in.buildInfo = debug.ReadBuildInfo
 	}
 	if in.stdout == nil {
 		in.stdout = io.Discard
@@ -67,7 +74,12 @@ func (e Env) internal() *env {
 	return in
 }
 
-// Exit codes, as kn uses them.
+// Exit codes of kn-iter8. Run alone, it exits 0 on success, 1 on an error
+// and 2 on a usage error (a mistake in the command line), as cobra-based
+// tools commonly do. Through kn (`kn iter8 ...`) the caller sees kn's exit
+// code instead, and kn exits 1 whenever its plugin fails, whatever the
+// plugin's own code: there, every error is 1 (test/integration's
+// TestKnPluginDiscoveredByKn checks both).
 const (
 	ExitOK    = 0
 	ExitError = 1
@@ -104,11 +116,12 @@ func newRootCmd(e *env) *cobra.Command {
 An experiment lives on its Service: kn service describe shows its one-line
 status (annotation iter8.dev/status) and the traffic block; kn iter8 shows all
 of it.`,
-		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kn iter8"},
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
-		Args:              noArgs,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kn iter8"},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// cobra's completion command, as kn has: the scripts complete the
+		// kn-iter8 binary by its name (source <(kn iter8 completion bash)).
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
@@ -125,6 +138,7 @@ of it.`,
 		newWatchCmd(e, kf),
 		newListCmd(e, kf),
 		newReportCmd(e, kf),
+		newVersionCmd(e),
 	)
 	for _, action := range controlActions {
 		root.AddCommand(newControlCmd(e, kf, action))

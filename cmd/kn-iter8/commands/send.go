@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +147,13 @@ func post(ctx context.Context, client *http.Client, sink, token string, ev event
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
 		msg := strings.TrimSpace(string(body))
+		// The functions refuse with {"error": "...", "status": N}.
+		var refusal struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &refusal) == nil && refusal.Error != "" {
+			msg = refusal.Error
+		}
 		if msg == "" {
 			msg = http.StatusText(resp.StatusCode)
 		}

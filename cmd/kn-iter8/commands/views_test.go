@@ -149,7 +149,7 @@ func TestReportGolden(t *testing.T) {
 		t.Run(tt.golden, func(t *testing.T) {
 			h := newHarness(t, recorded(t, allRecorded...))
 			out := filepath.Join(t.TempDir(), "report.html")
-			if code := h.run("report", tt.service, "-n", tt.ns, "-o", out); code != exitOK {
+			if code := h.run("report", tt.service, "-n", tt.ns, "--output-file", out); code != exitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, h.stderr)
 			}
 			if !strings.Contains(h.stdout.String(), out) {
@@ -168,7 +168,7 @@ func TestReportGolden(t *testing.T) {
 // the file would hold.
 func TestReportToStdout(t *testing.T) {
 	h := newHarness(t, recorded(t, allRecorded...))
-	if code := h.run("report", "shop", "-o", "-"); code != exitOK {
+	if code := h.run("report", "shop", "--output-file", "-"); code != exitOK {
 		t.Fatalf("exit %d: %s", code, h.stderr)
 	}
 	if !strings.HasPrefix(h.stdout.String(), "<!DOCTYPE html>") {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iter8-knative/iter8/events"
@@ -60,7 +61,16 @@ type Client struct {
 	// Backoff is the first pause between redeliveries; it doubles up to
 	// MaxBackoff.
 	Backoff, MaxBackoff time.Duration
+	// Answered, when set, is told of every attempt's answer (status 0: no
+	// answer), as it comes, so that a fault test can wait until a fault
+	// has been met rather than for a while.
+	Answered func(e Event, status int)
+
+	inflight atomic.Int64
 }
+
+// InFlight is how many requests are sent and not yet answered.
+func (c *Client) InFlight() int64 { return c.inflight.Load() }
 
 // NewClient returns a client with a 30 s request timeout (Knative's
 // delivery timeout is of that order) and a short backoff fit for tests.
@@ -89,7 +99,9 @@ func (c *Client) Post(ctx context.Context, e Event) (Reply, error) {
 			req.Header.Set(k, v)
 		}
 	}
+	c.inflight.Add(1)
 	resp, err := c.HTTP.Do(req)
+	c.inflight.Add(-1)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -111,6 +123,9 @@ func (c *Client) Deliver(ctx context.Context, e Event) (Reply, Attempts, error) 
 		a.N++
 		r, err := c.Post(ctx, e)
 		a.Statuses[r.Status]++
+		if c.Answered != nil {
+			c.Answered(e, r.Status)
+		}
 		if err == nil && !events.Retried(r.Status) {
 			return r, a, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -82,7 +83,7 @@ func (f *Functions) Restart(ctx context.Context) error {
 		f.Starts++
 		done = make(chan struct{})
 		go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(cmd, done)
-		err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
 			select {
 			case <-done:
 				return false, fmt.Errorf("exited")
@@ -98,9 +99,10 @@ func (f *Functions) Restart(ctx context.Context) error {
 		if err == nil {
 			break
 		}
+		// Not ready: it exited (its port was still taken), or ctx ended.
 		_ = cmd.Process.Kill()
 		<-done
-		if attempt == 5 {
+		if attempt == 5 || ctx.Err() != nil {
 			return fmt.Errorf("functions: not ready at %s: %w; log:\n%s", f.URL, err, tail(f.log.String(), 2000))
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -184,4 +186,29 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// EventsInFlight reads the process's iter8_events_in_flight gauge: how
+// many events it is handling right now (between its read of the Service
+// and its write, mostly). An error when it does not answer.
+func (f *Functions) EventsInFlight(ctx context.Context) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "iter8_events_in_flight "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("functions: /metrics has no iter8_events_in_flight")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -24,15 +25,18 @@ const longCanary = `{"kind":"canary","baseline":"shop-v1","candidates":["shop-v2
  "metrics":[{"name":"errors","type":"ratio"}],"objectives":[{"metric":"errors","upperLimit":0.5}],
  "limits":{"minSamples":500000,"maxSamples":1000000}}`
 
-// TestAPIServerRestartLosesNothing restarts kube-apiserver (over the same
+// TestAPIServerRestartLosesNothing stops kube-apiserver (over the same
 // etcd) while metrics windows are being delivered to the real functions
 // binary, each window twice and four at a time, redelivered until 2xx as
-// Knative would. During the outage the functions must answer a retried
-// status (never a permanent 4xx, which would drop the window); afterwards
-// the experiment goes on, and every window counts exactly once.
+// Knative would. It synchronises on what happened, not on time: a third of
+// the deliveries are done; the API server is stopped and down; deliveries
+// go on until the functions have answered at least minOutageAnswers of
+// them with a retried status (never a permanent 4xx, which would drop the
+// window), those deliveries still in flight; only then does the API server
+// come back. Afterwards the experiment goes on, and every window counts
+// exactly once.
 func TestAPIServerRestartLosesNothing(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := deliver.Context(t)
 	c, err := cluster.Start(ctx, cluster.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
@@ -80,65 +84,87 @@ func TestAPIServerRestartLosesNothing(t *testing.T) {
 		queue = append(queue, e, e) // each window delivered twice
 	}
 
+	// While the API server is down, every answer is counted here, and the
+	// minOutageAnswers-th retried one tells the test the outage has been met.
+	const minOutageAnswers = 8
+	var down atomic.Bool
+	var outageMu sync.Mutex
+	outageStatuses := map[int]int{}
+	met := make(chan struct{})
+	client.Answered = func(_ deliver.Event, status int) {
+		if !down.Load() {
+			return
+		}
+		outageMu.Lock()
+		defer outageMu.Unlock()
+		outageStatuses[status]++
+		if outageStatuses[http.StatusServiceUnavailable]+outageStatuses[http.StatusTooManyRequests] == minOutageAnswers {
+			close(met)
+		}
+	}
+
 	var tally deliver.Tally
-	var delivered atomic.Int64
-	var outageStatuses sync.Map // status -> count, of deliveries that overlapped the outage
-	var outageBegan, outageEnded atomic.Bool
-	work := make(chan deliver.Event)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range work {
-				beforeEnd := !outageEnded.Load()
-				r, a, err := client.Deliver(ctx, e)
-				tally.Add(a)
-				if beforeEnd && outageBegan.Load() {
-					for s, n := range a.Statuses {
-						v, _ := outageStatuses.LoadOrStore(s, new(atomic.Int64))
-						v.(*atomic.Int64).Add(int64(n))
+	deliverAll := func(batch []deliver.Event) *sync.WaitGroup {
+		work := make(chan deliver.Event)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for e := range work {
+					r, a, err := client.Deliver(ctx, e)
+					tally.Add(a)
+					if err != nil || r.Status != http.StatusOK {
+						t.Errorf("window %s: %v, last answer %d %s: the window is lost", e.ID, err, r.Status, r.Body)
 					}
 				}
-				if err != nil || r.Status != http.StatusOK {
-					t.Errorf("window %s: %v, last answer %d %s: the window is lost", e.ID, err, r.Status, r.Body)
+			}()
+		}
+		go func() {
+			defer close(work)
+			for _, e := range batch {
+				select {
+				case work <- e:
+				case <-ctx.Done():
+					return
 				}
-				delivered.Add(1)
-				// Pace the windows so that the outage falls among them.
-				time.Sleep(20 * time.Millisecond)
 			}
 		}()
+		return &wg
 	}
-	outage := make(chan error, 1)
-	go func() {
-		for delivered.Load() < int64(len(queue)/3) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		outageBegan.Store(true)
-		t0 := time.Now()
-		err := c.RestartAPIServer(ctx, 2*time.Second)
-		t.Logf("API server down and back in %s, after %d of %d deliveries", time.Since(t0).Round(time.Millisecond), delivered.Load(), len(queue))
-		outageEnded.Store(true)
-		outage <- err
-	}()
+
 	began := time.Now()
-	for _, e := range queue {
-		work <- e
+	third := len(queue) / 3
+	deliverAll(queue[:third]).Wait()
+	if err := c.StopAPIServer(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
 	}
-	close(work)
-	wg.Wait()
-	if err := <-outage; err != nil {
+	down.Store(true)
+	t.Logf("API server down after %d of %d deliveries", third, len(queue))
+	rest := deliverAll(queue[third:])
+	select {
+	case <-met:
+	case <-ctx.Done():
+		t.Fatalf("the functions never answered %d deliveries with a retried status while the API server was down: %v", minOutageAnswers, ctx.Err())
+	}
+	down.Store(false)
+	t.Logf("%d deliveries answered 503/429 while the API server was down, and in flight: restarting it", minOutageAnswers)
+	if err := c.StartAPIServer(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
+	rest.Wait()
 	t.Logf("%d deliveries in %s", len(queue), time.Since(began).Round(time.Millisecond))
 
 	statuses := tally.Snapshot()
 	t.Logf("answers over %d attempts: %v (0 = no answer)", tally.Attempts, statuses)
-	seen := map[int]int64{}
-	outageStatuses.Range(func(k, v any) bool { seen[k.(int)] = v.(*atomic.Int64).Load(); return true })
-	t.Logf("answers to deliveries that overlapped the outage: %v", seen)
-	if seen[http.StatusServiceUnavailable] == 0 {
-		t.Errorf("no 503 during the outage (%v): the outage did not meet any delivery, or was not reported as retryable", seen)
+	outageMu.Lock()
+	seen := maps.Clone(outageStatuses)
+	outageMu.Unlock()
+	t.Logf("answers while the API server was down: %v (0 = no answer)", seen)
+	for s, n := range seen {
+		if s != http.StatusServiceUnavailable && s != http.StatusTooManyRequests {
+			t.Errorf("answered %d %d times while the API server was down: only a retried 503 or 429 keeps the window", s, n)
+		}
 	}
 	for s := range statuses {
 		if s != http.StatusOK && s != http.StatusServiceUnavailable && s != http.StatusTooManyRequests {
