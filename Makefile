@@ -37,6 +37,7 @@ unit: ## Unit tests only (no control plane).
 
 test: deps tools build ## Unit and integration tests against the real local control plane.
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	cd tools/func && $(GO) test -count=1 ./...
 
 e2e: deps tools build ## End-to-end tests: every experiment kind on the local stack.
 	$(GO) test $(TEST_FLAGS) ./test/e2e/...

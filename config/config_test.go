@@ -8,9 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
@@ -103,10 +105,13 @@ func TestManifestsValidate(t *testing.T) {
 	}
 }
 
-// TestRoleIsLeastPrivilege pins the functions' permissions: any widening
-// must be a deliberate change to this test.
-func TestRoleIsLeastPrivilege(t *testing.T) {
-	for _, f := range []string{"namespaced/201-role.yaml", "cluster-wide/202-clusterrole.yaml"} {
+// TestRoleVariantsAgree: the Role and the ClusterRole grant the same
+// rules, so that the choice between them is only one of scope. Which rules
+// those are is derived from the code's calls in test/integration
+// (TestRBACDerivedFromCalls), not pinned here.
+func TestRoleVariantsAgree(t *testing.T) {
+	var rules [2][]rbacv1.PolicyRule
+	for i, f := range []string{"namespaced/201-role.yaml", "cluster-wide/202-clusterrole.yaml"} {
 		b, err := Manifests.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -115,18 +120,75 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 		if err := yaml.Unmarshal(splitDocs(b)[0], &role); err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, r := range role.Rules {
-			for _, g := range r.APIGroups {
-				for _, res := range r.Resources {
-					got = append(got, g+"/"+res+":"+strings.Join(r.Verbs, ","))
-				}
+		rules[i] = role.Rules
+	}
+	if diff := cmp.Diff(rules[0], rules[1]); diff != "" {
+		t.Errorf("the Role and the ClusterRole differ (-role +clusterrole):\n%s", diff)
+	}
+}
+
+// TestRequestTimeoutInStep: the functions learn Knative's request timeout
+// from ITER8_TIMEOUT_SECONDS (Knative does not pass timeoutSeconds to the
+// container), so the two must agree.
+func TestRequestTimeoutInStep(t *testing.T) {
+	b, err := Manifests.ReadFile("base/300-functions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc servingv1.Service
+	if err := yaml.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	ts := svc.Spec.Template.Spec.TimeoutSeconds
+	if ts == nil {
+		t.Fatal("300-functions.yaml sets no timeoutSeconds")
+	}
+	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "ITER8_TIMEOUT_SECONDS" {
+			if e.Value != strconv.FormatInt(*ts, 10) {
+				t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", e.Value, *ts)
 			}
+			return
 		}
-		want := "serving.knative.dev/services:get,list,watch,update,patch serving.knative.dev/revisions:get,list"
-		if strings.Join(got, " ") != want {
-			t.Errorf("%s: rules %v, want %s", f, got, want)
+	}
+	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
+}
+
+// TestEventPolicyAdmitsTriggers: with OIDC on, broker-filter sends the
+// functions' replies back to the broker as the Trigger that delivered the
+// event, so the EventPolicy must admit every Trigger of config/.
+func TestEventPolicyAdmitsTriggers(t *testing.T) {
+	b, err := Manifests.ReadFile("oidc/800-eventpolicy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p eventingv1alpha1.EventPolicy
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	admitted := map[string]bool{}
+	for _, f := range p.Spec.From {
+		if f.Ref != nil && f.Ref.Kind == "Trigger" {
+			admitted[f.Ref.Namespace+"/"+f.Ref.Name] = true
 		}
+	}
+	tb, err := Manifests.ReadFile("base/500-triggers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, doc := range splitDocs(tb) {
+		var tr eventingv1.Trigger
+		if err := yaml.Unmarshal(doc, &tr); err != nil || tr.Kind != "Trigger" {
+			continue
+		}
+		n++
+		if !admitted[tr.Namespace+"/"+tr.Name] {
+			t.Errorf("Trigger %s/%s is not admitted by the EventPolicy: its replies would be refused", tr.Namespace, tr.Name)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Triggers in 500-triggers.yaml")
 	}
 }
 

@@ -3,53 +3,13 @@ package functions
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
-
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
-
-// runningSelector selects the Services with an experiment in progress.
-var runningSelector = fmt.Sprintf("%s in (running,paused),%s=true", store.LabelPhase, store.LabelEnabled)
-
-// Collect handles the PingSource tick: for every running experiment in
-// reach it folds in the metrics windows the collector gathers (each once,
-// by its deterministic key) and enforces maxDuration. One experiment's
-// permanent failure does not stop the others; any transient failure makes
-// the tick fail with a retried status, and the retry re-collects only what
-// is missing, since applied windows are deduplicated.
-func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
-	log := h.logger(ctx)
-	recs, err := h.store.List(ctx, "", runningSelector)
-	switch {
-	case err != nil && events.IsPermanent(err):
-		// Unreadable Services are skipped; the others still get their tick.
-		log.LogAttrs(ctx, slog.LevelWarn, "unreadable experiments skipped", slog.String("error", err.Error()))
-	case err != nil:
-		return nil, err
-	}
-	var transient []error
-	for _, rec := range recs {
-		if err := h.collectOne(ctx, rec); err != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "collect failed", slog.String("service", rec.Name()),
-				slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
-			if !events.IsPermanent(err) {
-				transient = append(transient, err)
-			}
-		}
-	}
-	if len(transient) > 0 {
-		return nil, events.Transient(http.StatusServiceUnavailable, fmt.Errorf("collect: %d experiments failed transiently: %w", len(transient), errors.Join(transient...)))
-	}
-	log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.Int("experiments", len(recs)), slog.String("outcome", "applied"))
-	return nil, nil
-}
 
 // collectOne is the tick of one experiment, read as rec: it folds in the
 // windows the collector gathers, fails the experiment when a metric with
@@ -60,10 +20,13 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	if x, ok := collection(rec); ok && h.collect != nil {
 		windows, err := h.collect.Windows(ctx, x, h.now())
 		var missing *collector.MissingError
-		if errors.As(err, &missing) {
-			// A metric with onMissing "fail" had no data: that is the
-			// experiment's failure, not the tick's.
-			_, out, err := h.step(ctx, ns, name, "", experimentOn, h.failOp(experiment.Failure{Reason: missing.Error(), OnFailure: true}))
+		var limit *collector.LimitError
+		if errors.As(err, &missing) || errors.As(err, &limit) {
+			// A metric with onMissing "fail" had no data, or a query
+			// brought back more than the collector takes: that is the
+			// experiment's failure, shown in its status, not the tick's.
+			reason := err.Error()
+			_, out, err := h.step(ctx, ns, name, "", experimentOn, h.failOp(experiment.Failure{Reason: reason, OnFailure: true}))
 			if err == nil {
 				h.forward(ctx, ns, name, out)
 			}

@@ -9,11 +9,16 @@
 // with it, and write both in one update that also records the event's
 // dedupe key; or map the error once. Handler files say only what is
 // specific to their event type: handlers.go (start, metrics, control),
-// collect.go (the PingSource tick and the collector adapter), vanished.go
+// collect.go (one experiment's tick and the collector adapter), tick.go
+// (the tick's enumeration of the configured namespaces, a few experiments
+// at a time within the request's deadline), vanished.go
 // (a revision deleted under an experiment). step also ends an experiment
 // that has outgrown its annotation budget. The server attaches the event's
 // id, type, source and subject to a logger carried in the context (log.go).
 //
-// It keeps no state of its own between events. It may import events and
-// pkg/...; nothing of iter8's imports it but cmd.
+// Every event runs under one deadline derived from the platform's request
+// timeout (server.go, TimeoutsFor); settings.go and embed.go build what
+// both entry points serve. It keeps no state of its own between events. It
+// may import events and pkg/...; nothing of iter8's imports it but cmd and
+// the root package, Knative Functions' entry point (function.go).
 package functions

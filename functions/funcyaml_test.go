@@ -64,7 +64,7 @@ type env struct {
 
 // TestFuncYAML checks func.yaml against the schema's rules and against what
 // the code serves: a subscription per inbound type, the health endpoints
-// the server answers, a build of the server binary, and the service account
+// func-go answers, the root package as the build, and the service account
 // of config/.
 func TestFuncYAML(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "func.yaml"))
@@ -87,11 +87,15 @@ func TestFuncYAML(t *testing.T) {
 	if !slices.Contains([]string{"pack", "s2i", "host"}, f.Build.Builder) {
 		t.Errorf("builder %q", f.Build.Builder)
 	}
-	if !slices.Contains(f.Build.BuildEnvs, env{"BP_GO_TARGETS", "./cmd/iter8-functions"}) {
-		t.Errorf("build does not target the server binary: %v", f.Build.BuildEnvs)
+	for _, e := range f.Build.BuildEnvs {
+		if e.Name == "BP_GO_TARGETS" {
+			// pack builds the scaffold in .func/build, where no such
+			// target exists; the root package is the function.
+			t.Errorf("build sets BP_GO_TARGETS=%s: the scaffolded root package is the build", e.Value)
+		}
 	}
-	if _, err := os.Stat(filepath.Join("..", "cmd", "iter8-functions", "main.go")); err != nil {
-		t.Errorf("build target: %v", err)
+	if _, err := os.Stat(filepath.Join("..", "function.go")); err != nil {
+		t.Errorf("the root package Knative Functions scaffolds: %v", err)
 	}
 	var got []string
 	for _, s := range f.Deploy.Subscriptions {
@@ -103,8 +107,8 @@ func TestFuncYAML(t *testing.T) {
 	if diff := cmp.Diff(InboundTypes, got); diff != "" {
 		t.Errorf("subscriptions differ from the types Route handles (-code +func.yaml):\n%s", diff)
 	}
-	if f.Deploy.HealthEndpoints.Liveness != "/healthz" || f.Deploy.HealthEndpoints.Readiness != "/readyz" {
-		t.Errorf("health endpoints %+v, want the server's /healthz and /readyz", f.Deploy.HealthEndpoints)
+	if f.Deploy.HealthEndpoints.Liveness != "/health/liveness" || f.Deploy.HealthEndpoints.Readiness != "/health/readiness" {
+		t.Errorf("health endpoints %+v, want func-go's /health/liveness and /health/readiness", f.Deploy.HealthEndpoints)
 	}
 	if m := f.Deploy.Options.Scale.Metric; m != "concurrency" && m != "rps" {
 		t.Errorf("scale metric %q", m)

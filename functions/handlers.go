@@ -19,8 +19,16 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
-// DefaultSource is the CloudEvents source of the events iter8 emits.
-const DefaultSource = "/apis/iter8-system/functions"
+// DefaultSource is the CloudEvents source of the events iter8 emits: the
+// functions' Knative Service of config/, named the way Knative's own
+// sources name theirs (SourceFor).
+var DefaultSource = SourceFor("iter8-system", "iter8-functions")
+
+// SourceFor is the source of events emitted by the functions' Knative
+// Service ns/name, after Knative's convention for event sources,
+// /apis/v1/namespaces/NS/RESOURCE/NAME (a PingSource emits as
+// /apis/v1/namespaces/NS/pingsources/NAME).
+func SourceFor(ns, name string) string { return "/apis/v1/namespaces/" + ns + "/services/" + name }
 
 // Handlers are iter8's functions. Build them with New.
 type Handlers struct {
@@ -37,6 +45,9 @@ type Handlers struct {
 	emit func(context.Context, cloudevents.Event) error
 	// deadLetters makes Route only log and acknowledge what it receives.
 	deadLetters bool
+	// namespaces limits the tick's listing; empty means all (tick.go).
+	namespaces  []string
+	tickWorkers int
 }
 
 // Collector gathers the metrics of running experiments on a tick. The
@@ -79,7 +90,7 @@ func WithDeadLetters() Option { return func(h *Handlers) { h.deadLetters = true 
 
 // New returns the handlers over a store.
 func New(s *store.Store, opts ...Option) *Handlers {
-	h := &Handlers{store: s, source: DefaultSource, now: time.Now, log: slog.Default()}
+	h := &Handlers{store: s, source: DefaultSource, now: time.Now, log: slog.Default(), tickWorkers: DefaultTickWorkers}
 	for _, o := range opts {
 		o(h)
 	}

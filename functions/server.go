@@ -30,15 +30,38 @@ type Timeouts struct {
 	ReadHeader time.Duration
 	// Read bounds reading a whole request, body included.
 	Read time.Duration
+	// Handle bounds handling one event, once read: when it passes, the
+	// handler's API and Prometheus calls are cancelled and the event is
+	// answered with a retried 503, before the sender gives up.
+	Handle time.Duration
 	// Write bounds handling and answering one request.
 	Write time.Duration
 	// Idle bounds keep-alive connections between requests.
 	Idle time.Duration
 }
 
-// DefaultTimeouts suit Knative's delivery: its default request timeout is
-// longer than Write, so a slow API server yields our 503, not its timeout.
-var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 60 * time.Second, Idle: 90 * time.Second}
+// DefaultRequestTimeout is the functions' Knative Service's timeoutSeconds
+// in config/300-functions.yaml, which also passes it in
+// ITER8_TIMEOUT_SECONDS: queue-proxy answers 504 for us once it passes,
+// and the delivery would count that as our failure.
+const DefaultRequestTimeout = 30 * time.Second
+
+// TimeoutsFor derives every timeout from the request timeout that the
+// platform enforces (Knative's timeoutSeconds): an event is answered, 2xx
+// or a retried 503, within Handle = 5/6 of it, leaving the rest for the
+// answer to travel back before queue-proxy or the sender cuts it off.
+func TimeoutsFor(request time.Duration) Timeouts {
+	return Timeouts{
+		ReadHeader: min(5*time.Second, request/4),
+		Read:       min(15*time.Second, request/2),
+		Handle:     request * 5 / 6,
+		Write:      request,
+		Idle:       90 * time.Second,
+	}
+}
+
+// DefaultTimeouts suit config/'s request timeout of 30 s.
+var DefaultTimeouts = TimeoutsFor(DefaultRequestTimeout)
 
 // Server serves the handlers over HTTP with health, readiness and metrics.
 type Server struct {
@@ -81,10 +104,20 @@ func (sv *Server) handle(ctx context.Context, e cloudevents.Event) (*cloudevents
 	sv.inflight.Inc()
 	defer sv.inflight.Dec()
 	start := time.Now()
+	if sv.Timeouts.Handle > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sv.Timeouts.Handle)
+		defer cancel()
+	}
 	// Every log line about this event carries these, once.
 	ctx = withLogger(ctx, sv.log.With(slog.String("id", e.ID()), slog.String("type", e.Type()),
 		slog.String("source", e.Source()), slog.String("subject", e.Subject())))
 	reply, err := sv.h.Route(ctx, e)
+	if err != nil && ctx.Err() != nil && events.IsPermanent(err) {
+		// A call cut off by the deadline may surface as any error; what
+		// it means is "not done yet", which a redelivery completes.
+		err = events.Transient(http.StatusServiceUnavailable, fmt.Errorf("not handled within %s: %w", sv.Timeouts.Handle, err))
+	}
 	typ := e.Type()
 	if !slices.Contains(InboundTypes, typ) {
 		typ = "unknown" // keeps the label set bounded whatever senders send
@@ -160,21 +193,4 @@ func (sv *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 		return err
 	}
 	return nil
-}
-
-// SinkEmitter returns an emitter that posts events to sink (K_SINK) in
-// binary mode.
-func SinkEmitter(sink string) (func(context.Context, cloudevents.Event) error, error) {
-	c, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink))
-	if err != nil {
-		return nil, fmt.Errorf("K_SINK %s: %w", sink, err)
-	}
-	return func(ctx context.Context, e cloudevents.Event) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if res := c.Send(ctx, e); cloudevents.IsUndelivered(res) || !cloudevents.IsACK(res) {
-			return fmt.Errorf("K_SINK %s: %w", sink, res)
-		}
-		return nil
-	}, nil
 }

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -65,6 +69,44 @@ func TestEveryEventIsEmittedOnce(t *testing.T) {
 		}
 		if reply.Type() != events.TypeExperimentCompleted {
 			t.Errorf("failing sink %v: reply %s, want the most significant, %s", failing, reply.Type(), events.TypeExperimentCompleted)
+		}
+	}
+}
+
+// TestSinkEmitterSendsToken: with a token file (SinkBinding's OIDC token
+// for the Broker's audience) every send carries it, read afresh so that a
+// refreshed token is used; without one no Authorization header is sent.
+func TestSinkEmitterSendsToken(t *testing.T) {
+	got := make(chan string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "token")
+	e := cloudevents.NewEvent()
+	e.SetID("x")
+	e.SetSource(DefaultSource)
+	e.SetType(events.TypeExperimentFailed)
+	for _, tc := range []struct{ file, token, want string }{
+		{file, "first\n", "Bearer first"},
+		{file, "refreshed", "Bearer refreshed"},
+		{"", "", ""},
+	} {
+		if tc.file != "" {
+			if err := os.WriteFile(tc.file, []byte(tc.token), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		emit, err := SinkEmitter(srv.URL, WithTokenFile(tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := emit(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-got; a != tc.want {
+			t.Errorf("Authorization %q, want %q", a, tc.want)
 		}
 	}
 }

@@ -4,7 +4,8 @@
 //
 //	iter8-functions [--listen :8080] [--kubeconfig FILE] [--source URI]
 //	                [--log-format json|text] [--grace 25s] [--dead-letters]
-//	                [--kube-qps 100] [--kube-burst 200]
+//	                [--kube-qps 100] [--kube-burst 200] [--namespaces NS,...]
+//	                [--request-timeout 30s] [--tick-workers 4]
 //
 // PORT (set by Knative) overrides the listen port; K_SINK, when set,
 // receives every emitted event that is not the reply (Knative sends the
@@ -22,15 +23,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
-
 	"github.com/iter8-knative/iter8/functions"
-	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 func main() {
@@ -42,17 +39,22 @@ func main() {
 
 func run() error {
 	start := time.Now()
+	env := functions.SettingsFromEnv(os.LookupEnv)
 	listen := flag.String("listen", ":8080", "address to listen on; PORT overrides the port")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config)")
-	source := flag.String("source", envOr("ITER8_SOURCE", functions.DefaultSource), "CloudEvents source of emitted events")
+	flag.StringVar(&env.Source, "source", env.Source, "CloudEvents source of emitted events (ITER8_SOURCE)")
 	logFormat := flag.String("log-format", envOr("ITER8_LOG_FORMAT", "json"), "json or text")
 	grace := flag.Duration("grace", 25*time.Second, "how long in-flight events may run after SIGTERM")
 	deadLetters := flag.Bool("dead-letters", false, "only log the events received (a dead-letter sink)")
-	// client-go's default of 5 requests/s would cap the functions at about
-	// 2.5 events/s, since each event takes a read and a write.
-	qps := flag.Float64("kube-qps", 100, "API requests per second this process may make")
-	burst := flag.Int("kube-burst", 200, "API request burst")
+	qps := flag.Float64("kube-qps", functions.DefaultKubeQPS, "API requests per second this process may make")
+	burst := flag.Int("kube-burst", functions.DefaultKubeBurst, "API request burst")
+	flag.DurationVar(&env.RequestTimeout, "request-timeout", env.RequestTimeout,
+		"the platform's request timeout (Knative's timeoutSeconds, ITER8_TIMEOUT_SECONDS); every event is answered well within it")
+	namespaces := flag.String("namespaces", strings.Join(env.Namespaces, ","),
+		"comma-separated namespaces whose experiments the tick collects (the per-namespace Roles; ITER8_NAMESPACES); empty: all (the ClusterRole)")
+	flag.IntVar(&env.TickWorkers, "tick-workers", env.TickWorkers, "experiments one tick collects at once")
 	flag.Parse()
+	env.Namespaces = functions.SplitList(*namespaces)
 
 	log := newLogger(*logFormat)
 	slog.SetDefault(log)
@@ -64,54 +66,26 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	cfg, err := restConfig(*kubeconfig)
+	cfg, err := functions.KubeConfig(*kubeconfig)
 	if err != nil {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(*qps), *burst
-	sv, err := servingclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	st := store.New(sv.ServingV1())
-	opts := []functions.Option{functions.WithSource(*source), functions.WithLogger(log)}
-	if sink := os.Getenv("K_SINK"); sink != "" {
-		emit, err := functions.SinkEmitter(sink)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, functions.WithEmitter(emit))
-	}
-	collect, err := collectorOptions(log)
-	if err != nil {
-		return err
-	}
-	opts = append(opts, collect...)
-	h := functions.New(st, opts...)
+	var extra []functions.Option
 	if *deadLetters {
-		h = functions.New(st, append(opts, functions.WithDeadLetters())...)
+		extra = append(extra, functions.WithDeadLetters())
+	}
+	srv, err := env.Server(cfg, log, os.LookupEnv, extra...)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	log.Info("ready", slog.Duration("startup", time.Since(start)))
-	return functions.NewServer(h, st).Serve(ctx, ln, *grace)
-}
-
-func restConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = path
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
-	}
-	return cfg, nil
+	log.Info("ready", slog.Duration("startup", time.Since(start)), slog.Duration("request-timeout", env.RequestTimeout),
+		slog.Any("namespaces", env.Namespaces), slog.Bool("sink-token", env.SinkTokenFile != ""))
+	return srv.Serve(ctx, ln, *grace)
 }
 
 func newLogger(format string) *slog.Logger {

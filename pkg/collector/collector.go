@@ -52,6 +52,9 @@ type Collector struct {
 	delay    time.Duration
 	timeout  time.Duration
 	rt       http.RoundTripper
+	// maxBytes and maxSeries cap one query's answer (access.go).
+	maxBytes  int64
+	maxSeries int
 }
 
 // Option configures a Collector.
@@ -79,7 +82,8 @@ func WithQueryTimeout(d time.Duration) Option { return func(c *Collector) { c.ti
 // New returns a Collector for the Prometheus at address (such as
 // http://prometheus.monitoring:9090) using the official client.
 func New(address string, opts ...Option) (*Collector, error) {
-	c := &Collector{names: KnativeOTel(), lookback: DefaultLookback, delay: DefaultDelay, timeout: DefaultQueryTimeout}
+	c := &Collector{names: KnativeOTel(), lookback: DefaultLookback, delay: DefaultDelay, timeout: DefaultQueryTimeout,
+		maxBytes: DefaultMaxResponseBytes, maxSeries: DefaultMaxSeries}
 	for _, o := range opts {
 		o(c)
 	}
@@ -93,11 +97,11 @@ func New(address string, opts ...Option) (*Collector, error) {
 		if address == "" {
 			return nil, fmt.Errorf("collector: Prometheus address is required")
 		}
-		client, err := api.NewClient(api.Config{Address: address, RoundTripper: c.rt})
+		client, err := api.NewClient(api.Config{Address: address, RoundTripper: limitBody{next: c.rt, max: c.maxBytes}})
 		if err != nil {
-			return nil, fmt.Errorf("collector: Prometheus at %q: %w", address, err)
+			return nil, fmt.Errorf("collector: Prometheus at %q: %w", Redact(address), err)
 		}
-		c.q = apiQuerier{v1.NewAPI(client)}
+		c.q = seriesLimit{q: apiQuerier{v1.NewAPI(client)}, max: c.maxSeries}
 	}
 	return c, nil
 }

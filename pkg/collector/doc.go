@@ -8,7 +8,8 @@
 // add up to the whole and a re-collected window yields the same counts.
 // Missing data is reported, never silently folded in as zeros, and a
 // Prometheus that cannot be reached is a transient error that Knative
-// retries.
+// retries. Access (credentials and CA from files, a redacted URL) and the
+// caps on what one query may bring back are in access.go.
 //
 // It is an adapter over the official Prometheus HTTP API client. It may
 // import events only: it is told what it needs of an experiment (its spec,

@@ -54,6 +54,13 @@ func FromEnv(lookup func(string) (string, bool), opts ...Option) (c *Collector, 
 			env = append(env, d.opt(v))
 		}
 	}
+	rt, err := AccessFromEnv(lookup)
+	if err != nil {
+		return nil, false, err
+	}
+	if rt != nil {
+		env = append(env, WithRoundTripper(rt))
+	}
 	c, err = New(strings.TrimSpace(url), append(env, opts...)...)
 	if err != nil {
 		return nil, false, err

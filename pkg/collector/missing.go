@@ -72,6 +72,10 @@ func (e *MissingError) Unwrap() error {
 // or overloaded Prometheus, a timeout, is transient and retried.
 func classify(what, query string, err error) error {
 	wrapped := fmt.Errorf("prometheus query for %s (%s): %w", what, query, err)
+	var le *LimitError
+	if errors.As(err, &le) {
+		return wrapped // permanent through LimitError.Unwrap
+	}
 	var pe *v1.Error
 	if errors.As(err, &pe) && pe.Type == v1.ErrBadData {
 		return events.Permanent(http.StatusUnprocessableEntity, wrapped)

@@ -71,6 +71,20 @@ func KnativeOTelLabels() Names {
 	return n
 }
 
+// KnativeOTelV046 is KnativeOTel for Knative Serving v0.46 and v0.47
+// (Knative 1.16 and 1.17), whose queue-proxy records the same histogram
+// under the name kn.queueproxy.app.duration (seconds, attribute
+// http.response.status_code; knative.dev/serving v0.46.0
+// pkg/queue/request_metric.go).
+func KnativeOTelV046() Names {
+	n := KnativeOTel()
+	n.Requests = "kn_queueproxy_app_duration_seconds_count"
+	n.LatencyCount = "kn_queueproxy_app_duration_seconds_count"
+	n.LatencySum = "kn_queueproxy_app_duration_seconds_sum"
+	n.LatencyBucket = "kn_queueproxy_app_duration_seconds_bucket"
+	return n
+}
+
 // KnativeOpenCensus is Knative Serving before OpenTelemetry: the
 // queue-proxy's revision_request_count and revision_request_latencies
 // (milliseconds), labelled with the revision and namespace.
@@ -92,6 +106,7 @@ func KnativeOpenCensus() Names {
 var Presets = map[string]func() Names{
 	"knative-otel":        KnativeOTel,
 	"knative-otel-labels": KnativeOTelLabels,
+	"knative-otel-v0.46":  KnativeOTelV046,
 	"knative-opencensus":  KnativeOpenCensus,
 }
 

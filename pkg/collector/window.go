@@ -10,8 +10,11 @@ import (
 	"github.com/iter8-knative/iter8/events"
 )
 
-// Source is the CloudEvents source of the windows the collector produces.
-const Source = "/apis/iter8-system/collector"
+// Source is the CloudEvents source of the windows the collector produces:
+// the functions' Knative Service that runs it, in Knative's
+// /apis/v1/namespaces/NS/RESOURCE/NAME convention. It is part of each
+// window's dedupe key, so every replica must use the same.
+const Source = "/apis/v1/namespaces/iter8-system/services/iter8-functions"
 
 // Window is one collected metrics window of one experiment.
 type Window struct {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,7 +44,7 @@ type Store struct {
 	budget  int
 
 	conflicts atomic.Int64
-	locks     sync.Map // namespace/name -> *sync.Mutex
+	locks     keyedLocks
 	decoded   stateCache
 }
 
@@ -166,9 +165,11 @@ func (s *Store) List(ctx context.Context, ns, selector string) ([]Record, error)
 func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (Result, error) {
 	// Writers in one process take turns per Service; conflicts then only
 	// arise between processes.
-	mu, _ := s.locks.LoadOrStore(ns+"/"+name, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	unlock, err := s.locks.lock(ctx, ns+"/"+name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 
 	var res Result
 	hashed, legacy := hashKey(key), legacyHash(key)

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+
 	"github.com/iter8-knative/iter8/config"
 	"github.com/iter8-knative/iter8/test/cluster"
 	"github.com/iter8-knative/iter8/test/stack"
@@ -66,6 +69,13 @@ func TestInstallAsDocumented(t *testing.T) {
 		if err := stack.WaitReady(ctx, c); err != nil {
 			t.Fatal(err)
 		}
+		// A Role cannot grant a list across namespaces, so the per-namespace
+		// variant must limit the tick to its namespaces; the cluster-wide
+		// one must not limit it.
+		wantNS := map[string]string{"config/namespaced": "default", "config/cluster-wide": ""}[dir]
+		if got := functionsEnv(ctx, t, c, "ITER8_NAMESPACES"); got != wantNS {
+			t.Errorf("%s: the functions run with ITER8_NAMESPACES=%q, want %q", dir, got, wantNS)
+		}
 		// Each variant grants exactly one kind of RBAC.
 		kinds := kustomizedKinds(ctx, t, c, dir)
 		role, clusterRole := slices.Contains(kinds, "Role"), slices.Contains(kinds, "ClusterRole")
@@ -98,4 +108,20 @@ func kustomizedKinds(ctx context.Context, t *testing.T, c *cluster.Cluster, dir 
 		}
 	}
 	return kinds
+}
+
+// functionsEnv returns the value of the installed functions' environment
+// variable name, "" when unset.
+func functionsEnv(ctx context.Context, t *testing.T, c *cluster.Cluster, name string) string {
+	t.Helper()
+	svc, err := servingclient.NewForConfigOrDie(c.Config).ServingV1().Services("iter8-system").Get(ctx, "iter8-functions", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the installed functions: %v", err)
+	}
+	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
 }

@@ -56,8 +56,8 @@ func applyConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, ns strin
 
 // TestConfigAppliesAndRBACIsLeastPrivilege applies config/ and then acts as
 // the functions' service account, with a real token from the TokenRequest
-// API: it may read and patch Knative Services in its namespace, and is
-// refused Secrets, deletes, creates and other namespaces.
+// API: it may read and update Knative Services in its namespace, and is
+// refused patches, watches, Secrets, deletes, creates and other namespaces.
 func TestConfigAppliesAndRBACIsLeastPrivilege(t *testing.T) {
 	c := cluster.Shared(t)
 	ns := c.Namespace(t)
@@ -81,18 +81,19 @@ func TestConfigAppliesAndRBACIsLeastPrivilege(t *testing.T) {
 	fkube := kubernetes.NewForConfigOrDie(as)
 
 	patch := []byte(`{"metadata":{"annotations":{"iter8.dev/status":"rbac test"}}}`)
-	if _, err := fsv.Services(ns).Patch(ctx, "shop", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		t.Errorf("patching a Service in its namespace: %v, want allowed", err)
+	svc, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("getting a Service: %v, want allowed", err)
 	}
-	if _, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{}); err != nil {
-		t.Errorf("getting a Service: %v, want allowed", err)
-	}
-	if _, err := fsv.Revisions(ns).List(ctx, metav1.ListOptions{}); err != nil {
-		t.Errorf("listing revisions: %v, want allowed", err)
+	svc.Annotations = map[string]string{"iter8.dev/status": "rbac test"}
+	if _, err := fsv.Services(ns).Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("updating a Service in its namespace: %v, want allowed", err)
 	}
 	refused := map[string]error{}
 	_, refused["get secrets"] = fkube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
 	_, refused["patch in another namespace"] = fsv.Services(other).Patch(ctx, "shop", types.MergePatchType, patch, metav1.PatchOptions{})
+	_, refused["patch (the code only updates)"] = fsv.Services(ns).Patch(ctx, "shop", types.MergePatchType, patch, metav1.PatchOptions{})
+	_, refused["watch (the code never watches)"] = fsv.Services(ns).Watch(ctx, metav1.ListOptions{})
 	refused["delete a Service"] = fsv.Services(ns).Delete(ctx, "shop", metav1.DeleteOptions{})
 	_, refused["create a Service"] = fsv.Services(ns).Create(ctx, &unstructuredService, metav1.CreateOptions{})
 	_, refused["create a configmap"] = fkube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})

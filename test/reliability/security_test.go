@@ -221,6 +221,22 @@ func TestCrossTenantRefused(t *testing.T) {
 	if after := otherEnv.service(ctx, t, "shop"); after.ResourceVersion != before || after.Annotations[store.AnnotationState] != "" {
 		t.Errorf("the other tenant's Service was written (resourceVersion %s -> %s)", before, after.ResourceVersion)
 	}
+
+	// The tick under the per-namespace Role: across all namespaces it is
+	// refused (503, retried); with its namespace listed (--namespaces,
+	// ITER8_NAMESPACES in config/) it is answered 200.
+	tick, _ := deliver.New(events.TypePing, "tick", "", []byte(`{}`))
+	if r, err := e.client.Post(ctx, tick); err != nil || r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "forbidden") {
+		t.Errorf("tick across all namespaces under a Role: %v %+v, want a 503 naming the refusal", err, r)
+	}
+	listed, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(c.Root), kubeconfig, "--namespaces", e.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listed.Stop()
+	if r, err := deliver.NewClient(listed.URL).Post(ctx, tick); err != nil || r.Status != http.StatusOK {
+		t.Errorf("tick with the Role's namespace listed: %v %+v, want 200", err, r)
+	}
 }
 
 // functionsIdentity applies config/'s service account, and its Role and

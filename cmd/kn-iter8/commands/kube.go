@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
@@ -70,6 +71,8 @@ type clients struct {
 	// typed, but its scheme registers every eventing API group, one of which
 	// drags k8s.io/apiserver into the module for one field.
 	dynamic dynamic.Interface
+	// kube requests OIDC tokens (oidc.go).
+	kube kubernetes.Interface
 }
 
 // kubeClients connects to the cluster the flags name.
@@ -95,5 +98,9 @@ func kubeClients(f *kubeFlags) (*clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes dynamic client: %w", err)
 	}
-	return &clients{namespace: ns, serving: sv.ServingV1(), dynamic: dyn}, nil
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &clients{namespace: ns, serving: sv.ServingV1(), dynamic: dyn, kube: kube}, nil
 }

@@ -41,6 +41,9 @@ type sendFlags struct {
 	brokerNamespace string
 	broker          string
 	dryRun          bool
+	// serviceAccount and tokenFile give the OIDC token (oidc.go).
+	serviceAccount string
+	tokenFile      string
 }
 
 func (s *sendFlags) register(cmd *cobra.Command) {
@@ -49,6 +52,8 @@ func (s *sendFlags) register(cmd *cobra.Command) {
 	f.StringVar(&s.brokerNamespace, "broker-namespace", defaultBrokerNamespace, "namespace of the iter8 broker")
 	f.StringVar(&s.broker, "broker", defaultBroker, "name of the iter8 broker")
 	f.BoolVar(&s.dryRun, "dry-run", false, "print the event as a curl command instead of sending it")
+	f.StringVar(&s.serviceAccount, "service-account", "", "with OIDC on: send a token of this service account (namespace/name) for the broker's audience")
+	f.StringVar(&s.tokenFile, "token-file", "", "with OIDC on: send the bearer token in this file")
 }
 
 // brokers is the resource of Knative Eventing's Broker.
@@ -57,25 +62,27 @@ var brokers = schema.GroupVersionResource{Group: "eventing.knative.dev", Version
 // errNoBroker is a cluster without the iter8 broker (or with one not ready).
 var errNoBroker = errors.New("no iter8 broker")
 
-// discoverBroker returns the URL of the iter8 broker: status.address.url
-// of Broker name in namespace ns.
-func discoverBroker(ctx context.Context, cl *clients, ns, name string) (string, error) {
+// discoverBroker returns the URL of the iter8 broker, status.address.url
+// of Broker name in namespace ns, and its OIDC audience
+// (status.address.audience), set when Eventing's authentication-oidc is on.
+func discoverBroker(ctx context.Context, cl *clients, ns, name string) (string, string, error) {
 	if cl == nil || cl.dynamic == nil {
-		return "", fmt.Errorf("%w: no cluster connection", errNoBroker)
+		return "", "", fmt.Errorf("%w: no cluster connection", errNoBroker)
 	}
 	b, err := cl.dynamic.Resource(brokers).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		// Also what a cluster without Knative Eventing answers.
-		return "", fmt.Errorf("%w: broker %s/%s not found", errNoBroker, ns, name)
+		return "", "", fmt.Errorf("%w: broker %s/%s not found", errNoBroker, ns, name)
 	case err != nil:
-		return "", fmt.Errorf("finding the iter8 broker %s/%s: %w", ns, name, err)
+		return "", "", fmt.Errorf("finding the iter8 broker %s/%s: %w", ns, name, err)
 	}
 	u, _, _ := unstructured.NestedString(b.Object, "status", "address", "url")
 	if u == "" {
-		return "", fmt.Errorf("%w: broker %s/%s has no address yet (is it Ready?)", errNoBroker, ns, name)
+		return "", "", fmt.Errorf("%w: broker %s/%s has no address yet (is it Ready?)", errNoBroker, ns, name)
 	}
-	return u, nil
+	aud, _, _ := unstructured.NestedString(b.Object, "status", "address", "audience")
+	return u, aud, nil
 }
 
 // deliver sends ev to the sink the flags name, or to the broker found in
@@ -83,10 +90,10 @@ func discoverBroker(ctx context.Context, cl *clients, ns, name string) (string, 
 // curl command that sends it and succeeds: the event is valid, only the
 // way to the cluster is missing.
 func deliver(ctx context.Context, e *env, cl *clients, sf sendFlags, ev event.Event) (bool, error) {
-	sink := sf.sink
+	sink, audience := sf.sink, ""
 	if sink == "" {
 		var err error
-		sink, err = discoverBroker(ctx, cl, sf.brokerNamespace, sf.broker)
+		sink, audience, err = discoverBroker(ctx, cl, sf.brokerNamespace, sf.broker)
 		if errors.Is(err, errNoBroker) {
 			if !sf.dryRun {
 				fmt.Fprintf(e.stderr, "Note: %v; nothing was sent. Send the event yourself with:\n\n", err)
@@ -103,7 +110,11 @@ func deliver(ctx context.Context, e *env, cl *clients, sf sendFlags, ev event.Ev
 	if _, err := url.ParseRequestURI(sink); err != nil {
 		return false, usagef("--sink %q is not a URL: %v", sink, err)
 	}
-	status, reply, err := post(ctx, e.http, sink, ev)
+	token, err := sf.token(ctx, cl, audience)
+	if err != nil {
+		return false, err
+	}
+	status, reply, err := post(ctx, e.http, sink, token, ev)
 	if err != nil {
 		return false, fmt.Errorf("sending %s for %s to %s: %w%s", ev.Type(), ev.Subject(), sink, err, hintFor(sink, err))
 	}
@@ -114,12 +125,16 @@ func deliver(ctx context.Context, e *env, cl *clients, sf sendFlags, ev event.Ev
 	return true, nil
 }
 
-// post sends ev in binary mode and returns the status and the type of a
-// reply event, if any. A refusal carries the function's message.
-func post(ctx context.Context, client *http.Client, sink string, ev event.Event) (int, string, error) {
+// post sends ev in binary mode, with token as a bearer token when set, and
+// returns the status and the type of a reply event, if any. A refusal
+// carries the function's message.
+func post(ctx context.Context, client *http.Client, sink, token string, ev event.Event) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sink, nil)
 	if err != nil {
 		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&ev), req); err != nil {
 		return 0, "", err
