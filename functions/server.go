@@ -41,7 +41,7 @@ type Timeouts struct {
 }
 
 // DefaultRequestTimeout is the functions' Knative Service's timeoutSeconds
-// in config/300-functions.yaml, which also passes it in
+// in config/base/300-functions.yaml, which also passes it in
 // ITER8_TIMEOUT_SECONDS: queue-proxy answers 504 for us once it passes,
 // and the delivery would count that as our failure.
 const DefaultRequestTimeout = 30 * time.Second

@@ -11,7 +11,7 @@ import (
 )
 
 // Settings are what the functions read from their environment, as
-// config/300-functions.yaml (or func.yaml) sets it. The binary
+// config/base/300-functions.yaml (or func.yaml) sets it. The binary
 // (cmd/iter8-functions) and the Knative Functions entry point (the root
 // package) both build their handlers from them.
 type Settings struct {

@@ -31,7 +31,7 @@ const (
 // Limits on what one query may bring back. PromQL comes from the
 // experiment spec, which any event sender writes: a query that matches
 // every series must not be able to exhaust the functions' memory (128 MiB
-// in config/300-functions.yaml).
+// in config/base/300-functions.yaml).
 const (
 	DefaultMaxResponseBytes = 8 << 20
 	DefaultMaxSeries        = 10000
