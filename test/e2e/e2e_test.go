@@ -155,16 +155,20 @@ func TestPerformanceVerdict(t *testing.T) {
 func TestPauseResumeAbort(t *testing.T) {
 	s, x, ctx := up(t, "abn-three.yaml", 5)
 	subject := events.Subject(x.Namespace, x.Service)
+	// The controls come early: the decision rules need only a few windows
+	// of this scenario to promote shop-v2, and the abort must find the
+	// experiment still running.
+	const pauseAt, resumeAt, abortAt = 1, 3, 4
 	var pausedSplit map[string]int
 	var pausedIter int
 	x.Before = func(ctx context.Context, i int) error {
 		var action string
 		switch i {
-		case 2:
+		case pauseAt:
 			action = events.ActionPause
-		case 6:
+		case resumeAt:
 			action = events.ActionResume
-		case 8:
+		case abortAt:
 			action = events.ActionAbort
 		default:
 			return nil
@@ -182,14 +186,14 @@ func TestPauseResumeAbort(t *testing.T) {
 		return nil
 	}
 	x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
-		if i >= 2 && i < 6 {
+		if i >= pauseAt && i < resumeAt {
 			if rec.State.Phase != experiment.PhasePaused {
 				return fmt.Errorf("window %d: phase %s, want Paused", i, rec.State.Phase)
 			}
 			if diff := cmp.Diff(pausedSplit, store.Split(rec.Service)); diff != "" {
 				return fmt.Errorf("window %d: traffic moved while paused:\n%s", i, diff)
 			}
-			if rec.State.Iteration != pausedIter+(i-1) {
+			if rec.State.Iteration != pausedIter+(i-pauseAt+1) {
 				return fmt.Errorf("window %d: iteration %d; paused windows must still be counted", i, rec.State.Iteration)
 			}
 		}
