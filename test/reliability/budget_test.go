@@ -13,6 +13,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
@@ -135,7 +136,7 @@ func TestAnnotationBudget(t *testing.T) {
 		var hist [10]float64    // accepted values of latency-0
 		applied, refused, maxSize := 0, 0, 0
 		compacted := ""
-		for i := 0; i < 40 && refused < 3; i++ {
+		for i := 0; i < 40 && refused == 0; i++ {
 			w := histogramWindow(i, revs, metrics)
 			ev, _ := deliver.New(events.TypeMetricsObserved, fmt.Sprintf("w-%d", i), subject, w)
 			before := iter8Annotations(e.service(ctx, t, "shop"))
@@ -167,12 +168,22 @@ func TestAnnotationBudget(t *testing.T) {
 					t.Log(compacted)
 				}
 			case r.Status == http.StatusUnprocessableEntity && strings.Contains(r.Body, "budget"):
+				// A window that fits alone but not on top of the data held
+				// means the experiment has outgrown the budget: it ends,
+				// failed, with its traffic freed as onFailure says, rather
+				// than stay Running while every window is refused. Its data
+				// stays as it was (checked below).
 				refused++
-				if iter8Annotations(svc) != before {
-					t.Errorf("window %d: refused, yet the experiment on the Service changed", i)
+				t.Logf("window %d refused at %d bytes: %s", i, size, strings.TrimSpace(r.Body))
+				rec := e.record(ctx, t, "shop")
+				if rec.State.Phase != experiment.PhaseFailed || !strings.Contains(rec.State.Reason, "budget") {
+					t.Errorf("window %d: refused for the budget, yet phase %s (%s): want Failed naming the budget", i, rec.State.Phase, rec.State.Reason)
 				}
-				if refused == 1 {
-					t.Logf("window %d refused at %d bytes: %s", i, size, strings.TrimSpace(r.Body))
+				if err := consistent(rec); err != nil {
+					t.Errorf("window %d: %v", i, err)
+				}
+				if iter8Annotations(svc) == before {
+					t.Errorf("window %d: refused for the budget, yet the experiment on the Service did not end", i)
 				}
 			default:
 				t.Fatalf("window %d: answer %d %s: want 200, or a permanent 422 about the budget", i, r.Status, r.Body)
@@ -199,7 +210,9 @@ func TestAnnotationBudget(t *testing.T) {
 				t.Errorf("%s latency-0: %v values, want %v", revs[v], total, hist[v])
 			}
 		}
-		abort(t, "abort-grow")
+		if refused == 0 {
+			abort(t, "abort-grow")
+		}
 	})
 
 	t.Run("10x10 steady size", func(t *testing.T) {
