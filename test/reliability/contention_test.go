@@ -81,26 +81,13 @@ func TestAnsweredInTimeUnderCPUContention(t *testing.T) {
 
 	stop := hogCPUs(t)
 	var tally deliver.Tally
-	work := make(chan deliver.Event)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ev := range work {
-				r, a, err := client.Deliver(ctx, ev)
-				tally.Add(a)
-				if err != nil || r.Status != http.StatusOK {
-					t.Errorf("window %s: %v, last answer %d %s: lost", ev.ID, err, r.Status, r.Body)
-				}
-			}
-		}()
-	}
+	senders := client.Senders(ctx, 4, &tally, func(ev deliver.Event, r deliver.Reply, err error) {
+		t.Errorf("window %s: %v, last answer %d %s: lost", ev.ID, err, r.Status, r.Body)
+	})
 	for _, ev := range queue {
-		work <- ev
+		senders.Send(ctx, ev)
 	}
-	close(work)
-	wg.Wait()
+	senders.Close()
 	stop()
 
 	statuses := tally.Snapshot()

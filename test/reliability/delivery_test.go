@@ -167,23 +167,11 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	}()
 
 	var tally deliver.Tally
-	work := make(chan deliver.Event)
-	var senders sync.WaitGroup
-	for range 3 {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for ev := range work {
-				r, a, err := e.client.Deliver(ctx, ev)
-				tally.Add(a)
-				if err != nil || r.Status != http.StatusOK {
-					t.Errorf("window %s: %v; answer %d %s", ev.ID, err, r.Status, r.Body)
-				}
-			}
-		}()
-	}
+	senders := e.client.Senders(ctx, 3, &tally, func(ev deliver.Event, r deliver.Reply, err error) {
+		t.Errorf("window %s: %v; answer %d %s", ev.ID, err, r.Status, r.Body)
+	})
 	for _, ev := range queue {
-		work <- ev
+		senders.Send(ctx, ev)
 	}
 	// However fast the functions are, keep redelivering (duplicates, which
 	// must change nothing) until the fault has been injected enough times.
@@ -191,10 +179,9 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	for killed.Load() < minKills && ctx.Err() == nil {
 		ev := windows[again.IntN(len(windows))]
 		queue = append(queue, ev)
-		work <- ev
+		senders.Send(ctx, ev)
 	}
-	close(work)
-	senders.Wait()
+	senders.Close()
 	close(done)
 	bg.Wait()
 	kills := int(killed.Load())

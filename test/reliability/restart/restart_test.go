@@ -104,38 +104,28 @@ func TestAPIServerRestartLosesNothing(t *testing.T) {
 	}
 
 	var tally deliver.Tally
-	deliverAll := func(batch []deliver.Event) *sync.WaitGroup {
-		work := make(chan deliver.Event)
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for e := range work {
-					r, a, err := client.Deliver(ctx, e)
-					tally.Add(a)
-					if err != nil || r.Status != http.StatusOK {
-						t.Errorf("window %s: %v, last answer %d %s: the window is lost", e.ID, err, r.Status, r.Body)
-					}
-				}
-			}()
-		}
+	// deliverAll delivers batch with 4 senders; the returned function waits
+	// until every event was delivered or given up.
+	deliverAll := func(batch []deliver.Event) (wait func()) {
+		senders := client.Senders(ctx, 4, &tally, func(e deliver.Event, r deliver.Reply, err error) {
+			t.Errorf("window %s: %v, last answer %d %s: the window is lost", e.ID, err, r.Status, r.Body)
+		})
+		done := make(chan struct{})
 		go func() {
-			defer close(work)
+			defer close(done)
 			for _, e := range batch {
-				select {
-				case work <- e:
-				case <-ctx.Done():
-					return
+				if !senders.Send(ctx, e) {
+					break
 				}
 			}
+			senders.Close()
 		}()
-		return &wg
+		return func() { <-done }
 	}
 
 	began := time.Now()
 	third := len(queue) / 3
-	deliverAll(queue[:third]).Wait()
+	deliverAll(queue[:third])()
 	if err := c.StopAPIServer(ctx); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -152,7 +142,7 @@ func TestAPIServerRestartLosesNothing(t *testing.T) {
 	if err := c.StartAPIServer(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	rest.Wait()
+	rest()
 	t.Logf("%d deliveries in %s", len(queue), time.Since(began).Round(time.Millisecond))
 
 	statuses := tally.Snapshot()
