@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/stats"
+	"github.com/iter8-knative/iter8/test/internal/gendoc"
 )
 
 func main() {
@@ -107,7 +109,12 @@ func run() error {
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, []byte(doc.String()), 0o644); err != nil {
+	// Other generators own marked sections of the same file: keep them.
+	old, err := os.ReadFile(*out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", *out, err)
+	}
+	if err := os.WriteFile(*out, []byte(gendoc.Keep(string(old), doc.String())), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	fmt.Fprintln(os.Stderr, "wrote", *out)

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"runtime"
-	"strings"
 	"time"
+
+	"github.com/iter8-knative/iter8/test/internal/gendoc"
 )
 
 // table is everything measured.
@@ -105,22 +105,6 @@ func (t table) markdown(runs int, took time.Duration) string {
 	return b.String()
 }
 
-// The generated section sits between these markers.
-const (
-	beginMarker = "<!-- calibration:begin -->"
-	endMarker   = "<!-- calibration:end -->"
-)
-
 func replaceSection(path, md string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	s := string(raw)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s section", path, beginMarker, endMarker)
-	}
-	s = s[:i+len(beginMarker)] + "\n" + md + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
+	return gendoc.ReplaceFile(path, "calibration", md)
 }
