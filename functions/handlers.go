@@ -40,6 +40,9 @@ type Handlers struct {
 	// collect gathers metrics windows on a tick; nil when no collector is
 	// configured.
 	collect Collector
+	// load sends the built-in load of experiments with a load block; nil
+	// when not configured.
+	load Loader
 	// emit sends emitted events on (to K_SINK), except the reply; nil when
 	// unset.
 	emit func(context.Context, cloudevents.Event) error
@@ -181,7 +184,11 @@ func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 // write. A window never goes to a Service whose Route is broken before it
 // is known whether a revision of the experiment vanished (see vanished).
 func (h *Handlers) fold(ctx context.Context, ns, name, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
-	o := h.observeOp(obs, fromCollector)
+	return h.foldWith(ctx, ns, name, key, h.observeOp(obs, fromCollector))
+}
+
+// foldWith is fold of an op built on observeOp.
+func (h *Handlers) foldWith(ctx context.Context, ns, name, key string, o op) (store.Result, experiment.Result, error) {
 	res, out, err := h.step(ctx, ns, name, key, experimentOnRoutedService, o)
 	if errors.Is(err, errRouteBroken) {
 		return h.vanished(ctx, ns, name, key, o)

@@ -45,8 +45,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) Settings {
 
 // Options returns the handler options for s: the source, the tick's
 // namespaces and workers, the K_SINK emitter (with an OIDC token when the
-// sink has an audience), and the Prometheus collector when lookup has
-// ITER8_PROMETHEUS_URL.
+// sink has an audience), the load generator with its ceiling
+// (ITER8_LOAD_MAX_RATE, ITER8_LOAD_MAX_BURST), and the Prometheus
+// collector when lookup has ITER8_PROMETHEUS_URL.
 func (s Settings) Options(log *slog.Logger, lookup func(string) (string, bool)) ([]Option, error) {
 	opts := []Option{WithSource(s.Source), WithLogger(log), WithNamespaces(s.Namespaces...), WithTickWorkers(s.TickWorkers)}
 	if s.Sink != "" {
@@ -56,6 +57,11 @@ func (s Settings) Options(log *slog.Logger, lookup func(string) (string, bool)) 
 		}
 		opts = append(opts, WithEmitter(emit))
 	}
+	lo, err := loadOptions(log, lookup)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, lo)
 	c, enabled, err := collector.FromEnv(lookup)
 	if err != nil {
 		return nil, fmt.Errorf("metrics collector: %w", err)

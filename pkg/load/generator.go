@@ -228,3 +228,8 @@ func (c countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, boo
 	}
 	return c.Pacer.Pace(elapsed, hits)
 }
+
+// Ceiling describes the generator's caps, for its start-up log.
+func (g *Generator) Ceiling() string {
+	return fmt.Sprintf("%v requests/s, bursts of %s", g.maxRate, g.maxBurst)
+}
