@@ -87,7 +87,9 @@ type row struct {
 }
 
 func (r row) worst() float64 { return slices.Min(r.achieved) }
-func (r row) within() bool   { return r.worst() >= 0.95*r.requested && slices.Max(r.achieved) <= 1.05*r.requested }
+func (r row) within() bool {
+	return r.worst() >= 0.95*r.requested && slices.Max(r.achieved) <= 1.05*r.requested
+}
 
 func render(rows []row, runs int, burst, delay time.Duration) string {
 	var b strings.Builder
