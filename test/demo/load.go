@@ -39,18 +39,11 @@ func loadSpec() events.ExperimentSpec {
 // one burst each until the experiment decides.
 func runLoad(ctx context.Context, began time.Time) error {
 	const ns, service = "demo", "shop"
-	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
-	s, err := stack.Start(ctx, stack.Options{Logf: say, Broker: true})
+	s, down, err := up(ctx, stack.Options{Logf: say, Broker: true}, ns)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		say("stopping every process the demo started")
-		s.Stop()
-	}()
-	if err := createNamespace(ctx, s, ns); err != nil {
-		return err
-	}
+	defer down()
 	if err := s.Cluster.DeployRevisions(ctx, ns, service, stack.Image, "v1"); err != nil {
 		return err
 	}

@@ -104,18 +104,11 @@ func run(kind string, seed uint64, via string) error {
 		opts.Env = prom.Env()
 		say("the functions collect from Prometheus on each tick: %s", strings.Join(opts.Env, " "))
 	}
-	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
-	s, err := stack.Start(ctx, opts)
+	s, down, err := up(ctx, opts, ns)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		say("stopping every process the demo started")
-		s.Stop()
-	}()
-	if err := createNamespace(ctx, s, ns); err != nil {
-		return err
-	}
+	defer down()
 	if err := s.Deploy(ctx, x); err != nil {
 		return err
 	}
@@ -206,6 +199,24 @@ func exact(prom *stack.PrometheusPath, rec store.Record) error {
 		say("%s: %d requests served through Prometheus, exactly as many in the experiment's data", rev, reqs)
 	}
 	return nil
+}
+
+// up starts the local stack with opts and creates namespace ns; down
+// stops every process it started.
+func up(ctx context.Context, opts stack.Options, ns string) (s *stack.Stack, down func(), err error) {
+	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
+	if s, err = stack.Start(ctx, opts); err != nil {
+		return nil, nil, err
+	}
+	down = func() {
+		say("stopping every process the demo started")
+		s.Stop()
+	}
+	if err := createNamespace(ctx, s, ns); err != nil {
+		down()
+		return nil, nil, err
+	}
+	return s, down, nil
 }
 
 func formatSplit(split map[string]int, order []string) string {
