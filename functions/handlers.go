@@ -146,6 +146,9 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 	if err := optedIn(rec); err != nil {
 		return nil, err
 	}
+	if err := loadTagged(rec, spec); err != nil {
+		return nil, err
+	}
 	if err := h.store.CheckRevisions(ctx, ns, name, spec.Versions()); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/iter8-knative/iter8/events"
@@ -73,6 +74,23 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record) error {
 		h.forward(ctx, ns, name, out)
 	}
 	return nil
+}
+
+// loadTagged refuses a load block whose version has no traffic tag in
+// the Service's spec.traffic: the load goes to the version's tag URL
+// alone, and a performance experiment never writes spec.traffic itself.
+func loadTagged(rec store.Record, spec events.ExperimentSpec) error {
+	if spec.Load == nil || rec.Service == nil {
+		return nil
+	}
+	for _, t := range rec.Service.Spec.Traffic {
+		if t.RevisionName == spec.Baseline && t.Tag != "" {
+			return nil
+		}
+	}
+	return events.Permanent(http.StatusUnprocessableEntity, events.FieldErrors{{Path: "spec.load", Message: fmt.Sprintf(
+		"revision %s of service %s has no traffic tag, and the load goes only to a version's tag URL: tag it first, e.g. `kn service update %s --tag %s=%s`",
+		spec.Baseline, rec.Name(), rec.Service.Name, spec.Baseline, store.Tag(rec.Service.Name, spec.Baseline))}})
 }
 
 // tagURLOf is the URL of version's tag in the Route's status, or "" while

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
+	"knative.dev/pkg/ptr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"knative.dev/serving/pkg/client/clientset/versioned/fake"
 
@@ -50,10 +51,13 @@ func (f *fakeLoader) Run(_ context.Context, x load.Target) (load.Burst, error) {
 }
 
 // loadFixture starts a performance experiment with a load block on
-// default/shop, whose Route gives shop-v1 a tag URL when tagged.
+// default/shop, whose spec.traffic tags shop-v1; the Route's status gives
+// it a tag URL when tagged.
 func loadFixture(t *testing.T, tagged bool) (*Handlers, *fake.Clientset, *fakeLoader, *time.Time) {
 	t.Helper()
-	cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"))
+	svc := service("shop", true)
+	svc.Spec.Traffic = []servingv1.TrafficTarget{{Tag: "v1", RevisionName: "shop-v1", Percent: ptr.Int64(100)}}
+	cs := fake.NewSimpleClientset(svc, revision("shop", "shop-v1"))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	fl := &fakeLoader{now: &now}
 	h := New(store.New(cs.ServingV1()), WithClock(func() time.Time { return now }), WithLoader(fl),
@@ -183,4 +187,30 @@ func TestLoadFailures(t *testing.T) {
 			t.Errorf("phase %s, want Running", st.Phase)
 		}
 	})
+}
+
+func TestLoadStartNeedsATag(t *testing.T) {
+	cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"))
+	h := New(store.New(cs.ServingV1()), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	e := cloudevents.NewEvent()
+	e.SetID("start")
+	e.SetSource("/test")
+	e.SetType(events.TypeExperimentStart)
+	e.SetSubject("default/shop")
+	_ = e.SetData(cloudevents.ApplicationJSON, []byte(loadSpec))
+	_, err := h.Start(context.Background(), e)
+	if err == nil || events.StatusOf(err) != http.StatusUnprocessableEntity {
+		t.Fatalf("start of an untagged version: %v, want a 422", err)
+	}
+	if diff := cmp.Diff([]string{"spec.load"}, paths(events.FieldErrorsOf(err))); diff != "" {
+		t.Errorf("field paths (-want +got):\n%s", diff)
+	}
+}
+
+func paths(fe events.FieldErrors) []string {
+	var out []string
+	for _, f := range fe {
+		out = append(out, f.Path)
+	}
+	return out
 }

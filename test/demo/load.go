@@ -54,6 +54,10 @@ func runLoad(ctx context.Context, began time.Time) error {
 	defer rev.Stop()
 	say("a real HTTP server stands in for revision shop-v1 at %s: 5-10 ms per request, 0.5%% errors; no other traffic", rev.Addr)
 	spec := loadSpec()
+	say("tagging shop-v1 as v1, as `kn service update shop --traffic shop-v1=100 --tag shop-v1=v1` would: the load goes to its tag URL")
+	if err := s.TagRevision(ctx, ns, service, spec.Baseline, "v1"); err != nil {
+		return err
+	}
 	say("sending dev.iter8.experiment.start: performance test of %s with load %+v", spec.Baseline, *spec.Load)
 	if err := knStartSpec(ctx, s, ns, service, spec); err != nil {
 		return err

@@ -81,6 +81,9 @@ func TestLoadDecidesPerformance(t *testing.T) {
 			if err := c.DeployRevisions(ctx, ns, "shop", stack.Image, "v1"); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.TagRevision(ctx, ns, "shop", "shop-v1", "v1"); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.StartLoad(ctx, ns, "shop", tc.spec); err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+	"knative.dev/pkg/ptr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -90,6 +92,25 @@ func (r *Revision) Served() (served, failed int64) {
 
 // Stop closes the server.
 func (r *Revision) Stop() { _ = r.srv.Close() }
+
+// TagRevision sends all of ns/service's traffic to revision under tag, as
+// `kn service update SERVICE --traffic REVISION=100 --tag REVISION=TAG`
+// would: the tag gives the revision the URL the load goes to.
+func (s *Stack) TagRevision(ctx context.Context, ns, service, revision, tag string) error {
+	sv, err := servingclient.NewForConfig(s.Cluster.Config)
+	if err != nil {
+		return err
+	}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc, err := sv.ServingV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		svc.Spec.Traffic = []servingv1.TrafficTarget{{RevisionName: revision, Tag: tag, Percent: ptr.Int64(100), LatestRevision: ptr.Bool(false)}}
+		_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
+		return err
+	})
+}
 
 // RouteTag waits until the Route of ns/service gives revision a tag URL and
 // routes that URL's host to r, so that the load reaches r; it returns the
