@@ -39,8 +39,8 @@ func loadSpec(errorLimit, p95Limit float64) events.ExperimentSpec {
 // send bursts over the Route's tag URL, through the local stack's cluster
 // routing, to a real HTTP server that stands in for the revision with a
 // known latency and error distribution. The verdict must match the truth,
-// for a limit on a bucket bound (250 ms) and one inside a bucket (120 ms,
-// inside (100, 250]).
+// for a limit on a bucket bound (250 ms) and one inside a bucket (600 ms,
+// inside (500, 750]).
 func TestLoadDecidesPerformance(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -54,8 +54,12 @@ func TestLoadDecidesPerformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
+	// The stand-in's latencies are measured end to end on a busy 2-core
+	// machine, where scheduling adds a tail of its own; the truths and
+	// limits keep the true p95 far from every limit so that the verdict
+	// is the truth's, not the machine's.
 	fast := stack.Truth{Fast: 5 * time.Millisecond, ErrorRate: 0.005}
-	slow := stack.Truth{Fast: 5 * time.Millisecond, Slow: 400 * time.Millisecond, SlowShare: 0.2}
+	slow := stack.Truth{Fast: 5 * time.Millisecond, Slow: time.Second, SlowShare: 0.2}
 	tests := []struct {
 		name        string
 		truth       stack.Truth
@@ -63,10 +67,14 @@ func TestLoadDecidesPerformance(t *testing.T) {
 		wantOutcome string
 		wantFailing string // the objective's metric the verdict names
 	}{
+		// True p95 below 20 ms: shown below 250 and below 500, the bound
+		// under 600.
 		{"fast server passes, limit on a bucket bound", fast, loadSpec(0.05, 250), events.OutcomePassed, ""},
-		{"fast server passes, limit inside a bucket", fast, loadSpec(0.05, 120), events.OutcomePassed, ""},
+		{"fast server passes, limit inside a bucket", fast, loadSpec(0.05, 600), events.OutcomePassed, ""},
+		// True p95 1 s, in (750, 1000]: shown above 250, and above 750,
+		// the bound over 600.
 		{"slow p95 fails, limit on a bucket bound", slow, loadSpec(0.05, 250), events.OutcomeFailedSLO, "latency-p95"},
-		{"slow p95 fails, limit inside a bucket", slow, loadSpec(0.05, 120), events.OutcomeFailedSLO, "latency-p95"},
+		{"slow p95 fails, limit inside a bucket", slow, loadSpec(0.05, 600), events.OutcomeFailedSLO, "latency-p95"},
 		{"error rate fails", stack.Truth{Fast: 5 * time.Millisecond, ErrorRate: 0.3}, loadSpec(0.05, 250), events.OutcomeFailedSLO, "errors"},
 	}
 	for i, tc := range tests {
@@ -87,6 +95,11 @@ func TestLoadDecidesPerformance(t *testing.T) {
 			if err := s.StartLoad(ctx, ns, "shop", tc.spec); err != nil {
 				t.Fatal(err)
 			}
+			// An experiment left running would get bursts from the next
+			// subtests' ticks.
+			defer func() {
+				_, _, _ = s.Send(ctx, events.TypeExperimentControl, events.Subject(ns, "shop"), events.Control{Action: events.ActionAbort})
+			}()
 			tagURL, err := s.RouteTag(ctx, ns, "shop", "shop-v1", rev)
 			if err != nil {
 				t.Fatal(err)
@@ -96,8 +109,10 @@ func TestLoadDecidesPerformance(t *testing.T) {
 					_ = c.Route(u.Hostname(), "")
 				}
 			}()
-			rec, err := s.RunLoad(ctx, ns, "shop", 20, func(i int, rec store.Record) {
-				t.Logf("tick %d: %s", i, rec.State.Reason)
+			rec, err := s.RunLoad(ctx, ns, "shop", 30, func(i int, rec store.Record) {
+				if rec.State.Last != nil {
+					t.Logf("tick %d: %s", i, rec.State.Last.Decision)
+				}
 			})
 			if err != nil {
 				t.Logf("functions log:\n%s", s.FunctionsLog())
