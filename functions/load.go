@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -67,6 +68,12 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record) error {
 		}
 		return next, result, err
 	})
+	if errors.Is(err, experiment.ErrNotRunning) {
+		// The experiment ended or was aborted during the burst: its
+		// window is not folded in, and that is no failure of the tick.
+		h.logger(ctx).LogAttrs(ctx, slog.LevelInfo, "load burst dropped: the experiment ended while it ran")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("load %s: %w", rec.Name(), err)
 	}

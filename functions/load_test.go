@@ -189,6 +189,36 @@ func TestLoadFailures(t *testing.T) {
 	})
 }
 
+// endingLoader aborts the experiment while its burst runs.
+type endingLoader struct {
+	fakeLoader
+	h *Handlers
+}
+
+func (l *endingLoader) Run(ctx context.Context, x load.Target) (load.Burst, error) {
+	c := cloudevents.NewEvent()
+	c.SetID("abort")
+	c.SetSource("/test")
+	c.SetType(events.TypeExperimentControl)
+	c.SetSubject("default/shop")
+	_ = c.SetData(cloudevents.ApplicationJSON, events.Control{Action: events.ActionAbort})
+	if _, err := l.h.Control(ctx, c); err != nil {
+		return load.Burst{}, err
+	}
+	return l.fakeLoader.Run(ctx, x)
+}
+
+func TestLoadBurstOfAnEndedExperimentIsDropped(t *testing.T) {
+	h, _, fl, _ := loadFixture(t, true)
+	h.load = &endingLoader{fakeLoader: fakeLoader{now: fl.now}, h: h}
+	if _, err := h.Collect(context.Background(), tickEvent()); err != nil {
+		t.Fatalf("tick: %v, want no failure", err)
+	}
+	if st := loadState(t, h); st.Phase != experiment.PhaseCompleted || st.Iteration != 0 || st.Load != nil {
+		t.Errorf("phase %s, iteration %d, load %+v; want the aborted experiment without the burst", st.Phase, st.Iteration, st.Load)
+	}
+}
+
 func TestLoadStartNeedsATag(t *testing.T) {
 	cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"))
 	h := New(store.New(cs.ServingV1()), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
