@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -58,7 +59,8 @@ func runLoad(ctx context.Context, began time.Time) error {
 	if err := s.TagRevision(ctx, ns, service, spec.Baseline, "v1"); err != nil {
 		return err
 	}
-	say("sending dev.iter8.experiment.start: performance test of %s with load %+v", spec.Baseline, *spec.Load)
+	block, _ := json.Marshal(spec.Load)
+	say("sending dev.iter8.experiment.start: performance test of %s with load %s", spec.Baseline, block)
 	if err := knStartSpec(ctx, s, ns, service, spec); err != nil {
 		return err
 	}
