@@ -259,3 +259,23 @@ func TestStatsAchieved(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSaysWhenItFallsBehind loads a server that answers after 50 ms
+// with one request in flight at most: at most 20 requests/s can be sent,
+// however fast the machine, so a burst asking 100 must report that it
+// fell behind.
+func TestRunSaysWhenItFallsBehind(t *testing.T) {
+	s, _, _ := server(t, 50*time.Millisecond)
+	g, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := g.Run(context.Background(), Target{Namespace: "ns", Service: "shop", Version: "shop-v1", TagURL: s.URL,
+		Spec: spec(events.LoadSpec{Rate: 100, Concurrency: 1, Duration: &events.Duration{Duration: time.Second}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Stats.KeptUp() || b.Stats.Achieved() > 25 {
+		t.Errorf("achieved %.1f of 100 requests/s with one request in flight, kept up %v; want it behind", b.Stats.Achieved(), b.Stats.KeptUp())
+	}
+}
