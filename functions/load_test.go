@@ -62,12 +62,7 @@ func loadFixture(t *testing.T, tagged bool) (*Handlers, *fake.Clientset, *fakeLo
 	fl := &fakeLoader{now: &now}
 	h := New(store.New(cs.ServingV1()), WithClock(func() time.Time { return now }), WithLoader(fl),
 		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := cloudevents.NewEvent()
-	e.SetID("start")
-	e.SetSource("/test")
-	e.SetType(events.TypeExperimentStart)
-	e.SetSubject("default/shop")
-	_ = e.SetData(cloudevents.ApplicationJSON, []byte(loadSpec))
+	e := shopEvent("start", events.TypeExperimentStart, []byte(loadSpec))
 	if _, err := h.Start(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +79,17 @@ func loadFixture(t *testing.T, tagged bool) (*Handlers, *fake.Clientset, *fakeLo
 	}
 	now = now.Add(time.Second)
 	return h, cs, fl, &now
+}
+
+// shopEvent is an event of type typ about default/shop.
+func shopEvent(id, typ string, data any) cloudevents.Event {
+	e := cloudevents.NewEvent()
+	e.SetID(id)
+	e.SetSource("/test")
+	e.SetType(typ)
+	e.SetSubject("default/shop")
+	_ = e.SetData(cloudevents.ApplicationJSON, data)
+	return e
 }
 
 func loadState(t *testing.T, h *Handlers) *experiment.State {
@@ -148,12 +154,7 @@ func TestLoadWaits(t *testing.T) {
 	})
 	t.Run("paused", func(t *testing.T) {
 		h, _, fl, _ := loadFixture(t, true)
-		c := cloudevents.NewEvent()
-		c.SetID("pause")
-		c.SetSource("/test")
-		c.SetType(events.TypeExperimentControl)
-		c.SetSubject("default/shop")
-		_ = c.SetData(cloudevents.ApplicationJSON, events.Control{Action: events.ActionPause})
+		c := shopEvent("pause", events.TypeExperimentControl, events.Control{Action: events.ActionPause})
 		if _, err := h.Control(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
@@ -196,12 +197,7 @@ type endingLoader struct {
 }
 
 func (l *endingLoader) Run(ctx context.Context, x load.Target) (load.Burst, error) {
-	c := cloudevents.NewEvent()
-	c.SetID("abort")
-	c.SetSource("/test")
-	c.SetType(events.TypeExperimentControl)
-	c.SetSubject("default/shop")
-	_ = c.SetData(cloudevents.ApplicationJSON, events.Control{Action: events.ActionAbort})
+	c := shopEvent("abort", events.TypeExperimentControl, events.Control{Action: events.ActionAbort})
 	if _, err := l.h.Control(ctx, c); err != nil {
 		return load.Burst{}, err
 	}
@@ -222,12 +218,7 @@ func TestLoadBurstOfAnEndedExperimentIsDropped(t *testing.T) {
 func TestLoadStartNeedsATag(t *testing.T) {
 	cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"))
 	h := New(store.New(cs.ServingV1()), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := cloudevents.NewEvent()
-	e.SetID("start")
-	e.SetSource("/test")
-	e.SetType(events.TypeExperimentStart)
-	e.SetSubject("default/shop")
-	_ = e.SetData(cloudevents.ApplicationJSON, []byte(loadSpec))
+	e := shopEvent("start", events.TypeExperimentStart, []byte(loadSpec))
 	_, err := h.Start(context.Background(), e)
 	if err == nil || events.StatusOf(err) != http.StatusUnprocessableEntity {
 		t.Fatalf("start of an untagged version: %v, want a 422", err)
