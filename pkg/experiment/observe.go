@@ -233,7 +233,11 @@ func Problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
 	idx := make(map[string]int, len(spec.Metrics))
 	for j, m := range spec.Metrics {
 		idx[m.Name] = j
-		p.Metrics = append(p.Metrics, stats.Metric{Name: m.Name, Kind: KindOf(m.Type), Q: m.Quantile})
+		sm := stats.Metric{Name: m.Name, Kind: KindOf(m.Type), Q: m.Quantile}
+		if sm.Kind == stats.Mean {
+			sm.Lo, sm.Hi = m.Range()
+		}
+		p.Metrics = append(p.Metrics, sm)
 	}
 	for _, o := range spec.Objectives {
 		so := stats.Objective{Metric: idx[o.Metric]}
