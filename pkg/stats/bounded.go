@@ -93,15 +93,7 @@ func meanVerdict(d Data, lo, hi, limit float64, upper bool, alpha float64) Verdi
 		return intervalVerdict(lo, hi, limit, upper)
 	}
 	level := -math.Log(alpha)
-	shownAbove := boundedLogE(d, limit, lo, hi, true) >= level
-	shownBelow := boundedLogE(d, limit, lo, hi, false) >= level
-	switch {
-	case upper && shownBelow, !upper && shownAbove:
-		return Satisfied
-	case upper && shownAbove, !upper && shownBelow:
-		return Violated
-	}
-	return Undecided
+	return sidedVerdict(boundedLogE(d, limit, lo, hi, true) >= level, boundedLogE(d, limit, lo, hi, false) >= level, upper)
 }
 
 // MeanCS is a (1-alpha) confidence sequence for the mean of Mean data whose
