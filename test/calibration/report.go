@@ -119,7 +119,11 @@ func (t table) markdown(runs int, took time.Duration) string {
 			if v.satisfied > v.alpha || v.violated > v.alpha {
 				ok = "**no**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %s | %.3f | %.0f |\n", v.stream.name, v.stream.rangeStatement, v.satisfied, v.violated, ok, v.decided, v.samples)
+			obs := fmt.Sprintf("%.0f", v.samples)
+			if v.decided == 0 {
+				obs = "— (not within " + fmtFloat(float64(v.horizon)) + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %s | %.3f | %s |\n", v.stream.name, v.stream.rangeStatement, v.satisfied, v.violated, ok, v.decided, obs)
 		}
 	}
 	return b.String()
