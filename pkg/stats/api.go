@@ -162,8 +162,8 @@ type MetricResult struct {
 	Upper float64
 	// CSLower and CSUpper bound the anytime-valid confidence sequence the
 	// decisions act on, at the level of one objective verdict (see
-	// Decision.Alpha). Infinite when nothing is known yet: a Mean metric
-	// before 100 observations, a quantile beyond the histogram.
+	// Decision.Alpha). Infinite when nothing is known yet: a quantile
+	// beyond the histogram, the open end of a Mean metric's range.
 	CSLower float64
 	CSUpper float64
 }
