@@ -306,3 +306,7 @@ func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 	s.decoded.put(key, stateJSON, st.State, r.seen)
 	return r, nil
 }
+
+// Queued is how many writes to the Service wait in this process behind the
+// one being written: the next group commit's size.
+func (s *Store) Queued(ns, name string) int { return s.queues.queued(ns + "/" + name) }
