@@ -17,6 +17,10 @@ import (
 func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
+	// The list just read the Service: the tick's writes start from it and
+	// from what they wrote, so that one experiment's tick takes one write
+	// and no read of its own when no one else wrote meanwhile.
+	from := &rec
 	if x, ok := collection(rec); ok && h.collect != nil {
 		windows, err := h.collect.Windows(ctx, x, h.now())
 		var missing *collector.MissingError
@@ -36,17 +40,21 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 			return err
 		}
 		for _, w := range windows {
-			res, out, err := h.fold(ctx, ns, name, w.Key, w.Data, true)
+			res, out, err := h.fold(ctx, ns, name, from, w.Key, w.Data, true)
 			if err != nil {
 				return err
 			}
 			if !res.Duplicate {
 				h.forward(ctx, ns, name, out)
 			}
+			from = nil
+			if res.Written.Service != nil {
+				from = &res.Written
+			}
 		}
 	}
 	now := h.now()
-	_, out, err := h.step(ctx, ns, name, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+	_, out, err := h.stepFrom(ctx, ns, name, from, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		return h.engine.Tick(spec, st, now)
 	})
 	if err == nil {

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
 )
@@ -32,8 +33,21 @@ var errSplit = errors.New("the API server refused a group's write: committing it
 // mutation that fails fails alone; a conflict re-reads and re-runs the
 // whole group; a process killed mid-group has written all of it or none.
 func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (Result, error) {
+	return s.update(ctx, ns, name, key, m, nil)
+}
+
+// UpdateFrom is Update starting from from, a record of the Service this
+// process has just read (in a List) or written, instead of a fresh read:
+// one API request fewer when from is current, and when it is not, one
+// conflict, a fresh read and a retry, so never a lost update.
+func (s *Store) UpdateFrom(ctx context.Context, from Record, key string, m Mutation) (Result, error) {
+	return s.update(ctx, from.Service.Namespace, from.Service.Name, key, m, from.Service)
+}
+
+func (s *Store) update(ctx context.Context, ns, name, key string, m Mutation, from *servingv1.Service) (Result, error) {
 	id := ns + "/" + name
 	c := newCommit(ctx, key, m)
+	c.from = from
 	if !s.queues.join(id, c) {
 		select {
 		case <-c.lead:
@@ -67,14 +81,14 @@ func (s *Store) commit(ctx context.Context, ns, name string, batch []*commit) {
 		}
 		live = append(live, c)
 	}
-	err := s.write(ctx, ns, name, live)
+	err := s.write(ctx, ns, name, live, batch[0].from)
 	if !errors.Is(err, errSplit) {
 		setErr(live, err)
 		return
 	}
 	for _, c := range live {
 		c.err = nil
-		setErr([]*commit{c}, s.write(ctx, ns, name, []*commit{c}))
+		setErr([]*commit{c}, s.write(ctx, ns, name, []*commit{c}, nil))
 	}
 }
 
@@ -90,15 +104,16 @@ func setErr(group []*commit, err error) {
 	}
 }
 
-// write commits group in one Update, retrying on conflict. It returns the
-// error that ends every member's write; each member's own failure is in
-// its err.
-func (s *Store) write(ctx context.Context, ns, name string, group []*commit) error {
+// write commits group in one Update, retrying on conflict; the first
+// attempt starts from from when set. It returns the error that ends every
+// member's write; each member's own failure is in its err.
+func (s *Store) write(ctx context.Context, ns, name string, group []*commit, from *servingv1.Service) error {
 	dropTraffic := false
 	conflicts := 0
 	for {
 		err := retry.OnError(s.backoff, apierrors.IsConflict, func() error {
-			err := s.attempt(ctx, ns, name, group, dropTraffic)
+			err := s.attempt(ctx, ns, name, group, dropTraffic, from)
+			from = nil
 			if apierrors.IsConflict(err) {
 				conflicts++
 				s.conflicts.Add(1)
@@ -150,13 +165,16 @@ func mapErr(ns, name string, err error) error {
 
 // attempt reads the Service, runs the group's mutations in order, each on
 // the record the one before produced, and writes the result once.
-func (s *Store) attempt(ctx context.Context, ns, name string, group []*commit, dropTraffic bool) error {
+func (s *Store) attempt(ctx context.Context, ns, name string, group []*commit, dropTraffic bool, from *servingv1.Service) error {
 	for _, c := range group {
 		c.res, c.err, c.wrote = Result{TrafficRejected: c.res.TrafficRejected}, nil, false
 	}
-	svc, err := s.client.Services(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return classify(ns, name, err)
+	svc := from
+	if svc == nil {
+		var err error
+		if svc, err = s.client.Services(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return classify(ns, name, err)
+		}
 	}
 	cur, err := s.decode(svc)
 	if err != nil {

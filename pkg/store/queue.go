@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"sync"
+
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
 // maxGroup bounds how many queued writes one commit folds into one Update:
@@ -17,6 +19,7 @@ type commit struct {
 	key            string
 	hashed, legacy string
 	m              Mutation
+	from           *servingv1.Service // a recent read to start from, if any
 
 	res   Result
 	err   error
