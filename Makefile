@@ -50,6 +50,7 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and 
 	$(GO) run ./test/bench
 	$(GO) run ./test/calibration
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
+	$(GO) run ./test/scale -n 10,100 -replicas 1,3 -ticks 2 -controller-n 10
 
 demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
