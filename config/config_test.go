@@ -100,8 +100,8 @@ func TestManifestsValidate(t *testing.T) {
 			t.Errorf("no %s among the manifests", k)
 		}
 	}
-	if kinds["Trigger"] != 4 {
-		t.Errorf("want one Trigger per inbound type (4), got %d", kinds["Trigger"])
+	if kinds["Trigger"] != 5 {
+		t.Errorf("want one Trigger per inbound type (5), got %d", kinds["Trigger"])
 	}
 }
 
@@ -131,6 +131,45 @@ func TestRoleVariantsAgree(t *testing.T) {
 // from ITER8_TIMEOUT_SECONDS (Knative does not pass timeoutSeconds to the
 // container), so the two must agree.
 func TestRequestTimeoutInStep(t *testing.T) {
+	svc := functionsService(t)
+	ts := svc.Spec.Template.Spec.TimeoutSeconds
+	if ts == nil {
+		t.Fatal("300-functions.yaml sets no timeoutSeconds")
+	}
+	v, ok := functionsEnv(t)["ITER8_TIMEOUT_SECONDS"]
+	if !ok {
+		t.Fatal("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
+	}
+	if v != strconv.FormatInt(*ts, 10) {
+		t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", v, *ts)
+	}
+}
+
+// TestTickPeriodMatchesSchedule: the functions truncate each tick's time
+// to ITER8_TICK_PERIOD, so that a tick delivered twice counts once; a
+// period longer than the PingSource's would fold two ticks into one
+// window, a shorter one would let a doubled tick count twice.
+func TestTickPeriodMatchesSchedule(t *testing.T) {
+	b, err := Manifests.ReadFile("base/600-pingsource.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps sourcesv1.PingSource
+	if err := yaml.Unmarshal(b, &ps); err != nil {
+		t.Fatal(err)
+	}
+	period := map[string]string{"* * * * *": "60s", "*/2 * * * *": "120s", "*/5 * * * *": "300s"}[ps.Spec.Schedule]
+	if period == "" {
+		t.Fatalf("PingSource schedule %q: add its period to this test", ps.Spec.Schedule)
+	}
+	if got := functionsEnv(t)["ITER8_TICK_PERIOD"]; got != period {
+		t.Errorf("ITER8_TICK_PERIOD %q, want %q for the PingSource's schedule %q", got, period, ps.Spec.Schedule)
+	}
+}
+
+// functionsService is the functions' Knative Service of 300-functions.yaml.
+func functionsService(t *testing.T) servingv1.Service {
+	t.Helper()
 	b, err := Manifests.ReadFile("base/300-functions.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -139,19 +178,18 @@ func TestRequestTimeoutInStep(t *testing.T) {
 	if err := yaml.Unmarshal(b, &svc); err != nil {
 		t.Fatal(err)
 	}
-	ts := svc.Spec.Template.Spec.TimeoutSeconds
-	if ts == nil {
-		t.Fatal("300-functions.yaml sets no timeoutSeconds")
-	}
+	return svc
+}
+
+// functionsEnv is the environment 300-functions.yaml gives the functions.
+func functionsEnv(t *testing.T) map[string]string {
+	t.Helper()
+	svc := functionsService(t)
+	env := map[string]string{}
 	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "ITER8_TIMEOUT_SECONDS" {
-			if e.Value != strconv.FormatInt(*ts, 10) {
-				t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", e.Value, *ts)
-			}
-			return
-		}
+		env[e.Name] = e.Value
 	}
-	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
+	return env
 }
 
 // TestEventPolicyAdmitsTriggers: with OIDC on, broker-filter sends the

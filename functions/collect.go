@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
@@ -11,10 +12,14 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
-// collectOne is the tick of one experiment, read as rec: it folds in the
-// windows the collector gathers, fails the experiment when a metric with
-// onMissing fail had no data, and enforces maxDuration, each through step.
-func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
+// collectOne is the tick of one experiment, read as rec, up to the tick's
+// time at: it folds in the windows the collector gathers up to at, fails
+// the experiment when a metric with onMissing fail had no data, and
+// enforces maxDuration at at, each through step. It is the one
+// per-experiment entry point of the tick, in process or fanned out
+// (CollectExperiment). Given the same at, it does the same on any replica:
+// the window, and so its dedupe key, depend only on the state and at.
+func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Time) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
 	// The list just read the Service: the tick's writes start from it and
@@ -22,7 +27,7 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 	// and no read of its own when no one else wrote meanwhile.
 	from := &rec
 	if x, ok := collection(rec); ok && h.collect != nil {
-		windows, err := h.collect.Windows(ctx, x, h.now())
+		windows, err := h.collect.Windows(ctx, x, at)
 		var missing *collector.MissingError
 		var limit *collector.LimitError
 		if errors.As(err, &missing) || errors.As(err, &limit) {
@@ -53,9 +58,11 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 			}
 		}
 	}
-	now := h.now()
 	_, out, err := h.stepFrom(ctx, ns, name, from, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
-		return h.engine.Tick(spec, st, now)
+		if !isRunning(st.Phase) {
+			return st, experiment.Result{}, nil // a window above just decided it
+		}
+		return h.engine.Tick(spec, st, at)
 	})
 	if err == nil {
 		h.forward(ctx, ns, name, out)
