@@ -48,6 +48,7 @@ type options struct {
 	workers      int
 	scrape       time.Duration
 	out, section string
+	fanout       bool
 }
 
 func main() {
@@ -77,6 +78,7 @@ func run() error {
 	flag.IntVar(&o.ticks, "ticks", 2, "ticks measured per N and replica count")
 	flag.IntVar(&o.controllerN, "controller-n", 10, "Services for the run beside the Knative Serving controller; 0: none")
 	flag.IntVar(&o.workers, "tick-workers", 0, "the functions' -tick-workers; 0: their default")
+	flag.BoolVar(&o.fanout, "fanout", true, "the tick fans out through the Broker (ITER8_TICK_FANOUT); false: collected in the replica it reaches")
 	flag.DurationVar(&o.scrape, "scrape", 2*time.Second, "Prometheus's scrape interval")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown file whose section -section is replaced; empty: none")
 	flag.StringVar(&o.section, "section", "scale", "the section of -out to write (scale-large for the N = 1,000 run)")
@@ -153,6 +155,10 @@ func run() error {
 
 // header describes the run.
 func header(o options) string {
-	return fmt.Sprintf("Scale run of %s on %d CPUs (%s/%s), shared with other work; Prometheus scraping every %s; %d ticks per row.",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.scrape, o.ticks)
+	how := "fanned out: the tick emits one collect event per experiment, which the stand-in Broker delivers to the replicas in turn"
+	if !o.fanout {
+		how = "in process: the replica the tick reaches collects every experiment (ITER8_TICK_FANOUT=false)"
+	}
+	return fmt.Sprintf("Scale run of %s on %d CPUs (%s/%s), shared with other work (load average in the last column); Prometheus scraping every %s; %d ticks per row; the tick %s.",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, o.scrape, o.ticks, how)
 }

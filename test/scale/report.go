@@ -20,8 +20,8 @@ func markdown(o options, rows, ctl []row) string {
 	var b strings.Builder
 	b.WriteString(header(o) + "\n\n")
 	b.WriteString("Services are created as objects with the Serving controller off (see the second table for its cost); every experiment is a canary on the built-in errors ratio that never decides, and before every tick each revision serves new requests that Prometheus scrapes. A tick is sent to one replica, as a PingSource's Trigger delivers it; what the functions emit goes through a stand-in Broker that delivers to the replicas in turn.\n\n")
-	b.WriteString("| N | replicas | tick: every experiment folded (median) | per experiment | API requests / experiment / tick | 409s / PUT | functions CPU / tick | peak RSS / replica | Prometheus queries / experiment / tick | Service as stored (iter8 annotations) | bytes to etcd / experiment / tick | tick answers |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| N | replicas | tick: every experiment folded (median) | per experiment | API requests / experiment / tick | 409s / PUT | functions CPU / tick | peak RSS / replica | Prometheus queries / experiment / tick | Service as stored (iter8 annotations) | bytes to etcd / experiment / tick | tick answers | load average |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {
 		m := median(r.tick)
 		puts := r.api.verb["PUT"]
@@ -33,11 +33,11 @@ func markdown(o options, rows, ctl []row) string {
 		if puts > 0 {
 			conflicts = r.api.conflicts / puts
 		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %v |\n",
+		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %v | %s |\n",
 			r.n, r.replicas, m.Round(10*time.Millisecond), float64(m.Microseconds())/1000/float64(r.n),
 			strings.Join(verbs, ", "), conflicts, r.fnCPU/float64(r.ticks), 1000*r.perTick(r.fnCPU),
 			float64(r.rss)/(1<<20), r.perTick(r.queries), r.objBytes/1024, r.stateBytes/1024,
-			r.perTick(puts)*r.objBytes/1024, r.answers)
+			r.perTick(puts)*r.objBytes/1024, r.answers, r.load)
 	}
 	b.WriteString(growth(rows))
 	if len(ctl) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ type row struct {
 	objBytes    float64         // mean size of a Service as stored
 	stateBytes  float64         // mean size of iter8's annotations
 	answers     map[int]int     // the tick deliveries' statuses
+	load        string          // /proc/loadavg after the last tick
 	ctlCPU      float64         // the Serving controller's CPU seconds, all ticks
 	reconciles  float64         // its reconciles of this namespace, all ticks
 }
@@ -114,7 +116,9 @@ func (s *stack) measure(ctx context.Context, n int, replicaCounts []int, control
 	started := false
 	for _, r := range replicaCounts {
 		env := []string{"ITER8_PROMETHEUS_URL=" + s.prom.URL(), "ITER8_PROMETHEUS_PRESET=knative-opencensus",
-			"ITER8_PROMETHEUS_DELAY=0s", "K_SINK=" + s.broker.url, "ITER8_LOG_FORMAT=text"}
+			"ITER8_PROMETHEUS_DELAY=0s", "K_SINK=" + s.broker.url, "ITER8_LOG_FORMAT=text",
+			// Each tick collects up to its own time, not the minute's.
+			"ITER8_TICK_PERIOD=1ms", "ITER8_TICK_FANOUT=" + strconv.FormatBool(s.o.fanout)}
 		args := []string{"-namespaces", ns}
 		if s.o.workers > 0 {
 			args = append(args, "-tick-workers", strconv.Itoa(s.o.workers))
@@ -276,6 +280,9 @@ func (s *stack) ticks(ctx context.Context, ns string, n int, fns []*deliver.Func
 			}
 		}
 		rw.objBytes, rw.stateBytes = obj/float64(n), ann/float64(n)
+		if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+			rw.load = strings.Join(strings.Fields(string(b))[:3], " ")
+		}
 		for _, f := range fns {
 			if m, err := f.RSS(); err == nil {
 				rw.rss = max(rw.rss, m)
