@@ -123,6 +123,7 @@ func run() error {
 	for _, n := range o.ns {
 		r, err := env.measure(ctx, n, o.replicas, false)
 		rows = append(rows, r...)
+		logf("so far:\n%s", markdown(o, rows, nil))
 		if err != nil {
 			c.Stop()
 			return err

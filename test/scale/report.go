@@ -16,10 +16,32 @@ func median(d []time.Duration) time.Duration {
 // perTick is a total over a row's ticks, per experiment and tick.
 func (r row) perTick(v float64) float64 { return v / float64(r.n*r.ticks) }
 
+// intros open the sections: test/bench rewrites docs/benchmarks.md and
+// keeps only what is inside the markers.
+var intros = map[string]string{
+	"scale": `## Scale: many experiments, several replicas
+
+How the PingSource tick scales with the number of running experiments and
+of ` + "`iter8-functions`" + ` replicas on the local stack, and what iter8's writes
+cost the Knative Serving controller; what the figures mean for a real
+cluster, and the settings to change: [scaling.md](scaling.md). ` + "`make bench`" + `
+regenerates this section (N = 10 and 100; the Serving controller's cost at
+N = 10) with ` + "`go run ./test/scale`" + `.`,
+	"scale-large": `### N = 1,000
+
+These take several minutes on 2 cores, so ` + "`make bench`" + ` does not run them;
+they were made, and are regenerated, with
+
+    make build && nice -n 10 go run ./test/scale -n 10,100,1000 -ticks 2 -controller-n 0 -section scale-large`,
+}
+
 func markdown(o options, rows, ctl []row) string {
 	var b strings.Builder
+	if intro, ok := intros[o.section]; ok && o.out != "" {
+		b.WriteString(intro + "\n\n")
+	}
 	b.WriteString(header(o) + "\n\n")
-	b.WriteString("Services are created as objects with the Serving controller off (see the second table for its cost); every experiment is a canary on the built-in errors ratio that never decides, and before every tick each revision serves new requests that Prometheus scrapes. A tick is sent to one replica, as a PingSource's Trigger delivers it; what the functions emit goes through a stand-in Broker that delivers to the replicas in turn.\n\n")
+	b.WriteString("Services are created as objects with the Serving controller off (its cost is measured apart, with -controller-n); every experiment is a canary on the built-in errors ratio that never decides, and before every tick each revision serves new requests that Prometheus scrapes. A tick is sent to one replica, as a PingSource's Trigger delivers it; what the functions emit goes through a stand-in Broker that delivers to the replicas in turn.\n\n")
 	b.WriteString("| N | replicas | tick: every experiment folded (median) | per experiment | API requests / experiment / tick | 409s / PUT | functions CPU / tick | peak RSS / replica | Prometheus queries / experiment / tick | Service as stored (iter8 annotations) | bytes to etcd / experiment / tick | tick answers | load average |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {

@@ -107,6 +107,11 @@ func (s *stack) measure(ctx context.Context, n int, replicaCounts []int, control
 	name := func(i int) string { return fmt.Sprintf("svc-%d", i) }
 	t0 := time.Now()
 	if err := parallel(n, 8, func(i int) error {
+		if controller {
+			// The controller must see real revisions, or the Route it
+			// reconciles is broken and no window is folded in.
+			return s.c.DeployRevisions(ctx, ns, name(i), deliver.Image, "v1", "v2")
+		}
 		return deliver.BareService(ctx, sv, ns, name(i), name(i)+"-v1", name(i)+"-v2")
 	}); err != nil {
 		return nil, err
