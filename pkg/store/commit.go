@@ -54,9 +54,12 @@ func (s *Store) update(ctx context.Context, ns, name, key string, m Mutation, fr
 		case <-c.done:
 			return c.res, c.err
 		case <-ctx.Done():
+		}
+		if err := ctx.Err(); err != nil {
+			// Gone, or given the turn too late to use it: pass it on.
 			s.queues.leave(id, c)
 			return Result{}, events.Transient(http.StatusServiceUnavailable,
-				fmt.Errorf("service %s: waiting for this process's other writes to it: %w", id, ctx.Err()))
+				fmt.Errorf("service %s: waiting for this process's other writes to it: %w", id, err))
 		}
 	}
 	batch := s.queues.take(id)
@@ -73,7 +76,7 @@ func (s *Store) commit(ctx context.Context, ns, name string, batch []*commit) {
 			close(c.done)
 		}
 	}()
-	live := batch[:1]
+	live := append(make([]*commit, 0, len(batch)), batch[0])
 	for _, c := range batch[1:] {
 		if err := c.ctx.Err(); err != nil {
 			c.err = events.Transient(http.StatusServiceUnavailable, fmt.Errorf("service %s/%s: %w", ns, name, err))

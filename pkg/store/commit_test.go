@@ -390,3 +390,29 @@ func TestUpdateFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupCommitSkipsEndedWriters: a writer whose context ended while it
+// was queued gets a retried status and is left out of the write; the
+// others are written, and every writer's outcome is delivered once.
+func TestGroupCommitSkipsEndedWriters(t *testing.T) {
+	g := newGated(t)
+	close(g.release)
+	s := New(g.cs.ServingV1())
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	batch := []*commit{
+		newCommit(context.Background(), "a", bump(false, false)),
+		newCommit(ended, "b", bump(false, false)),
+		newCommit(context.Background(), "c", bump(false, false)),
+	}
+	s.commit(context.Background(), "default", "shop", batch)
+	var got []string
+	for _, c := range batch {
+		<-c.done
+		got = append(got, fmt.Sprintf("%s written=%v status=%d", c.key, c.wrote, events.StatusOf(c.err)))
+	}
+	want := []string{"a written=true status=200", "b written=false status=503", "c written=true status=200"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
