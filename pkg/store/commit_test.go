@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -317,77 +316,6 @@ func TestGroupCommitManyServices(t *testing.T) {
 	}
 	if n := s.queues.size(); n != 0 {
 		t.Errorf("%d queues left, want 0", n)
-	}
-}
-
-// versioned is a fake API server that keeps resourceVersions as the real
-// one does: an Update of anything but the current version is a conflict.
-func versioned(t *testing.T) (*fake.Clientset, *atomic.Int64) {
-	t.Helper()
-	cs := fake.NewSimpleClientset(&servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default", ResourceVersion: "1"}})
-	gvr := servingv1.SchemeGroupVersion.WithResource("services")
-	var gets atomic.Int64
-	cs.PrependReactor("get", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
-		gets.Add(1)
-		return false, nil, nil
-	})
-	cs.PrependReactor("update", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		svc := a.(k8stesting.UpdateAction).GetObject().(*servingv1.Service).DeepCopy()
-		cur, err := cs.Tracker().Get(gvr, "default", "shop")
-		if err != nil {
-			return true, nil, err
-		}
-		rv := cur.(*servingv1.Service).ResourceVersion
-		if svc.ResourceVersion != rv {
-			return true, nil, apierrors.NewConflict(gvr.GroupResource(), "shop", errors.New("stale"))
-		}
-		n, _ := strconv.Atoi(rv)
-		svc.ResourceVersion = strconv.Itoa(n + 1)
-		return true, svc, cs.Tracker().Update(gvr, svc, "default")
-	})
-	return cs, &gets
-}
-
-// TestUpdateFrom: an update that starts from a record just read or
-// written makes no read of its own; one that starts from a stale record
-// conflicts, reads and writes again, losing nothing.
-func TestUpdateFrom(t *testing.T) {
-	for _, tc := range []struct {
-		name                 string
-		stale                bool
-		wantGets, wantConfls int
-	}{{"current record", false, 0, 0}, {"stale record", true, 1, 1}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			cs, gets := versioned(t)
-			s := New(cs.ServingV1())
-			first, err := s.Update(ctx, "default", "shop", "a", bump(false, false))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.stale {
-				if _, err := New(cs.ServingV1()).Update(ctx, "default", "shop", "other", bump(false, false)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			gets.Store(0)
-			res, err := s.UpdateFrom(ctx, first.Written, "b", bump(false, false))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := []int{int(gets.Load()), res.Conflicts}
-			if diff := cmp.Diff([]int{tc.wantGets, tc.wantConfls}, got); diff != "" {
-				t.Errorf("reads and conflicts (-want +got):\n%s", diff)
-			}
-			r, err := New(cs.ServingV1()).Get(ctx, "default", "shop")
-			want := 2
-			if tc.stale {
-				want = 3
-			}
-			if err != nil || r.State.Iteration != want {
-				t.Errorf("iteration %v (%v), want %d: every write kept", r.State, err, want)
-			}
-		})
 	}
 }
 
