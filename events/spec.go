@@ -16,6 +16,9 @@ type ExperimentSpec struct {
 	Limits     Limits      `json:"limits,omitempty"`
 	OnSuccess  string      `json:"onSuccess,omitempty"` // promote | keep
 	OnFailure  string      `json:"onFailure,omitempty"` // rollback | keep
+	// Load makes iter8 generate the load a performance experiment
+	// measures (spec_load.go); nil means the data comes from live traffic.
+	Load *LoadSpec `json:"load,omitempty"`
 }
 
 // MetricSpec declares one metric.

@@ -78,7 +78,8 @@ const (
 //     limits.minSamples: 100;
 //   - onSuccess: promote; onFailure: rollback;
 //   - reward.direction: maximize (when there is a reward);
-//   - metrics[].onMissing: wait.
+//   - metrics[].onMissing: wait;
+//   - load, when set: see LoadSpec.Defaulted.
 //
 // Zero means "unset" for the numbers without a pointer, so minSamples 0
 // becomes 100; set 1 to decide as early as the evidence allows. Defaulted
@@ -133,6 +134,10 @@ func (s ExperimentSpec) Defaulted() ExperimentSpec {
 	if d.OnFailure == "" {
 		d.OnFailure = OnFailureRollback
 	}
+	if d.Load != nil {
+		l := d.Load.Defaulted()
+		d.Load = &l
+	}
 	return d
 }
 
@@ -178,6 +183,10 @@ func (s ExperimentSpec) clone() ExperimentSpec {
 	if s.Limits.MaxDuration != nil {
 		v := *s.Limits.MaxDuration
 		d.Limits.MaxDuration = &v
+	}
+	if s.Load != nil {
+		l := s.Load.clone()
+		d.Load = &l
 	}
 	return d
 }

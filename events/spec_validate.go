@@ -34,6 +34,7 @@ func (s ExperimentSpec) Validate() error {
 		d.validateTraffic(&errs)
 	}
 	d.validateLimits(&errs, kindKnown)
+	d.validateLoad(&errs, kindKnown)
 	if d.OnSuccess != OnSuccessPromote && d.OnSuccess != ActionKeep {
 		errs.Add(Field(specPath, "onSuccess"), "must be %q or %q, got %s", OnSuccessPromote, ActionKeep, Quote(d.OnSuccess, MaxEcho))
 	}

@@ -22,10 +22,18 @@ import (
 func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Time) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
-	// The list just read the Service: the tick's writes start from it and
-	// from what they wrote, so that one experiment's tick takes one write
-	// and no read of its own when no one else wrote meanwhile.
+	if err := h.loadOne(ctx, rec); err != nil {
+		return err
+	}
+	// The list (or the collect event's read) just read the Service: the
+	// tick's writes start from it and from what they wrote, so that one
+	// experiment's tick takes one write and no read of its own when no one
+	// else wrote meanwhile. A load experiment's burst has just written it
+	// (loadOne): its tick reads afresh.
 	from := &rec
+	if rec.Spec != nil && rec.Spec.Load != nil {
+		from = nil
+	}
 	if x, ok := collection(rec); ok && h.collect != nil {
 		windows, err := h.collect.Windows(ctx, x, at)
 		var missing *collector.MissingError
@@ -82,9 +90,11 @@ func (h *Handlers) failOp(f experiment.Failure) op {
 // spec, versions, and where the next window starts (the end of the last
 // window the collector folded in, or the experiment's start). Windows that
 // applications send themselves do not move that mark, so they never hide
-// Prometheus data. ok is false when the experiment takes no data.
+// Prometheus data. ok is false when the experiment takes no data, or
+// measures its own with a load block: Prometheus would count the
+// generated requests a second time.
 func collection(rec store.Record) (collector.Experiment, bool) {
-	if rec.Service == nil || rec.Spec == nil || rec.State == nil || !isRunning(rec.State.Phase) {
+	if rec.Service == nil || rec.Spec == nil || rec.State == nil || !isRunning(rec.State.Phase) || rec.Spec.Load != nil {
 		return collector.Experiment{}, false
 	}
 	since := rec.State.Collected.Time

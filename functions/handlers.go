@@ -40,6 +40,9 @@ type Handlers struct {
 	// collect gathers metrics windows on a tick; nil when no collector is
 	// configured.
 	collect Collector
+	// load sends the built-in load of experiments with a load block; nil
+	// when not configured.
+	load Loader
 	// emit sends emitted events on (to K_SINK), except the reply; nil when
 	// unset.
 	emit func(context.Context, cloudevents.Event) error
@@ -153,6 +156,9 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 	if err := optedIn(rec); err != nil {
 		return nil, err
 	}
+	if err := loadTagged(rec, spec); err != nil {
+		return nil, err
+	}
 	if err := h.store.CheckRevisions(ctx, ns, name, spec.Versions()); err != nil {
 		return nil, err
 	}
@@ -192,7 +198,11 @@ func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 // written (see stepFrom). A window never goes to a Service whose Route is broken before it
 // is known whether a revision of the experiment vanished (see vanished).
 func (h *Handlers) fold(ctx context.Context, ns, name string, from *store.Record, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
-	o := h.observeOp(obs, fromCollector)
+	return h.foldWith(ctx, ns, name, from, key, h.observeOp(obs, fromCollector))
+}
+
+// foldWith is fold of an op built on observeOp.
+func (h *Handlers) foldWith(ctx context.Context, ns, name string, from *store.Record, key string, o op) (store.Result, experiment.Result, error) {
 	res, out, err := h.stepFrom(ctx, ns, name, from, key, experimentOnRoutedService, o)
 	if errors.Is(err, errRouteBroken) {
 		return h.vanished(ctx, ns, name, key, o)

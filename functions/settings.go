@@ -72,8 +72,9 @@ func positive(v string, def int) int {
 
 // Options returns the handler options for s: the source, the tick's
 // namespaces and workers, the K_SINK emitter (with an OIDC token when the
-// sink has an audience), and the Prometheus collector when lookup has
-// ITER8_PROMETHEUS_URL.
+// sink has an audience), the load generator with its ceiling
+// (ITER8_LOAD_MAX_RATE, ITER8_LOAD_MAX_BURST), and the Prometheus
+// collector when lookup has ITER8_PROMETHEUS_URL.
 func (s Settings) Options(log *slog.Logger, lookup func(string) (string, bool)) ([]Option, error) {
 	opts := []Option{WithSource(s.Source), WithLogger(log), WithNamespaces(s.Namespaces...), WithTickWorkers(s.TickWorkers),
 		WithTickSenders(s.TickSenders), WithCollectConcurrency(s.CollectConcurrency), WithTickPeriod(s.TickPeriod)}
@@ -95,6 +96,11 @@ func (s Settings) Options(log *slog.Logger, lookup func(string) (string, bool)) 
 		log.Warn("no K_SINK: each tick collects every experiment in the one replica it reaches, "+
 			"which bounds how many experiments one tick can collect (docs/metrics.md, The tick, fanned out)", slog.Int("workers", s.TickWorkers))
 	}
+	lo, err := loadOptions(log, lookup)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, lo)
 	c, enabled, err := collector.FromEnv(lookup)
 	if err != nil {
 		return nil, fmt.Errorf("metrics collector: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -125,10 +124,9 @@ func SourceOf(m events.MetricSpec) string {
 	switch {
 	case m.Query != "":
 		return SourceQuery
-	case m.Name == "errors" && m.Type == events.MetricRatio:
+	case m.Builtin() == events.BuiltinErrors:
 		return SourceErrors
-	case (m.Name == "latency" || strings.HasPrefix(m.Name, "latency-")) &&
-		(m.Type == events.MetricMean || m.Type == events.MetricQuantile):
+	case m.Builtin() == events.BuiltinLatency:
 		return SourceLatency
 	}
 	return ""

@@ -80,6 +80,9 @@ type State struct {
 	// in: its next window starts there. The functions set it in the same
 	// write as the window, so that a crash can neither skip nor repeat one.
 	Collected events.Time `json:"collected,omitzero"`
+	// Load is what the built-in load generator did; nil without a load
+	// block or before its first burst.
+	Load *LoadStatus `json:"load,omitempty"`
 	// Last summarises the latest assessment; nil before the first.
 	Last *Snapshot `json:"last,omitempty"`
 	// History is the downsampled trace behind "traffic over time" and
@@ -164,6 +167,10 @@ func (s State) clone() State {
 	}
 	if s.Evidence != nil {
 		c.Evidence = s.Evidence.Clone()
+	}
+	if s.Load != nil {
+		l := *s.Load
+		c.Load = &l
 	}
 	if s.Last != nil {
 		l := *s.Last

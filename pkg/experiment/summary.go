@@ -36,6 +36,9 @@ func Summary(spec events.ExperimentSpec, st State) string {
 			parts = append(parts, "warning: "+note)
 		}
 	}
+	if spec.Load != nil {
+		parts = append(parts, st.Load.Line())
+	}
 	if len(st.Excluded) > 0 {
 		parts = append(parts, "excluded "+strings.Join(st.Excluded, " "))
 	}

@@ -62,6 +62,11 @@ type Description struct {
 	// Decidability notes every quantile limit the histogram cannot decide
 	// (events.ExperimentSpec.Decidability).
 	Decidability []string `json:"decidability,omitempty"`
+	// Load is the built-in load generator's account, achieved against
+	// requested rate (experiment.LoadStatus.Line), for an experiment with
+	// a load block; LoadStatus holds its figures.
+	Load       string                 `json:"load,omitempty"`
+	LoadStatus *experiment.LoadStatus `json:"loadStatus,omitempty"`
 	// AssessedAt is the iteration of the assessment shown, when it lags
 	// the state (a control action changed the state since).
 	AssessedAt *int          `json:"assessedAt,omitempty"`
@@ -182,6 +187,9 @@ func Describe(in Input, now time.Time) Description {
 	}
 	d.Next = next(in, spec, now)
 	d.Decidability = spec.Decidability()
+	if spec.Load != nil {
+		d.Load, d.LoadStatus = st.Load.Line(), st.Load
+	}
 	return d
 }
 

@@ -325,3 +325,33 @@ func TestDescribeShowsUndecidableLimits(t *testing.T) {
 		t.Errorf("next = %q, want the end at maxDuration", d.Next)
 	}
 }
+
+// TestDescribeShowsLoad checks that describe, for an experiment with a
+// load block, says what rate the generator achieved against the one
+// requested, and warns when it fell behind.
+func TestDescribeShowsLoad(t *testing.T) {
+	limit := 0.01
+	spec := events.ExperimentSpec{
+		Kind: events.KindPerformance, Baseline: "v1",
+		Metrics:    []events.MetricSpec{{Name: "errors", Type: events.MetricRatio}},
+		Objectives: []events.Objective{{Metric: "errors", UpperLimit: &limit}},
+		Load:       &events.LoadSpec{Rate: 100},
+	}.Defaulted()
+	st, _, err := experiment.New().Start(spec, "perf-1", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Load = st.Load.Add(experiment.LoadBurst{Asked: 100, Requested: 100, Sent: 600, Seconds: 10})
+	d := Describe(Input{Namespace: "default", Service: "perf", Spec: spec, State: st}, st.Started.Add(time.Minute))
+	want := "load: 60 of 100 requests/s requested (1 bursts, 600 requests); WARNING: the generator could not keep up in 1 of 1 bursts: the verdict is for the load achieved, not the load requested"
+	if diff := cmp.Diff(want, d.Load); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
+	var b strings.Builder
+	if err := WriteDescription(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Load:") || !strings.Contains(b.String(), "could not keep up") {
+		t.Errorf("describe text lacks the load:\n%s", b.String())
+	}
+}

@@ -45,6 +45,9 @@ func WriteDescription(w io.Writer, d Description) error {
 		}
 		row(label, note)
 	}
+	if d.Load != "" {
+		row("Load:", d.Load)
+	}
 	if len(d.OtherTraffic) > 0 {
 		row("Other traffic:", Split(nil, d.OtherTraffic))
 	}

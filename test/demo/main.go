@@ -5,7 +5,10 @@
 // traffic simulator against the Route until the experiment decides, and
 // shows the experiment through kn and the kn-iter8 plugin.
 //
-//	go run ./test/demo [--kind abn|ab|canary|canary-bad|performance] [--seed N] [--via direct|prometheus]
+//	go run ./test/demo [--kind abn|ab|canary|canary-bad|performance|performance-load] [--seed N] [--via direct|prometheus]
+//
+// --kind performance-load runs a performance test with no traffic but
+// iter8's own load (load.go).
 //
 // --via direct (the default) sends each window to the functions as a
 // metrics event. --via prometheus takes the path a cluster has: the
@@ -49,7 +52,7 @@ var scenarios = map[string]string{
 }
 
 func main() {
-	kind := flag.String("kind", "abn", "experiment kind: abn, ab, canary, canary-bad or performance")
+	kind := flag.String("kind", "abn", "experiment kind: abn, ab, canary, canary-bad, performance or performance-load")
 	seed := flag.Uint64("seed", 1, "seed of the traffic simulator")
 	via := flag.String("via", "direct", "how metrics reach the functions: direct (metrics events) or prometheus (scraped, then collected on a tick)")
 	flag.Parse()
@@ -64,9 +67,14 @@ func say(format string, args ...any) {
 }
 
 func run(kind string, seed uint64, via string) error {
+	if kind == "performance-load" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runLoad(ctx, time.Now())
+	}
 	file, ok := scenarios[kind]
 	if !ok {
-		return fmt.Errorf("unknown kind %q (want abn, ab, canary, canary-bad or performance)", kind)
+		return fmt.Errorf("unknown kind %q (want abn, ab, canary, canary-bad, performance or performance-load)", kind)
 	}
 	if via != "direct" && via != "prometheus" {
 		return fmt.Errorf("unknown --via %q (want direct or prometheus)", via)
@@ -96,18 +104,11 @@ func run(kind string, seed uint64, via string) error {
 		opts.Env = prom.Env()
 		say("the functions collect from Prometheus on each tick: %s", strings.Join(opts.Env, " "))
 	}
-	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
-	s, err := stack.Start(ctx, opts)
+	s, down, err := up(ctx, opts, ns)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		say("stopping every process the demo started")
-		s.Stop()
-	}()
-	if err := createNamespace(ctx, s, ns); err != nil {
-		return err
-	}
+	defer down()
 	if err := s.Deploy(ctx, x); err != nil {
 		return err
 	}
@@ -198,6 +199,24 @@ func exact(prom *stack.PrometheusPath, rec store.Record) error {
 		say("%s: %d requests served through Prometheus, exactly as many in the experiment's data", rev, reqs)
 	}
 	return nil
+}
+
+// up starts the local stack with opts and creates namespace ns; down
+// stops every process it started.
+func up(ctx context.Context, opts stack.Options, ns string) (s *stack.Stack, down func(), err error) {
+	say("starting the local control plane: etcd, kube-apiserver, Knative Serving and Eventing; config/ installed as README says")
+	if s, err = stack.Start(ctx, opts); err != nil {
+		return nil, nil, err
+	}
+	down = func() {
+		say("stopping every process the demo started")
+		s.Stop()
+	}
+	if err := createNamespace(ctx, s, ns); err != nil {
+		down()
+		return nil, nil, err
+	}
+	return s, down, nil
 }
 
 func formatSplit(split map[string]int, order []string) string {

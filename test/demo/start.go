@@ -19,11 +19,16 @@ import (
 // by the ingress, delivered by the Trigger iter8-start to the functions,
 // and their reply back on the Broker.
 func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
+	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec())
+}
+
+// knStartSpec is knStart of spec on Service ns/service.
+func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es events.ExperimentSpec) error {
 	plugin := pluginCommand(s)
 	if plugin == nil {
 		return fmt.Errorf("kn-iter8 is not built (run `make build`)")
 	}
-	spec, err := json.Marshal(x.Spec())
+	spec, err := json.Marshal(es)
 	if err != nil {
 		return err
 	}
@@ -37,12 +42,12 @@ func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
 	}
 	f.Close()
 	mark := s.BrokerEvents().Mark()
-	out, err := plugin("start", x.Service, "-n", x.Namespace, "-f", f.Name())
+	out, err := plugin("start", service, "-n", ns, "-f", f.Name())
 	show(out, err)
 	if err != nil {
 		return err
 	}
-	subject := events.Subject(x.Namespace, x.Service)
+	subject := events.Subject(ns, service)
 	in, err := s.BrokerEvents().Wait(ctx, mark, func(e cloudevents.Event) bool {
 		return e.Type() == events.TypeExperimentStart && e.Subject() == subject
 	})
