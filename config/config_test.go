@@ -100,8 +100,8 @@ func TestManifestsValidate(t *testing.T) {
 			t.Errorf("no %s among the manifests", k)
 		}
 	}
-	if kinds["Trigger"] != 4 {
-		t.Errorf("want one Trigger per inbound type (4), got %d", kinds["Trigger"])
+	if kinds["Trigger"] != 5 {
+		t.Errorf("want one Trigger per inbound type (5), got %d", kinds["Trigger"])
 	}
 }
 
@@ -152,6 +152,46 @@ func TestRequestTimeoutInStep(t *testing.T) {
 		}
 	}
 	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
+}
+
+// TestTickPeriodMatchesSchedule: the functions truncate each tick's time
+// to ITER8_TICK_PERIOD, so that a tick delivered twice counts once; a
+// period longer than the PingSource's would fold two ticks into one
+// window, a shorter one would let a doubled tick count twice.
+func TestTickPeriodMatchesSchedule(t *testing.T) {
+	b, err := Manifests.ReadFile("base/600-pingsource.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps sourcesv1.PingSource
+	if err := yaml.Unmarshal(b, &ps); err != nil {
+		t.Fatal(err)
+	}
+	period := map[string]string{"* * * * *": "60s", "*/2 * * * *": "120s", "*/5 * * * *": "300s"}[ps.Spec.Schedule]
+	if period == "" {
+		t.Fatalf("PingSource schedule %q: add its period to this test", ps.Spec.Schedule)
+	}
+	if got := functionsEnv(t)["ITER8_TICK_PERIOD"]; got != period {
+		t.Errorf("ITER8_TICK_PERIOD %q, want %q for the PingSource's schedule %q", got, period, ps.Spec.Schedule)
+	}
+}
+
+// functionsEnv is the environment 300-functions.yaml gives the functions.
+func functionsEnv(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := Manifests.ReadFile("base/300-functions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc servingv1.Service
+	if err := yaml.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	return env
 }
 
 // TestEventPolicyAdmitsTriggers: with OIDC on, broker-filter sends the

@@ -47,6 +47,7 @@ var kinds = map[string]dataKind{
 	TypeExperimentStart:     kindOf(specPath, ExperimentSpec.Validate),
 	TypeMetricsObserved:     kindOf(dataPath, MetricsObserved.Validate),
 	TypeExperimentControl:   kindOf(dataPath, Control.Validate),
+	TypeExperimentCollect:   kindOf(dataPath, Collect.Validate),
 	TypeExperimentStarted:   kindOf(dataPath, Started.Validate),
 	TypeExperimentAssessed:  kindOf(dataPath, Assessed.Validate),
 	TypeTrafficChanged:      kindOf(dataPath, TrafficChanged.Validate),
@@ -151,6 +152,12 @@ func DecodeMetricsObserved(ce event.Event) (MetricsObserved, error) {
 // DecodeControl decodes and validates a TypeExperimentControl event.
 func DecodeControl(ce event.Event) (Control, error) {
 	return decodeAs[Control](ce, TypeExperimentControl)
+}
+
+// DecodeExperimentCollect decodes and validates a TypeExperimentCollect
+// event.
+func DecodeExperimentCollect(ce event.Event) (Collect, error) {
+	return decodeAs[Collect](ce, TypeExperimentCollect)
 }
 
 // DecodeExperimentStart decodes and validates a TypeExperimentStart event.

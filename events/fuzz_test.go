@@ -57,6 +57,10 @@ func FuzzDecodeControl(f *testing.F) {
 	fuzzDecode(f, TypeExperimentControl, DecodeControl)
 }
 
+func FuzzDecodeExperimentCollect(f *testing.F) {
+	fuzzDecode(f, TypeExperimentCollect, DecodeExperimentCollect)
+}
+
 func FuzzDecodeExperimentStart(f *testing.F) {
 	fuzzDecode(f, TypeExperimentStart, DecodeExperimentStart)
 }

@@ -85,6 +85,19 @@ func (c Control) Validate() error {
 	return errs.Err()
 }
 
+// Validate checks that the experiment id is a DNS-1123 label (iter8's ids
+// are hex) and that the tick is set.
+func (c Collect) Validate() error {
+	var errs FieldErrors
+	if err := CheckLabel(c.Experiment); err != nil {
+		errs.Add(Field(dataPath, "experiment"), "%v", err)
+	}
+	if c.Tick.IsZero() {
+		errs.Add(Field(dataPath, "tick"), "required")
+	}
+	return errs.Err()
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

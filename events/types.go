@@ -14,6 +14,10 @@ const (
 	// TypePing is the tick a Knative PingSource sends; it drives the metrics
 	// collector.
 	TypePing = "dev.knative.sources.ping"
+	// TypeExperimentCollect carries Collect: one running experiment's share
+	// of a tick. The functions emit one per experiment on each tick, and
+	// any replica collects it.
+	TypeExperimentCollect = "dev.iter8.experiment.collect"
 )
 
 // Outbound event types: emitted by the functions as replies or to K_SINK.
@@ -100,6 +104,20 @@ type Control struct {
 	Version string `json:"version,omitempty"`
 	// Reason is free text recorded in the experiment's history.
 	Reason string `json:"reason,omitempty"`
+}
+
+// Collect is the data of TypeExperimentCollect: which experiment to
+// collect, up to when.
+type Collect struct {
+	// Experiment is the id of the experiment the tick found running. An
+	// event for another experiment (the one it names has ended, and maybe
+	// another started) does nothing.
+	Experiment string `json:"experiment"`
+	// Tick is the tick's time, truncated to the tick period: the collector
+	// collects up to it (less its delay) and maxDuration is judged at it,
+	// so that every delivery of the event, on any replica, does the same
+	// and counts once.
+	Tick Time `json:"tick"`
 }
 
 // Started is the data of TypeExperimentStarted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
@@ -11,17 +12,21 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
-// collectOne is the tick of one experiment, read as rec: it folds in the
-// windows the collector gathers, fails the experiment when a metric with
-// onMissing fail had no data, and enforces maxDuration, each through step.
-func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
+// collectOne is the tick of one experiment, read as rec, up to the tick's
+// time at: it folds in the windows the collector gathers up to at, fails
+// the experiment when a metric with onMissing fail had no data, and
+// enforces maxDuration at at, each through step. It is the one
+// per-experiment entry point of the tick, in process or fanned out
+// (CollectExperiment). Given the same at, it does the same on any replica:
+// the window, and so its dedupe key, depend only on the state and at.
+func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Time) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
 	if err := h.loadOne(ctx, rec); err != nil {
 		return err
 	}
 	if x, ok := collection(rec); ok && h.collect != nil {
-		windows, err := h.collect.Windows(ctx, x, h.now())
+		windows, err := h.collect.Windows(ctx, x, at)
 		var missing *collector.MissingError
 		var limit *collector.LimitError
 		if errors.As(err, &missing) || errors.As(err, &limit) {
@@ -48,9 +53,11 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record) error {
 			}
 		}
 	}
-	now := h.now()
 	_, out, err := h.step(ctx, ns, name, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
-		return h.engine.Tick(spec, st, now)
+		if !isRunning(st.Phase) {
+			return st, experiment.Result{}, nil // a window above just decided it
+		}
+		return h.engine.Tick(spec, st, at)
 	})
 	if err == nil {
 		h.forward(ctx, ns, name, out)

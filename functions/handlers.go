@@ -51,6 +51,12 @@ type Handlers struct {
 	// namespaces limits the tick's listing; empty means all (tick.go).
 	namespaces  []string
 	tickWorkers int
+	// fanout, tickSenders, collectSlots and tickPeriod shape the tick's
+	// fan-out to collect events (fanout.go).
+	fanout       bool
+	tickSenders  int
+	collectSlots chan struct{}
+	tickPeriod   time.Duration
 }
 
 // Collector gathers the metrics of running experiments on a tick. The
@@ -93,7 +99,8 @@ func WithDeadLetters() Option { return func(h *Handlers) { h.deadLetters = true 
 
 // New returns the handlers over a store.
 func New(s *store.Store, opts ...Option) *Handlers {
-	h := &Handlers{store: s, source: DefaultSource, now: time.Now, log: slog.Default(), tickWorkers: DefaultTickWorkers}
+	h := &Handlers{store: s, source: DefaultSource, now: time.Now, log: slog.Default(), tickWorkers: DefaultTickWorkers,
+		tickSenders: DefaultTickSenders, collectSlots: make(chan struct{}, DefaultCollectConcurrency)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -101,7 +108,8 @@ func New(s *store.Store, opts ...Option) *Handlers {
 }
 
 // InboundTypes are the CloudEvent types Route handles.
-var InboundTypes = []string{events.TypeExperimentStart, events.TypeMetricsObserved, events.TypeExperimentControl, events.TypePing}
+var InboundTypes = []string{events.TypeExperimentStart, events.TypeMetricsObserved, events.TypeExperimentControl, events.TypePing,
+	events.TypeExperimentCollect}
 
 // Route dispatches an event to its handler by type. Unknown types are a
 // permanent 400: no amount of retrying will teach iter8 a new type.
@@ -119,6 +127,8 @@ func (h *Handlers) Route(ctx context.Context, e cloudevents.Event) (*cloudevents
 		return h.Control(ctx, e)
 	case events.TypePing:
 		return h.Collect(ctx, e)
+	case events.TypeExperimentCollect:
+		return h.CollectExperiment(ctx, e)
 	}
 	return nil, events.Permanent(http.StatusBadRequest, fmt.Errorf("event type %q is not one iter8 handles (want one of %s)",
 		e.Type(), strings.Join(InboundTypes, ", ")))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -30,7 +29,8 @@ func WithNamespaces(ns ...string) Option {
 	return func(h *Handlers) { h.namespaces = append([]string(nil), ns...) }
 }
 
-// WithTickWorkers sets how many experiments a tick collects at once.
+// WithTickWorkers sets how many experiments a tick collects at once when
+// it collects in process (no fan-out).
 func WithTickWorkers(n int) Option {
 	return func(h *Handlers) {
 		if n > 0 {
@@ -39,56 +39,42 @@ func WithTickWorkers(n int) Option {
 	}
 }
 
-// Collect handles the PingSource tick: for every running experiment in
-// reach it folds in the metrics windows the collector gathers (each once,
-// by its deterministic key) and enforces maxDuration. Experiments are
-// collected a few at a time (WithTickWorkers) within the request's
-// deadline; those not reached by then, and any transient failure, make the
-// tick fail with a retried status, and the retry re-collects only what is
-// missing, since applied windows are deduplicated. One experiment's
+// Collect handles the PingSource tick. It lists the running experiments in
+// reach and, for each, either emits a dev.iter8.experiment.collect event
+// to the Broker, which any replica handles (CollectExperiment; the default
+// whenever the functions have a K_SINK), or, with no sink or fan-out off,
+// collects it in process (collectOne), a few at a time. Both collect up to
+// the tick's time (tickTime), so a redelivered or doubled tick counts once.
+// The work is bounded (WithTickSenders, WithTickWorkers) and so is its
+// time, by the request's deadline: experiments not reached by then, a
+// failed send and any transient failure make the tick fail with a retried
+// status, and the retry does again only what is missing. One experiment's
 // permanent failure does not stop the others, nor does one namespace's
 // failed list.
 func (h *Handlers) Collect(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	log := h.logger(ctx)
 	recs, transient := h.listRunning(ctx)
-	var mu sync.Mutex
-	fail := func(err error) {
-		mu.Lock()
-		transient = append(transient, err)
-		mu.Unlock()
+	at := h.tickTime(e)
+	mode := "in-process"
+	var failed []error
+	var left int
+	if h.fanningOut() {
+		mode = "fan-out"
+		failed, left = h.fanOut(ctx, recs, at)
+	} else {
+		failed, left = h.each(ctx, recs, h.tickWorkers, func(ctx context.Context, rec store.Record) error {
+			return h.collectOne(ctx, rec, at)
+		})
 	}
-	sem := make(chan struct{}, max(h.tickWorkers, 1))
-	var wg sync.WaitGroup
-	reached := 0
-	for _, rec := range recs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		reached++
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := h.collectOne(ctx, rec); err != nil {
-				log.LogAttrs(ctx, slog.LevelWarn, "collect failed", slog.String("service", rec.Name()),
-					slog.Int("status", events.StatusOf(err)), slog.String("error", err.Error()))
-				if !events.IsPermanent(err) {
-					fail(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if left := len(recs) - reached; left > 0 {
+	transient = append(transient, failed...)
+	if left > 0 {
 		transient = append(transient, fmt.Errorf("%d of %d experiments not reached before the deadline: %w", left, len(recs), ctx.Err()))
 	}
 	if len(transient) > 0 {
 		return nil, events.Transient(http.StatusServiceUnavailable, fmt.Errorf("collect: %d failures, retried: %w", len(transient), errors.Join(transient...)))
 	}
-	log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.Int("experiments", len(recs)), slog.String("outcome", "applied"))
+	log.LogAttrs(ctx, slog.LevelInfo, "tick", slog.Int("experiments", len(recs)), slog.String("mode", mode),
+		slog.Time("until", at), slog.String("outcome", "applied"))
 	return nil, nil
 }
 

@@ -5,12 +5,16 @@
 //	iter8-functions [--listen :8080] [--kubeconfig FILE] [--source URI]
 //	                [--log-format json|text] [--grace 25s] [--dead-letters]
 //	                [--kube-qps 100] [--kube-burst 200] [--namespaces NS,...]
-//	                [--request-timeout 30s] [--tick-workers 4]
+//	                [--request-timeout 30s] [--tick-workers 4] [--tick-senders 32]
+//	                [--collect-concurrency 8] [--tick-period 0]
 //
 // PORT (set by Knative) overrides the listen port; K_SINK, when set,
 // receives every emitted event that is not the reply (Knative sends the
 // reply on itself); ITER8_PROMETHEUS_URL, when set, turns on the metrics
-// collector on the PingSource tick (see docs/metrics.md). In a cluster it
+// collector on the PingSource tick (see docs/metrics.md). With K_SINK the
+// tick fans out: it emits one dev.iter8.experiment.collect event per
+// running experiment, which any replica collects (ITER8_TICK_FANOUT=false
+// collects in the replica the tick reaches instead). In a cluster it
 // uses the pod's service account; elsewhere --kubeconfig, KUBECONFIG or
 // ~/.kube/config.
 package main
@@ -52,7 +56,10 @@ func run() error {
 		"the platform's request timeout (Knative's timeoutSeconds, ITER8_TIMEOUT_SECONDS); every event is answered well within it")
 	namespaces := flag.String("namespaces", strings.Join(env.Namespaces, ","),
 		"comma-separated namespaces whose experiments the tick collects (the per-namespace Roles; ITER8_NAMESPACES); empty: all (the ClusterRole)")
-	flag.IntVar(&env.TickWorkers, "tick-workers", env.TickWorkers, "experiments one tick collects at once")
+	flag.IntVar(&env.TickWorkers, "tick-workers", env.TickWorkers, "experiments one tick collects at once in process, without fan-out (ITER8_TICK_WORKERS)")
+	flag.IntVar(&env.TickSenders, "tick-senders", env.TickSenders, "collect events one tick has in flight to K_SINK at once (ITER8_TICK_SENDERS)")
+	flag.IntVar(&env.CollectConcurrency, "collect-concurrency", env.CollectConcurrency, "collect events this process handles at once (ITER8_COLLECT_CONCURRENCY)")
+	flag.DurationVar(&env.TickPeriod, "tick-period", env.TickPeriod, "the PingSource's period: a tick collects up to its time truncated to it (ITER8_TICK_PERIOD); 0: the tick's own time")
 	flag.Parse()
 	env.Namespaces = functions.SplitList(*namespaces)
 
