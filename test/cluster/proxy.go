@@ -9,7 +9,9 @@ import (
 	"net/http/httputil"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -29,8 +31,11 @@ func ServiceHost(ns, name string) string { return name + "." + ns + clusterDomai
 // so API-server traffic goes direct.
 //
 // Routes live as files in a directory (one file per host holding
-// "127.0.0.1:PORT"), so that a test binary's child process can route hosts
-// to the processes it starts while the parent runs the proxy. A host with no
+// "127.0.0.1:PORT", one line per backend), so that a test binary's child
+// process can route hosts to the processes it starts while the parent runs
+// the proxy. A host with several backends, as a Service with several
+// ready pods, has its requests spread over them in turn (round robin, as
+// kube-proxy's and the activator's balancing spread them). A host with no
 // route gets 502, which Knative retries and then dead-letters, as it would
 // for a Service with no ready pod.
 type clusterProxy struct {
@@ -39,6 +44,9 @@ type clusterProxy struct {
 	routesDir string
 	// channels is where every InMemoryChannel host goes: the dispatcher.
 	channels string
+	// turns counts the requests to each host, to take its backends in turn.
+	mu    sync.Mutex
+	turns map[string]int
 }
 
 func startProxy(routesDir, channels string) (*clusterProxy, error) {
@@ -49,7 +57,7 @@ func startProxy(routesDir, channels string) (*clusterProxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster proxy: %w", err)
 	}
-	p := &clusterProxy{addr: l.Addr().String(), routesDir: routesDir, channels: channels}
+	p := &clusterProxy{addr: l.Addr().String(), routesDir: routesDir, channels: channels, turns: map[string]int{}}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -78,11 +86,20 @@ func startProxy(routesDir, channels string) (*clusterProxy, error) {
 	return p, nil
 }
 
-// lookup finds the local address for host: a routed host first, then any
-// InMemoryChannel (NAME-kn-channel.NS.svc.cluster.local).
+// lookup finds the local address for host: a routed host first (the next
+// of its backends in turn), then any InMemoryChannel
+// (NAME-kn-channel.NS.svc.cluster.local).
 func (p *clusterProxy) lookup(host string) (string, bool) {
 	if b, err := os.ReadFile(filepath.Join(p.routesDir, host)); err == nil {
-		return strings.TrimSpace(string(b)), true
+		backends := strings.Fields(string(b))
+		if len(backends) == 0 {
+			return "", false
+		}
+		p.mu.Lock()
+		turn := p.turns[host]
+		p.turns[host]++
+		p.mu.Unlock()
+		return backends[turn%len(backends)], true
 	}
 	if first, _, ok := strings.Cut(host, "."); ok && strings.HasSuffix(first, "-kn-channel") && strings.HasSuffix(host, clusterDomain) {
 		return p.channels, true
@@ -96,13 +113,15 @@ func (p *clusterProxy) stop() {
 	}
 }
 
-// route points host at addr (host:port); an empty addr removes the route.
-// The file is replaced atomically, so a request never reads half of it.
-func route(routesDir, host, addr string) error {
+// route points host at addrs (host:port each), taken in turn; none removes
+// the route. The file is replaced atomically, so a request never reads
+// half of it.
+func route(routesDir, host string, addrs ...string) error {
 	if strings.ContainsAny(host, "/\\") || host == "" {
 		return fmt.Errorf("cluster proxy: bad host %q", host)
 	}
 	path := filepath.Join(routesDir, host)
+	addr := strings.Join(slices.DeleteFunc(slices.Clone(addrs), func(a string) bool { return a == "" }), "\n")
 	if addr == "" {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

@@ -21,12 +21,18 @@ func BrokerIngressURL(ns, name string) string {
 // pods, such as the real iter8-functions; an empty addr removes the route.
 // It works from the test binary's child as well as from the process that
 // started the stack.
-func (c *Cluster) Route(host, addr string) error {
+func (c *Cluster) Route(host, addr string) error { return c.RouteReplicas(host, addr) }
+
+// RouteReplicas makes requests for host reach each of addrs in turn (round
+// robin), as a Service's requests reach its ready pods: several
+// iter8-functions processes behind one Trigger, say. No addrs removes the
+// route.
+func (c *Cluster) RouteReplicas(host string, addrs ...string) error {
 	info, err := c.eventingInfo()
 	if err != nil {
 		return err
 	}
-	return route(info.RoutesDir, host, addr)
+	return route(info.RoutesDir, host, addrs...)
 }
 
 // MustRoute is Route for tests: it fails t on error and removes the route

@@ -112,9 +112,10 @@ func ready(u unstructured.Unstructured) (bool, string) {
 }
 
 // startBroker installs config/, routes its Services to local processes (the
-// functions at fnAddr, the dead-letter sink to a Recorder), adds a Trigger
-// that shows every event on the Broker, and waits until all are Ready.
-func (s *Stack) startBroker(ctx context.Context, fnAddr string) error {
+// functions to the replicas at fnAddrs, in turn; the dead-letter sink to a
+// Recorder), adds a Trigger that shows every event on the Broker, and
+// waits until all are Ready.
+func (s *Stack) startBroker(ctx context.Context, fnAddrs ...string) error {
 	c := s.Cluster
 	b := &brokerPath{}
 	s.broker = b
@@ -125,12 +126,12 @@ func (s *Stack) startBroker(ctx context.Context, fnAddr string) error {
 	if b.deadLetters, err = NewRecorder(); err != nil {
 		return err
 	}
-	for host, addr := range map[string]string{
-		cluster.ServiceHost(SystemNamespace, FunctionsName):   fnAddr,
-		cluster.ServiceHost(SystemNamespace, DeadLettersName): b.deadLetters.Addr,
-		cluster.ServiceHost(SystemNamespace, recorderName):    b.events.Addr,
+	for host, addrs := range map[string][]string{
+		cluster.ServiceHost(SystemNamespace, FunctionsName):   fnAddrs,
+		cluster.ServiceHost(SystemNamespace, DeadLettersName): {b.deadLetters.Addr},
+		cluster.ServiceHost(SystemNamespace, recorderName):    {b.events.Addr},
 	} {
-		if err := c.Route(host, addr); err != nil {
+		if err := c.RouteReplicas(host, addrs...); err != nil {
 			return err
 		}
 	}
@@ -217,11 +218,11 @@ func (s *Stack) DeadLetters() *Recorder { return s.broker.deadLetters }
 func (s *Stack) BrokerEvents() *Recorder { return s.broker.events }
 
 // RouteFunctions sends the Triggers' deliveries for the functions to addr
-// instead of the functions server, e.g. to a fault-injecting proxy in front
-// of it; "" routes them back to the functions.
+// instead of the functions servers, e.g. to a fault-injecting proxy in
+// front of them; "" routes them back to the functions' replicas.
 func (s *Stack) RouteFunctions(addr string) error {
 	if addr == "" {
-		addr = strings.TrimPrefix(s.FunctionsURL, "http://")
+		return s.Cluster.RouteReplicas(cluster.ServiceHost(SystemNamespace, FunctionsName), s.functionsAddrs()...)
 	}
 	return s.Cluster.Route(cluster.ServiceHost(SystemNamespace, FunctionsName), addr)
 }

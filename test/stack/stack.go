@@ -6,19 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"k8s.io/apimachinery/pkg/util/wait"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/iter8-knative/iter8/events"
@@ -38,12 +32,13 @@ type Stack struct {
 	Store        *store.Store
 	Logf         func(format string, args ...any)
 
-	broker  *brokerPath
-	fn      *exec.Cmd
-	fnDone  chan struct{}
-	fnLog   *os.File
-	ownsCl  bool
-	counter int
+	// FunctionsURLs are every replica's, FunctionsURL first.
+	FunctionsURLs []string
+
+	broker   *brokerPath
+	replicas []*replica
+	ownsCl   bool
+	counter  int
 }
 
 // Options configure Start.
@@ -58,6 +53,11 @@ type Options struct {
 	// Env is added to the functions' environment, such as the collector's
 	// settings (PrometheusPath.Env).
 	Env []string
+	// Replicas is how many iter8-functions processes serve the functions'
+	// Service (default 1). With a Broker, the Triggers' deliveries are
+	// spread over them in turn (cluster.RouteReplicas), as over a
+	// Service's pods.
+	Replicas int
 	// Broker sends every event through Knative Eventing, as on a cluster:
 	// config/ is installed with `kubectl apply -k config/namespaced`, events
 	// go to the Broker's ingress and reach the functions through its
@@ -88,12 +88,19 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		env = append(append(env, proxy...), "K_SINK="+cluster.BrokerIngressURL(SystemNamespace, BrokerName))
 	}
-	if err := s.startFunctions(ctx, o.FunctionsLog, env); err != nil {
-		s.Stop()
-		return nil, err
+	for range max(o.Replicas, 1) {
+		r, err := startReplica(ctx, s.Cluster, o.FunctionsLog, env)
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.Logf("functions: iter8-functions ready at %s in %s (pid %d)", r.url, r.ready.Round(time.Millisecond), r.cmd.Process.Pid)
+		s.replicas = append(s.replicas, r)
+		s.FunctionsURLs = append(s.FunctionsURLs, r.url)
 	}
+	s.FunctionsURL = s.FunctionsURLs[0]
 	if o.Broker {
-		if err := s.startBroker(ctx, strings.TrimPrefix(s.FunctionsURL, "http://")); err != nil {
+		if err := s.startBroker(ctx, s.functionsAddrs()...); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -107,76 +114,13 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return s, nil
 }
 
-func (s *Stack) startFunctions(ctx context.Context, logw io.Writer, env []string) error {
-	bin := filepath.Join(s.Cluster.Bin, "iter8-functions")
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s.fn = exec.Command(bin, "--listen", addr, "--kubeconfig", s.Cluster.Kubeconfig, "--grace", "5s")
-	s.fn.Env = append(append(os.Environ(), "K_SINK=", "PORT="), env...)
-	if logw == nil {
-		f, err := os.CreateTemp("", "iter8-functions-*.log")
-		if err != nil {
-			return err
-		}
-		s.fnLog, logw = f, f
-	}
-	s.fn.Stdout, s.fn.Stderr = logw, logw
-	s.fn.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	start := time.Now()
-	if err := s.fn.Start(); err != nil {
-		return fmt.Errorf("functions: %w", err)
-	}
-	s.fnDone = make(chan struct{})
-	go func() { _ = s.fn.Wait(); close(s.fnDone) }()
-	s.FunctionsURL = "http://" + addr
-	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		resp, err := http.Get(s.FunctionsURL + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		return fmt.Errorf("functions: not ready at %s: %w", s.FunctionsURL, err)
-	}
-	s.Logf("functions: iter8-functions ready at %s in %s (pid %d)", s.FunctionsURL, time.Since(start).Round(time.Millisecond), s.fn.Process.Pid)
-	return nil
-}
-
-// FunctionsLog returns the functions server's log when it goes to a file.
-func (s *Stack) FunctionsLog() string {
-	if s.fnLog == nil {
-		return ""
-	}
-	b, _ := os.ReadFile(s.fnLog.Name())
-	return string(b)
-}
-
-// Stop ends the functions server (SIGTERM, so it finishes in-flight events)
-// and the control plane if Start started it.
+// Stop ends the functions servers (SIGTERM, so they finish in-flight
+// events) and the control plane if Start started it.
 func (s *Stack) Stop() {
-	if s.fn != nil && s.fn.Process != nil {
-		_ = s.fn.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.fnDone:
-		case <-time.After(10 * time.Second):
-			_ = s.fn.Process.Kill()
-			<-s.fnDone
-		}
+	for _, r := range s.replicas {
+		r.stop()
 	}
 	s.broker.stop()
-	if s.fnLog != nil {
-		s.fnLog.Close()
-		os.Remove(s.fnLog.Name())
-	}
 	if s.ownsCl && s.Cluster != nil {
 		_ = s.Cluster.Stop()
 	}

@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/stack"
+)
+
+// replicaServices are the Services each replica test runs an experiment on,
+// all at once.
+var replicaServices = []string{"shop-a", "shop-b", "shop-c"}
+
+// A step is one event of a Service's script: a window or a control.
+type step struct {
+	typ  string
+	data any
+}
+
+// script is the same input for every run: per Service, windows of
+// canary-good drawn at a fixed 50/50 split (so that they do not depend on
+// the decisions they lead to), with a pause after the second and a resume
+// after the fourth.
+func script(t *testing.T, root string, service string, seed uint64, t0 time.Time) []step {
+	t.Helper()
+	sc, err := simulate.LoadScenario(filepath.Join(root, "test", "scenarios", "canary-good.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := simulate.NewGenerator(sc, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []step
+	for i := range 10 {
+		switch i {
+		case 2:
+			steps = append(steps, step{events.TypeExperimentControl, events.Control{Action: events.ActionPause, Reason: "replica test"}})
+		case 4:
+			steps = append(steps, step{events.TypeExperimentControl, events.Control{Action: events.ActionResume}})
+		}
+		start := t0.Add(time.Duration(i) * time.Minute)
+		w := gen.Window(start, start.Add(time.Minute), sc.Traffic.RequestsPerInterval, map[string]int{"v1": 50, "v2": 50})
+		obs := events.NewMetricsObserved(w.Window.Start.Time, w.Window.End.Time)
+		for v, ms := range w.Versions {
+			for m, o := range ms {
+				obs.Set(service+"-"+v, m, o)
+			}
+		}
+		steps = append(steps, step{events.TypeMetricsObserved, obs})
+	}
+	return steps
+}
+
+// outcome is what a run left on one Service and how each step was
+// answered: what must not depend on how many replicas served it.
+type outcome struct {
+	Phase, Outcome, Winner string
+	Iteration              int
+	Traffic                map[string]int
+	Trials, Count          map[string]float64
+	// Answers are each step's status, and how many of its deliveries
+	// applied it (answered with a reply).
+	Answers []string
+}
+
+// replicaRun starts the functions with n replicas behind the Broker's
+// Triggers, runs every Service's script at once, each step delivered to
+// every replica at the same moment (so that the replicas race for the same
+// Service), while ticks go through the Broker and fan out to collect
+// events for every running experiment, until the scripts end. It returns
+// each Service's outcome and the replicas' logs.
+func replicaRun(ctx context.Context, t *testing.T, c *cluster.Cluster, n int, t0 time.Time) (map[string]outcome, []string) {
+	t.Helper()
+	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Broker: true, Replicas: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	ns := c.Namespace(t)
+	for i, svc := range replicaServices {
+		x := stack.Experiment{Namespace: ns, Service: svc, Scenario: mustScenario(t, c, "canary-good.yaml"), Seed: uint64(i + 1)}
+		if err := s.Deploy(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		// The same start event in every run: the experiment's id, and so
+		// its Monte Carlo seeds, are the same.
+		start, err := events.New(events.TypeExperimentStart, "/iter8/replica-test", events.Subject(ns, svc), t0, x.Spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start.SetID("start-" + svc)
+		if reply, err := s.SendEvent(ctx, start); err != nil || reply != events.TypeExperimentStarted {
+			t.Fatalf("start %s: reply %q, %v", svc, reply, err)
+		}
+	}
+
+	done := make(chan struct{})
+	ticks := make(chan error, 1)
+	go func() {
+		// Ticks back to back while the scripts run: each is answered once
+		// its collect events have been handled, which paces the loop.
+		var err error
+		for i := 0; err == nil; i++ {
+			select {
+			case <-done:
+				ticks <- nil
+				return
+			default:
+			}
+			err = s.Tick(ctx, fmt.Sprintf("%s-tick-%d", ns, i))
+		}
+		ticks <- err
+	}()
+	results := map[string]outcome{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, svc := range replicaServices {
+		wg.Go(func() {
+			answers := deliver(ctx, t, s, ns, svc, t0, script(t, c.Root, svc, uint64(i+1), t0.Add(time.Minute)))
+			mu.Lock()
+			results[svc] = outcome{Answers: answers}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(done)
+	if err := <-ticks; err != nil {
+		t.Errorf("tick: %v", err)
+	}
+	for _, svc := range replicaServices {
+		rec, err := s.Store.Get(ctx, ns, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := results[svc]
+		o.Phase, o.Outcome, o.Winner = string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner
+		o.Iteration, o.Traffic = rec.State.Iteration, rec.State.Traffic
+		o.Trials, o.Count = map[string]float64{}, map[string]float64{}
+		for vi, v := range rec.State.Versions {
+			o.Trials[v] = rec.State.Data[vi][0].Trials // errors
+			o.Count[v] = rec.State.Data[vi][1].Count   // latency
+		}
+		results[svc] = o
+	}
+	return results, s.ReplicaLogs()
+}
+
+// deliver sends each step of a script to every replica at once, the same
+// event each time (a redelivery), and waits for every answer before the
+// next step. Each answer is "STATUS xAPPLIED".
+func deliver(ctx context.Context, t *testing.T, s *stack.Stack, ns, svc string, t0 time.Time, steps []step) []string {
+	var answers []string
+	for i, st := range steps {
+		e, err := events.New(st.typ, "/iter8/replica-test", events.Subject(ns, svc), t0.Add(time.Duration(i)*time.Second), st.data)
+		if err != nil {
+			t.Error(err)
+			return answers
+		}
+		e.SetID(fmt.Sprintf("%s-step-%d", svc, i))
+		statuses := make([]int, len(s.FunctionsURLs))
+		replies := make([]string, len(s.FunctionsURLs))
+		var wg sync.WaitGroup
+		for k, url := range s.FunctionsURLs {
+			wg.Go(func() { statuses[k], replies[k], _ = s.SendTo(ctx, url, e) })
+		}
+		wg.Wait()
+		applied := 0
+		for k := range statuses {
+			if statuses[k] != statuses[0] {
+				t.Errorf("%s step %d: answers %v differ between replicas", svc, i, statuses)
+			}
+			if replies[k] != "" {
+				applied++
+			}
+		}
+		answers = append(answers, fmt.Sprintf("%d x%d", statuses[0], applied))
+	}
+	return answers
+}
+
+func mustScenario(t *testing.T, c *cluster.Cluster, name string) simulate.Scenario {
+	t.Helper()
+	sc, err := simulate.LoadScenario(filepath.Join(c.Root, "test", "scenarios", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestReplicasExactlyOnce runs three experiments at once on three
+// iter8-functions replicas behind one route, with every window and
+// control delivered to all three replicas at the same moment and ticks
+// fanned out through the Broker all along: each step must be applied by
+// exactly one delivery, the counts must be exactly the windows' sums,
+// every replica must have served windows and collect events, and every
+// Service must end exactly as a single replica leaves it on the same input.
+func TestReplicasExactlyOnce(t *testing.T) {
+	c := cluster.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	t0 := time.Now().UTC().Truncate(time.Second)
+	three, logs := replicaRun(ctx, t, c, 3, t0)
+	one, _ := replicaRun(ctx, t, c, 1, t0)
+	if diff := cmp.Diff(one, three); diff != "" {
+		t.Errorf("three replicas ended differently from one on the same input (-one +three):\n%s", diff)
+	}
+	for _, svc := range replicaServices {
+		got := three[svc]
+		t.Logf("%s: %s %s %s after %d windows; answers %v", svc, got.Phase, got.Outcome, got.Winner, got.Iteration, got.Answers)
+		want := expectedCounts(t, c.Root, svc, t0, got.Answers)
+		if diff := cmp.Diff(want, outcome{Trials: got.Trials, Count: got.Count}); diff != "" {
+			t.Errorf("%s: counts differ from the applied windows' sums (-windows +state):\n%s", svc, diff)
+		}
+		for i, a := range got.Answers {
+			if strings.HasPrefix(a, "200") && !strings.HasSuffix(a, "x1") && !strings.HasSuffix(a, "x0") {
+				t.Errorf("%s step %d: %s: applied by more than one delivery", svc, i, a)
+			}
+		}
+	}
+	for k, l := range logs {
+		windows, collects := strings.Count(l, `"type":"`+events.TypeMetricsObserved+`"`), strings.Count(l, `"msg":"collect"`)
+		t.Logf("replica %d: %d log lines about windows, %d collect events, %d conflicts logged", k, windows, collects, strings.Count(l, `"conflicts"`))
+		if windows == 0 || collects == 0 {
+			t.Errorf("replica %d served %d windows and %d collect events; want some of each on every replica", k, windows, collects)
+		}
+	}
+	if t.Failed() {
+		for k, l := range logs {
+			t.Logf("replica %d log:\n%s", k, l)
+		}
+	}
+}
+
+// expectedCounts sums the windows of svc's script that were answered 200
+// and applied: the experiment's data must hold exactly these.
+func expectedCounts(t *testing.T, root, svc string, t0 time.Time, answers []string) outcome {
+	t.Helper()
+	want := outcome{Trials: map[string]float64{}, Count: map[string]float64{}}
+	i := slices.Index(replicaServices, svc)
+	for k, st := range script(t, root, svc, uint64(i+1), t0.Add(time.Minute)) {
+		obs, ok := st.data.(events.MetricsObserved)
+		if !ok || k >= len(answers) || !strings.HasPrefix(answers[k], "200") {
+			continue
+		}
+		for v, ms := range obs.Versions {
+			if o, ok := ms["errors"]; ok && o.Trials != nil {
+				want.Trials[v] += float64(*o.Trials)
+			}
+			if o, ok := ms["latency"]; ok && o.Count != nil {
+				want.Count[v] += float64(*o.Count)
+			}
+		}
+	}
+	return want
+}
