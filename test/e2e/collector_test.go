@@ -29,6 +29,12 @@ const collectedInterval = 500 * time.Millisecond
 // with query templates for its custom metrics.
 func upCollected(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
 	t.Helper()
+	return upCollectedOn(t, scenario, seed, o, 1)
+}
+
+// upCollectedOn is upCollected with the functions' replicas.
+func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions, replicas int) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
+	t.Helper()
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -48,7 +54,7 @@ func upCollected(t *testing.T, scenario string, seed uint64, o stack.PrometheusO
 		}
 		p.Stop()
 	})
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: p.Env(), Broker: true})
+	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: p.Env(), Broker: true, Replicas: replicas})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/stats"
 	"github.com/iter8-knative/iter8/test/cluster"
 	"github.com/iter8-knative/iter8/test/stack"
 )
@@ -230,7 +233,7 @@ func TestReplicasExactlyOnce(t *testing.T) {
 		}
 	}
 	for k, l := range logs {
-		windows, collects := strings.Count(l, `"type":"`+events.TypeMetricsObserved+`"`), strings.Count(l, `"msg":"collect"`)
+		windows, collects := strings.Count(l, `"type":"`+events.TypeMetricsObserved+`"`), countLog(l, "collect", "")
 		t.Logf("replica %d: %d log lines about windows, %d collect events, %d conflicts logged", k, windows, collects, strings.Count(l, `"conflicts"`))
 		if windows == 0 || collects == 0 {
 			t.Errorf("replica %d served %d windows and %d collect events; want some of each on every replica", k, windows, collects)
@@ -264,4 +267,63 @@ func expectedCounts(t *testing.T, root, svc string, t0 time.Time, answers []stri
 		}
 	}
 	return want
+}
+
+// collectedEnd is what a collected run leaves that must not depend on how
+// many replicas collected it.
+type collectedEnd struct {
+	Phase, Outcome, Winner string
+	Iteration              int
+	Traffic                map[string]int
+	Data                   [][]stats.Data
+}
+
+// TestCollectorFanOutAcrossReplicas runs canary-good through Prometheus
+// with every tick delivered twice at once, as a redelivery may, on one
+// replica and then on three: each tick fans out to a collect event per
+// running experiment, which the Broker's Trigger spreads over the
+// replicas. Both runs must fold in exactly what was served, each window
+// once, and end in the same state; with three, every replica must have
+// collected.
+func TestCollectorFanOutAcrossReplicas(t *testing.T) {
+	var ends []collectedEnd
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
+			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n)
+			x.Scenario.Traffic.MaxIntervals = 6
+			rec, err := s.RunCollected(ctx, x, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exact(t, p, rec)
+			t.Logf("%d replicas: %s %s after %d windows, traffic %v", n, rec.State.Phase, rec.State.Outcome, rec.State.Iteration, rec.State.Traffic)
+			ends = append(ends, collectedEnd{string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner,
+				rec.State.Iteration, rec.State.Traffic, rec.State.Data})
+			for k, l := range s.ReplicaLogs() {
+				applied := countLog(l, "collect", "applied")
+				t.Logf("replica %d: %d collect events applied, %d ticks fanned out", k, applied, countLog(l, "tick", "applied"))
+				if applied == 0 {
+					t.Errorf("replica %d collected nothing: the collect events did not spread", k)
+				}
+			}
+		})
+	}
+	if len(ends) == 2 {
+		if diff := cmp.Diff(ends[0], ends[1], cmpopts.EquateApprox(1e-12, 0)); diff != "" {
+			t.Errorf("three replicas ended differently from one on the same traffic (-one +three):\n%s", diff)
+		}
+	}
+}
+
+// countLog counts the JSON log lines with message msg and, unless empty,
+// outcome.
+func countLog(log, msg, outcome string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg && (outcome == "" || m["outcome"] == outcome) {
+			n++
+		}
+	}
+	return n
 }

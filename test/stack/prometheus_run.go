@@ -41,12 +41,17 @@ func (s *Stack) StartCollected(ctx context.Context, p *PrometheusPath) error {
 // Knative would: binary mode, no subject, no data; through the Broker when
 // the stack has one.
 func (s *Stack) Tick(ctx context.Context, id string) error {
+	return s.tickAt(ctx, id, time.Now().UTC())
+}
+
+// tickAt is Tick with the tick's time: a tick delivered again keeps it.
+func (s *Stack) tickAt(ctx context.Context, id string, at time.Time) error {
 	if s.broker != nil {
 		e := event.New()
 		e.SetID(id)
 		e.SetSource(PingSource)
 		e.SetType(events.TypePing)
-		e.SetTime(time.Now().UTC())
+		e.SetTime(at)
 		if _, _, err := s.sendBroker(ctx, e); err != nil {
 			return fmt.Errorf("tick %s: %w", id, err)
 		}
@@ -60,7 +65,7 @@ func (s *Stack) Tick(ctx context.Context, id string) error {
 	req.Header.Set("Ce-Id", id)
 	req.Header.Set("Ce-Source", PingSource)
 	req.Header.Set("Ce-Type", events.TypePing)
-	req.Header.Set("Ce-Time", time.Now().UTC().Format(time.RFC3339Nano))
+	req.Header.Set("Ce-Time", at.Format(time.RFC3339Nano))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("tick %s: %w", id, err)
@@ -88,12 +93,14 @@ func (s *Stack) SendEvent(ctx context.Context, e event.Event) (string, error) {
 	return reply.Type(), nil
 }
 
-// tick delivers one tick p.copies times at once.
+// tick delivers one tick p.copies times at once, as redeliveries of one
+// tick: the same id and time.
 func (s *Stack) tick(ctx context.Context, p *PrometheusPath, id string) error {
 	errs := make([]error, p.copies)
+	at := time.Now().UTC()
 	var wg sync.WaitGroup
 	for c := range p.copies {
-		wg.Go(func() { errs[c] = s.Tick(ctx, id) })
+		wg.Go(func() { errs[c] = s.tickAt(ctx, id, at) })
 	}
 	wg.Wait()
 	for _, err := range errs {
