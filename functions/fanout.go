@@ -14,7 +14,7 @@ import (
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
-// Defaults of the tick's fan-out (docs/scaling.md says when to change them).
+// Defaults of the tick's fan-out (docs/metrics.md, "The tick, fanned out").
 const (
 	// DefaultTickSenders is how many collect events one tick has in flight
 	// to the Broker at once. With Knative's InMemoryChannel a send is

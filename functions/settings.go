@@ -94,7 +94,7 @@ func (s Settings) Options(log *slog.Logger, lookup func(string) (string, bool)) 
 			slog.Int("workers", s.TickWorkers))
 	default:
 		log.Warn("no K_SINK: each tick collects every experiment in the one replica it reaches, "+
-			"which bounds how many experiments one tick can collect (docs/scaling.md)", slog.Int("workers", s.TickWorkers))
+			"which bounds how many experiments one tick can collect (docs/metrics.md, The tick, fanned out)", slog.Int("workers", s.TickWorkers))
 	}
 	lo, err := loadOptions(log, lookup)
 	if err != nil {
