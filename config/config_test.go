@@ -131,27 +131,18 @@ func TestRoleVariantsAgree(t *testing.T) {
 // from ITER8_TIMEOUT_SECONDS (Knative does not pass timeoutSeconds to the
 // container), so the two must agree.
 func TestRequestTimeoutInStep(t *testing.T) {
-	b, err := Manifests.ReadFile("base/300-functions.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var svc servingv1.Service
-	if err := yaml.Unmarshal(b, &svc); err != nil {
-		t.Fatal(err)
-	}
+	svc := functionsService(t)
 	ts := svc.Spec.Template.Spec.TimeoutSeconds
 	if ts == nil {
 		t.Fatal("300-functions.yaml sets no timeoutSeconds")
 	}
-	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "ITER8_TIMEOUT_SECONDS" {
-			if e.Value != strconv.FormatInt(*ts, 10) {
-				t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", e.Value, *ts)
-			}
-			return
-		}
+	v, ok := functionsEnv(t)["ITER8_TIMEOUT_SECONDS"]
+	if !ok {
+		t.Fatal("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
 	}
-	t.Error("300-functions.yaml does not pass ITER8_TIMEOUT_SECONDS")
+	if v != strconv.FormatInt(*ts, 10) {
+		t.Errorf("ITER8_TIMEOUT_SECONDS %q, timeoutSeconds %d: they must agree", v, *ts)
+	}
 }
 
 // TestTickPeriodMatchesSchedule: the functions truncate each tick's time
@@ -176,8 +167,8 @@ func TestTickPeriodMatchesSchedule(t *testing.T) {
 	}
 }
 
-// functionsEnv is the environment 300-functions.yaml gives the functions.
-func functionsEnv(t *testing.T) map[string]string {
+// functionsService is the functions' Knative Service of 300-functions.yaml.
+func functionsService(t *testing.T) servingv1.Service {
 	t.Helper()
 	b, err := Manifests.ReadFile("base/300-functions.yaml")
 	if err != nil {
@@ -187,6 +178,13 @@ func functionsEnv(t *testing.T) map[string]string {
 	if err := yaml.Unmarshal(b, &svc); err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// functionsEnv is the environment 300-functions.yaml gives the functions.
+func functionsEnv(t *testing.T) map[string]string {
+	t.Helper()
+	svc := functionsService(t)
 	env := map[string]string{}
 	for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e.Value
