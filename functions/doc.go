@@ -10,8 +10,10 @@
 // dedupe key; or map the error once. Handler files say only what is
 // specific to their event type: handlers.go (start, metrics, control),
 // collect.go (one experiment's tick and the collector adapter), tick.go
-// (the tick's enumeration of the configured namespaces, a few experiments
-// at a time within the request's deadline), vanished.go
+// (the tick's enumeration of the configured namespaces), fanout.go (the
+// tick's fan-out: one dev.iter8.experiment.collect event per running
+// experiment, which any replica collects, bounded in number and time; or,
+// without a sink, collection in process), vanished.go
 // (a revision deleted under an experiment). step also ends an experiment
 // that has outgrown its annotation budget. The server attaches the event's
 // id, type, source and subject to a logger carried in the context (log.go).
