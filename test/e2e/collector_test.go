@@ -29,11 +29,12 @@ const collectedInterval = 500 * time.Millisecond
 // with query templates for its custom metrics.
 func upCollected(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
 	t.Helper()
-	return upCollectedOn(t, scenario, seed, o, 1)
+	return upCollectedOn(t, scenario, seed, o, 1, "")
 }
 
-// upCollectedOn is upCollected with the functions' replicas.
-func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions, replicas int) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
+// upCollectedOn is upCollected with the functions' replicas, and the start
+// event's id unless empty.
+func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions, replicas int, startID string) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
 	t.Helper()
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -67,7 +68,11 @@ func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.Prometheu
 	if err := s.Deploy(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StartCollected(ctx, p); err != nil {
+	start := s.StartCollected
+	if startID != "" {
+		start = func(ctx context.Context, p *stack.PrometheusPath) error { return s.StartCollectedAs(ctx, p, startID) }
+	}
+	if err := start(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	return s, p, x, ctx

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/stats"
 	"github.com/iter8-knative/iter8/test/cluster"
@@ -67,12 +68,15 @@ func script(t *testing.T, root string, service string, seed uint64, t0 time.Time
 }
 
 // outcome is what a run left on one Service and how each step was
-// answered: what must not depend on how many replicas served it.
+// answered: what must not depend on how many replicas served it, down to
+// the split and probabilities after every iteration.
 type outcome struct {
 	Phase, Outcome, Winner string
 	Iteration              int
 	Traffic                map[string]int
 	Trials, Count          map[string]float64
+	// History is the split and probabilities after every iteration.
+	History []experiment.Point
 	// Answers are each step's status, and how many of its deliveries
 	// applied it (answered with a reply).
 	Answers []string
@@ -149,7 +153,7 @@ func replicaRun(ctx context.Context, t *testing.T, c *cluster.Cluster, n int, t0
 		}
 		o := results[svc]
 		o.Phase, o.Outcome, o.Winner = string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner
-		o.Iteration, o.Traffic = rec.State.Iteration, rec.State.Traffic
+		o.Iteration, o.Traffic, o.History = rec.State.Iteration, rec.State.Traffic, decisions(rec.State.History)
 		o.Trials, o.Count = map[string]float64{}, map[string]float64{}
 		for vi, v := range rec.State.Versions {
 			o.Trials[v] = rec.State.Data[vi][0].Trials // errors
@@ -276,6 +280,17 @@ type collectedEnd struct {
 	Iteration              int
 	Traffic                map[string]int
 	Data                   [][]stats.Data
+	History                []experiment.Point
+}
+
+// decisions is the history without its times: the split and the
+// probabilities after each iteration.
+func decisions(h experiment.History) []experiment.Point {
+	out := slices.Clone(h.Points)
+	for i := range out {
+		out[i].Time = 0
+	}
+	return out
 }
 
 // TestCollectorFanOutAcrossReplicas runs canary-good through Prometheus
@@ -289,7 +304,7 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 	var ends []collectedEnd
 	for _, n := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
-			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n)
+			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n, "fan-out-start")
 			x.Scenario.Traffic.MaxIntervals = 6
 			rec, err := s.RunCollected(ctx, x, p)
 			if err != nil {
@@ -298,7 +313,7 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 			exact(t, p, rec)
 			t.Logf("%d replicas: %s %s after %d windows, traffic %v", n, rec.State.Phase, rec.State.Outcome, rec.State.Iteration, rec.State.Traffic)
 			ends = append(ends, collectedEnd{string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner,
-				rec.State.Iteration, rec.State.Traffic, rec.State.Data})
+				rec.State.Iteration, rec.State.Traffic, rec.State.Data, decisions(rec.State.History)})
 			for k, l := range s.ReplicaLogs() {
 				applied := countLog(l, "collect", "applied")
 				t.Logf("replica %d: %d collect events applied, %d ticks fanned out", k, applied, countLog(l, "tick", "applied"))

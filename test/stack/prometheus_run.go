@@ -37,6 +37,26 @@ func (s *Stack) StartCollected(ctx context.Context, p *PrometheusPath) error {
 	return nil
 }
 
+// StartCollectedAs is StartCollected with the start event's id: runs that
+// start with the same id run the same experiment id, and so draw the same
+// Monte Carlo samples.
+func (s *Stack) StartCollectedAs(ctx context.Context, p *PrometheusPath, id string) error {
+	x := p.x
+	e, err := events.New(events.TypeExperimentStart, "/iter8/stack", events.Subject(x.Namespace, x.Service), time.Now(), p.Spec())
+	if err != nil {
+		return err
+	}
+	e.SetID(id)
+	reply, err := s.SendEvent(ctx, e)
+	if err != nil {
+		return err
+	}
+	if reply != events.TypeExperimentStarted {
+		return fmt.Errorf("start %s: reply %q, want %s", id, reply, events.TypeExperimentStarted)
+	}
+	return nil
+}
+
 // Tick delivers a PingSource tick with the given id to the functions, as
 // Knative would: binary mode, no subject, no data; through the Broker when
 // the stack has one.
