@@ -30,6 +30,33 @@ func (m MetricSpec) HistogramBounds() []float64 {
 	return out
 }
 
+// DefaultRequestTimeout is Knative Serving's default request timeout
+// (revision-timeout-seconds), in seconds: no request's latency exceeds it.
+const DefaultRequestTimeout = 300
+
+// timeUnits are the units Range knows, in seconds.
+var timeUnits = map[string]float64{"s": 1, "ms": 1e-3, "us": 1e-6}
+
+// Range is the interval [lo, hi] that every value of a mean metric lies
+// in, which its absolute verdicts assume: Min and Max when declared; else
+// lo = 0 (latencies, sizes, amounts) and hi = Knative's default request
+// timeout in the metric's unit for a time unit (s, ms, us), +Inf for any
+// other. With hi = +Inf a mean can be shown above a limit but never below
+// one: no finite sample rules out a rare huge value.
+func (m MetricSpec) Range() (lo, hi float64) {
+	lo, hi = 0, math.Inf(1)
+	if scale, ok := timeUnits[m.Unit]; ok {
+		hi = DefaultRequestTimeout / scale
+	}
+	if m.Min != nil {
+		lo = *m.Min
+	}
+	if m.Max != nil {
+		hi = *m.Max
+	}
+	return lo, hi
+}
+
 // Decidability lists, for every absolute limit on a quantile metric that
 // lies strictly inside a histogram bucket, a note for people: bucket
 // counts can only show that the quantile is below or above a bucket
@@ -50,6 +77,12 @@ func (s ExperimentSpec) Decidability() []string {
 			if s.Metrics[i].Name == o.Metric {
 				m = &s.Metrics[i]
 			}
+		}
+		if m != nil && m.Type == MetricMean {
+			if note := meanNote(*m, upper, limit); note != "" {
+				out = append(out, note)
+			}
+			continue
 		}
 		if m == nil || m.Type != MetricQuantile {
 			continue
@@ -100,4 +133,27 @@ func num(x float64) string {
 		return "∞"
 	}
 	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// meanNote says when an absolute limit on a mean can never be shown met,
+// or is shown met only as slowly as its range allows.
+func meanNote(m MetricSpec, upper bool, limit float64) string {
+	lo, hi := m.Range()
+	op, unit := "≥", ""
+	if upper {
+		op = "≤"
+	}
+	if m.Unit != "" {
+		unit = " " + m.Unit
+	}
+	head := fmt.Sprintf("%s %s %s%s: a mean", m.Name, op, num(limit), unit)
+	switch {
+	case upper && math.IsInf(hi, 1):
+		return head + " with no max can be shown violated, never satisfied; declare max, a value no request exceeds"
+	case !upper && math.IsInf(lo, -1):
+		return head + " with no min can be shown violated, never satisfied; declare min"
+	case upper && m.Max == nil && hi > 10*limit:
+		return fmt.Sprintf("%s is shown satisfied only once the data rule out values up to max %s%s (the default request timeout); declare a smaller max to decide sooner", head, num(hi), unit)
+	}
+	return ""
 }

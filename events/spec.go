@@ -31,6 +31,12 @@ type MetricSpec struct {
 	// Buckets are histogram upper bounds for a quantile metric, used by the
 	// simulator and the collector; observations may carry their own.
 	Buckets []float64 `json:"buckets,omitempty"`
+	// Min and Max bound every single value of a mean metric, in its unit
+	// (see Range). Absolute limits on the mean are decided exactly under
+	// this range, and the closer Max is to the values, the sooner a mean
+	// is shown below a limit.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 	// Query is a PromQL template for the metrics collector, with
 	// {{.Revision}}, {{.Namespace}} and {{.Window}}.
 	Query string `json:"query,omitempty"`

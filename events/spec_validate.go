@@ -133,7 +133,14 @@ func (d ExperimentSpec) validateMetrics(errs *FieldErrors) map[string]MetricSpec
 			if len(m.Buckets) > 0 {
 				errs.Add(Field(p, "buckets"), "only a quantile metric takes buckets; %q is %s", m.Name, m.Type)
 			}
+			if m.Type == MetricRatio && (m.Min != nil || m.Max != nil) {
+				errs.Add(p, "only a mean metric takes min and max; %q is a ratio", m.Name)
+			}
+			validateRange(p, m, errs)
 		case MetricQuantile:
+			if m.Min != nil || m.Max != nil {
+				errs.Add(p, "only a mean metric takes min and max; %q is a quantile", m.Name)
+			}
 			if math.IsNaN(m.Quantile) || m.Quantile <= 0 || m.Quantile >= 1 {
 				errs.Add(Field(p, "quantile"), "must be in (0, 1), got %v", m.Quantile)
 			}
@@ -360,3 +367,20 @@ func (d ExperimentSpec) validateLimits(errs *FieldErrors, kindKnown bool) {
 func isDNSLabel(s string) bool { return CheckLabel(s) == nil }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// validateRange checks a mean metric's declared min and max: finite, and
+// min < max once defaults are applied.
+func validateRange(p string, m MetricSpec, errs *FieldErrors) {
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"min", m.Min}, {"max", m.Max}} {
+		if f.v != nil && (math.IsNaN(*f.v) || math.IsInf(*f.v, 0)) {
+			errs.Add(Field(p, f.name), "must be finite, got %v", *f.v)
+			return
+		}
+	}
+	if lo, hi := m.Range(); !(hi > lo) {
+		errs.Add(Field(p, "max"), "must be above min %v, got %v: every value of %q lies in [min, max]", lo, hi, m.Name)
+	}
+}

@@ -19,7 +19,7 @@ func canarySpec() events.ExperimentSpec {
 		Kind: events.KindCanary, Baseline: "v1", Candidates: []string{"v2"},
 		Metrics: []events.MetricSpec{
 			{Name: "errors", Type: events.MetricRatio},
-			{Name: "latency", Type: events.MetricMean, Unit: "ms"},
+			{Name: "latency", Type: events.MetricMean, Unit: "ms", Max: ref(1000.0)},
 		},
 		Objectives: []events.Objective{
 			{Metric: "errors", UpperLimit: ref(0.01)},

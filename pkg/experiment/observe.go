@@ -181,6 +181,10 @@ func toData(errs *events.FieldErrors, path string, m events.MetricSpec, o events
 		case sum*sum > float64(c)*sq*(1+1e-9)+1e-12:
 			// Cauchy-Schwarz: a negative variance is a broken producer.
 			errs.Add(events.Field(path, "sumSquares"), "%v is below sum²/count = %v", sq, sum*sum/float64(c))
+		case !withinRange(m, float64(c), sum, sq):
+			lo, hi := m.Range()
+			errs.Add(path, "count %d, sum %v and sumSquares %v cannot come from values in [%v, %v], the range metric %q declares (min, max; see docs/statistics.md): its mean verdicts assume it",
+				c, sum, sq, lo, hi, m.Name)
 		default:
 			d = stats.FromMoments(float64(c), sum, sq)
 		}
@@ -233,7 +237,11 @@ func Problem(spec events.ExperimentSpec, draws int, seed uint64) stats.Problem {
 	idx := make(map[string]int, len(spec.Metrics))
 	for j, m := range spec.Metrics {
 		idx[m.Name] = j
-		p.Metrics = append(p.Metrics, stats.Metric{Name: m.Name, Kind: KindOf(m.Type), Q: m.Quantile})
+		sm := stats.Metric{Name: m.Name, Kind: KindOf(m.Type), Q: m.Quantile}
+		if sm.Kind == stats.Mean {
+			sm.Lo, sm.Hi = m.Range()
+		}
+		p.Metrics = append(p.Metrics, sm)
 	}
 	for _, o := range spec.Objectives {
 		so := stats.Objective{Metric: idx[o.Metric]}
@@ -278,3 +286,22 @@ func indexOf(list []string) map[string]int {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// withinRange reports whether a window's count, sum and sum of squares can
+// come from values in the metric's range [lo, hi]: the mean must lie in it
+// and, with both ends finite, Σ(x−lo)(hi−x) >= 0, i.e.
+// (lo+hi)·sum − sumSquares − n·lo·hi >= 0. It cannot see every value, but a
+// value far beyond the range shows; the tolerance absorbs rounding.
+func withinRange(m events.MetricSpec, n, sum, sq float64) bool {
+	lo, hi := m.Range()
+	mean := sum / n
+	tol := 1e-9 * (math.Abs(mean) + math.Abs(lo) + math.Abs(hi))
+	if mean < lo-tol || mean > hi+tol {
+		return false
+	}
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return true
+	}
+	slack := (lo+hi)*sum - sq - n*lo*hi
+	return slack >= -1e-9*(math.Abs((lo+hi)*sum)+math.Abs(sq)+math.Abs(n*lo*hi))
+}

@@ -249,3 +249,38 @@ func TestObserveOutOfOrderWindows(t *testing.T) {
 		t.Errorf("WindowEnd %s, want the latest end", st.WindowEnd)
 	}
 }
+
+// TestObserveRefusesOutsideRange: a mean window that no values in the
+// metric's declared range could produce is refused, naming the metric.
+func TestObserveRefusesOutsideRange(t *testing.T) {
+	spec := perfSpec()
+	spec.Metrics = append(spec.Metrics, events.MetricSpec{Name: "latency", Type: events.MetricMean, Unit: "ms", Max: ref(1500.0)})
+	st := mustStart(t, spec)
+	e := New(WithAssessor(fixed(scripted(spec, -1, -1, av{}))))
+	w, now := window(0)
+	const tail = `, the range metric "latency" declares (min, max; see docs/statistics.md): its mean verdicts assume it`
+	for _, c := range []struct {
+		name     string
+		sum, sq  float64
+		wantTail string
+	}{
+		// Values 0 and 2000: a mean of 1000 fits [0, 1500], the spread does not.
+		{"beyond max", 2000, 4e6, "count 2, sum 2000 and sumSquares 4e+06 cannot come from values in [0, 1500]"},
+		{"below the default min", -2, 2, "count 2, sum -2 and sumSquares 2 cannot come from values in [0, 1500]"},
+		{"inside", 20, 400, ""},
+	} {
+		_, _, err := e.Observe(spec, st, events.MetricsObserved{Window: w, Versions: map[string]map[string]events.Observation{
+			"v1": {"latency": {Count: ref[int64](2), Sum: ref(c.sum), SumSquares: ref(c.sq)}},
+		}}, now)
+		if c.wantTail == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		want := `experiment "exp-1": invalid observation: data.versions["v1"]["latency"]: ` + c.wantTail + tail
+		if !errors.Is(err, ErrInvalidObservation) || err.Error() != want {
+			t.Errorf("%s: error %v\nwant %s", c.name, err, want)
+		}
+	}
+}

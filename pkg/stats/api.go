@@ -1,5 +1,7 @@
 package stats
 
+import "math"
+
 // This file is the contract between the statistics engine and its callers
 // (pkg/experiment, pkg/simulate). Change it only together with them.
 
@@ -38,6 +40,20 @@ type Metric struct {
 	Kind Kind
 	// Q is the quantile in (0,1) of a Quantile metric.
 	Q float64
+	// Lo and Hi are the range every observation of a Mean metric lies in
+	// (an end may be infinite). Absolute verdicts on the mean and MeanCS
+	// assume it and are exact under it (bounded.go); Hi <= Lo, the zero
+	// value, means nothing is known, (-Inf, +Inf), so no such verdict
+	// is ever reached.
+	Lo, Hi float64
+}
+
+// valueRange is the range of a Mean metric's observations.
+func (m Metric) valueRange() (lo, hi float64) {
+	if !(m.Hi > m.Lo) {
+		return math.Inf(-1), math.Inf(1)
+	}
+	return m.Lo, m.Hi
 }
 
 // Objective is one limit on one metric: Value <= Limit when Upper, else
@@ -146,8 +162,8 @@ type MetricResult struct {
 	Upper float64
 	// CSLower and CSUpper bound the anytime-valid confidence sequence the
 	// decisions act on, at the level of one objective verdict (see
-	// Decision.Alpha). Infinite when nothing is known yet: a Mean metric
-	// before 100 observations, a quantile beyond the histogram.
+	// Decision.Alpha). Infinite when nothing is known yet: a quantile
+	// beyond the histogram, the open end of a Mean metric's range.
 	CSLower float64
 	CSUpper float64
 }

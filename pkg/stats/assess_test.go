@@ -88,7 +88,7 @@ func TestAssessObjectives(t *testing.T) {
 			{Name: "conversion", Kind: Ratio},
 			{Name: "errors", Kind: Ratio},
 			{Name: "latency-p90", Kind: Quantile, Q: 0.9},
-			{Name: "cpu", Kind: Mean},
+			{Name: "cpu", Kind: Mean, Lo: 0, Hi: 100},
 		},
 		Objectives: []Objective{
 			{Metric: 1, Upper: true, Limit: 0.05},
@@ -249,7 +249,7 @@ func TestAssessEdgeCases(t *testing.T) {
 
 func TestAssessHugeCounts(t *testing.T) {
 	p := Problem{
-		Metrics:    []Metric{{Name: "r", Kind: Ratio}, {Name: "m", Kind: Mean}},
+		Metrics:    []Metric{{Name: "r", Kind: Ratio}, {Name: "m", Kind: Mean, Lo: 0, Hi: 100}},
 		Objectives: []Objective{{Metric: 0, Upper: true, Limit: 0.2}, {Metric: 1, Upper: true, Limit: 4.5}},
 		Reward:     &Reward{Metric: 0, Maximize: true},
 		Confidence: 0.95,
@@ -340,7 +340,7 @@ func TestObjectiveVerdict(t *testing.T) {
 	r20 := Data{Successes: 2000, Trials: 10000}
 	m5 := Data{Count: 5000, Mu: 5, M2: 5000}
 	m6 := Data{Count: 5000, Mu: 6, M2: 5000}
-	ratio, mean, p90 := Metric{Kind: Ratio}, Metric{Kind: Mean}, Metric{Kind: Quantile, Q: 0.9}
+	ratio, mean, p90 := Metric{Kind: Ratio}, Metric{Kind: Mean, Lo: 0, Hi: 20}, Metric{Kind: Quantile, Q: 0.9}
 	cases := []struct {
 		name string
 		m    Metric
@@ -359,7 +359,9 @@ func TestObjectiveVerdict(t *testing.T) {
 		{"mean under", mean, Objective{Upper: true, Limit: 5.5}, m5, m5, false, Satisfied},
 		{"mean over", mean, Objective{Upper: true, Limit: 5.5}, m6, m5, false, Violated},
 		{"mean lower limit", mean, Objective{Limit: 5.5}, m6, m5, false, Satisfied},
-		{"mean, too few", mean, Objective{Upper: true, Limit: 100}, Data{Count: 20, Mu: 5, M2: 20}, m5, false, Undecided},
+		{"mean without a range", Metric{Kind: Mean}, Objective{Upper: true, Limit: 5.5}, m5, m5, false, Undecided},
+		{"mean without a top", Metric{Kind: Mean, Hi: math.Inf(1)}, Objective{Upper: true, Limit: 5.5}, m6, m5, false, Violated},
+		{"mean, too few", mean, Objective{Upper: true, Limit: 10}, Data{Count: 5, Mu: 5, M2: 5}, m5, false, Undecided},
 		{"mean relative, within", mean, Objective{Upper: true, Limit: 1.3, Relative: true}, m6, m5, false, Satisfied},
 		{"mean relative, over", mean, Objective{Upper: true, Limit: 1.1, Relative: true}, m6, m5, false, Violated},
 		{"baseline relative to itself", mean, Objective{Upper: true, Limit: 1.1, Relative: true}, m5, m5, true, Satisfied},

@@ -132,17 +132,6 @@ func ratioVariance(d Data, pr Priors) float64 {
 	return p * (1 - p)
 }
 
-// MeanCS is the (1-alpha) asymptotic confidence sequence for the mean of a
-// Mean metric (see asymptoticRadius); the whole real line before
-// minAsymptoticSamples observations.
-func MeanCS(d Data, alpha float64, pr Priors) (lo, hi float64) {
-	if d.Count < minAsymptoticSamples {
-		return math.Inf(-1), math.Inf(1)
-	}
-	r := asymptoticRadius(math.Sqrt(meanVariance(d, pr)), d.Count, alpha, tuneN)
-	return d.Mu - r, d.Mu + r
-}
-
 // DifferenceCS is the (1-alpha) asymptotic confidence sequence for
 // value_v - c value_b of two independent versions' Ratio or Mean metrics:
 // the two-sample form of Waudby-Smith et al. (2024, section on randomized

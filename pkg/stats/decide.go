@@ -82,7 +82,8 @@ func decide(p Problem, pr Priors, data [][]Data, excluded []bool) Decision {
 // baseline itself.
 //
 // Absolute limits use the one-sided mixtures of onesided.go for ratios
-// (each answer at error alpha), the asymptotic CS for means, and for
+// (each answer at error alpha), for means the one-sided empirical-Bernstein
+// tests of bounded.go under the metric's declared range, and for
 // quantiles the same one-sided mixtures on the fraction of values below the
 // bucket bound on the safe side of the limit: "Q <= L" is Satisfied when
 // the fraction below the largest bound <= L is shown above q and Violated
@@ -101,8 +102,8 @@ func ObjectiveVerdict(m Metric, o Objective, v, b Data, isBaseline bool, alpha f
 		case Ratio:
 			return rateVerdict(v.Successes, v.Trials, o.Limit, o.Upper, alpha)
 		}
-		lo, hi := metricCS(m, v, alpha, pr)
-		return intervalVerdict(lo, hi, o.Limit, o.Upper)
+		lo, hi := m.valueRange()
+		return meanVerdict(v, lo, hi, o.Limit, o.Upper, alpha)
 	}
 	c := o.Limit
 	if isBaseline {
@@ -139,7 +140,8 @@ func metricCS(m Metric, d Data, alpha float64, pr Priors) (lo, hi float64) {
 	case Ratio:
 		return BetaBinomialCS(d.Successes, d.Trials, pr.RatioA, pr.RatioB, alpha)
 	case Mean:
-		return MeanCS(d, alpha, pr)
+		lo, hi := m.valueRange()
+		return MeanCS(d, lo, hi, alpha)
 	default:
 		return QuantileCS(d, m.Q, alpha, pr)
 	}

@@ -6,9 +6,10 @@
 // The two halves have different jobs. The Bayesian numbers (posterior.go,
 // assess.go) are for reading and for allocating traffic (TopTwo); they are
 // not error-controlled under repeated looks. The decisions (decide.go,
-// confseq.go, bestarm.go) are confidence sequences and a GLR stopping rule
-// whose error is at most 1 - Confidence however often Assess is called, so
-// only they may promote, roll back or exclude a version.
+// onesided.go and bounded.go for absolute limits, confseq.go, evidence.go
+// and bestarm.go) are one-sided tests, confidence sequences and
+// e-processes whose error is at most 1 - Confidence however often Assess is
+// called, so only they may promote, roll back or exclude a version.
 // docs/statistics.md states every model, rule, guarantee and citation.
 //
 // It is pure: no I/O, no clock, no global random source. Monte Carlo is

@@ -61,7 +61,7 @@ func TestMeanUnitInvariance(t *testing.T) {
 	toS := func(d Data) Data { return Data{Count: d.Count, Mu: d.Mu / 1000, M2: d.M2 / 1e6} }
 	problem := func(scale float64) Problem {
 		return Problem{
-			Metrics:    []Metric{{Name: "latency", Kind: Mean}},
+			Metrics:    []Metric{{Name: "latency", Kind: Mean, Lo: 0, Hi: 1000 * scale}},
 			Objectives: []Objective{{Metric: 0, Upper: true, Limit: 60 * scale}},
 			Reward:     &Reward{Metric: 0},
 			Confidence: 0.95, Seed: 7,

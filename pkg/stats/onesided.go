@@ -60,8 +60,12 @@ func rateVerdict(s, n, limit float64, upper bool, alpha float64) Verdict {
 		return intervalVerdict(0, 1, limit, upper)
 	}
 	level := -math.Log(alpha)
-	shownAbove := oneSidedLogE(s, n, limit, true) >= level
-	shownBelow := oneSidedLogE(s, n, limit, false) >= level
+	return sidedVerdict(oneSidedLogE(s, n, limit, true) >= level, oneSidedLogE(s, n, limit, false) >= level, upper)
+}
+
+// sidedVerdict turns what the two one-sided tests showed, the value above
+// or below the limit, into the verdict on an upper (or lower) limit.
+func sidedVerdict(shownAbove, shownBelow, upper bool) Verdict {
 	switch {
 	case upper && shownBelow, !upper && shownAbove:
 		return Satisfied

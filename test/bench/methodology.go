@@ -62,7 +62,7 @@ Every policy sees the same windows and moves traffic in integer percents.
   For A/B(/n) Flagger has no reward metric
   ([Flagger: A/B testing](https://docs.flagger.app/usage/deployment-strategies#a-b-testing)
   routes a header or cookie segment for a number of iterations): the rule used
-  here is **ours, not Flagger's**: every version gets an equal share for 10
+  here is **ours, not Flagger's**, and its rows read ` + "`flagger-like (our reward rule)`" + `: every version gets an equal share for 10
   passing iterations, a candidate failing 5 checks is dropped, and the best
   point estimate of the reward over the analysis wins. Performance: 10 passing iterations pass, 5
   failing ones fail.
@@ -91,6 +91,11 @@ Every policy sees the same windows and moves traffic in integer percents.
   Thompson sampling, same decision rules. It trades samples to a decision
   for regret: pick ` + "`bandit`" + ` (the default) to decide fastest, ` + "`earn`" + ` when the
   traffic served while learning matters more than the time to a decision.
+  Its decisions keep the same guarantee (the e-processes hold under any
+  allocation computed from past data), so its goals are correctness, A/A
+  "any winner" ≤ δ and regret below iter8's (Lai–Robbins in the Theory
+  table); the sample goals against the GK and Gaussian bounds are the
+  identify-fastest policy's and are not reported for it.
 - **iter8 (windows of 100)**: iter8 on the same scenario with 100 requests
   per interval (and proportionally more intervals), where the scenario has a
   reward bound: the rules are valid at any window size.

@@ -100,3 +100,19 @@ func TestQuantileObjectiveFollows(t *testing.T) {
 		}
 	}
 }
+
+// TestMeanVerdictErrors is the fast form of the mean verdicts' check: 600
+// streams a distribution up to 2,000 observations. The former asymptotic
+// confidence sequence showed "Satisfied" at the true mean of lognormal(0,
+// 1.5) latency in about 12% of such streams, so this fails for it.
+func TestMeanVerdictErrors(t *testing.T) {
+	const streams, horizon = 600, 2000
+	bound := verdictErrorBound(verdictAlpha, streams)
+	for i, s := range meanStreams() {
+		c := meanVerdictCell(s, streams, verdictWindow, horizon, verdictAlpha, uint64(700+i))
+		t.Logf("%s: wrongly satisfied %.4f, wrongly violated %.4f; mean <= 1.5 x truth shown in %.3f after %.0f", s.name, c.satisfied, c.violated, c.decided, c.samples)
+		if c.satisfied > bound || c.violated > bound {
+			t.Errorf("%s: wrong verdicts %.4f satisfied, %.4f violated, each must be <= %.4f", s.name, c.satisfied, c.violated, bound)
+		}
+	}
+}

@@ -18,7 +18,7 @@ func main() {
 	runs := flag.Int("runs", 2000, "runs per simulated cell (binomial SE at 95% is 0.49% with 2,000)")
 	seed := flag.Uint64("seed", 1, "seed")
 	out := flag.String("out", "docs/statistics.md", "markdown file whose calibration section to rewrite; empty: print only")
-	only := flag.String("only", "", "run one grid only: ratio, mean, quantile or win (with -out \"\")")
+	only := flag.String("only", "", "run one grid only: ratio, mean, quantile, verdict or win (with -out \"\")")
 	flag.Parse()
 	began := time.Now()
 	t := measure(*runs, *seed, *only)

@@ -14,6 +14,7 @@ type table struct {
 	ratio, mean, quantile []cell
 	reliability           []reliabilityBin
 	reliabilityRuns       int
+	verdicts              []verdictCell
 }
 
 // Grids of the issue: ratios at p x n, means and quantiles at n.
@@ -27,7 +28,7 @@ var (
 )
 
 // measure runs the grids; only, when not empty, names the one to run
-// (ratio, mean, quantile or win).
+// (ratio, mean, quantile, verdict or win).
 func measure(runs int, seed uint64, only string) table {
 	var t table
 	want := func(g string) bool { return only == "" || only == g }
@@ -56,6 +57,12 @@ func measure(runs int, seed uint64, only string) table {
 				t.quantile = append(t.quantile, quantileCell(l, q, n, runs, seed+uint64(100*i)))
 			}
 		}
+	}
+	for i, s := range meanStreams() {
+		if !want("verdict") {
+			break
+		}
+		t.verdicts = append(t.verdicts, meanVerdictCell(s, verdictStreams, verdictWindow, verdictHorizon, verdictAlpha, seed+uint64(300+i)))
 	}
 	if !want("win") {
 		return t
@@ -101,6 +108,23 @@ func (t table) markdown(runs int, took time.Duration) string {
 	b.WriteString("| P(win) bin | runs | truly better |\n| --- | ---: | ---: |\n")
 	for _, r := range t.reliability {
 		fmt.Fprintf(&b, "| %.1f–%.1f | %d | %.3f |\n", r.lo, r.hi, r.runs, r.truth)
+	}
+	if len(t.verdicts) > 0 {
+		v := t.verdicts[0]
+		fmt.Fprintf(&b, "\n**Mean verdicts** (absolute limits on a mean, `bounded.go`): %d streams a distribution, the verdict looked at after every window of %d observations up to %s, α = %v, the limit at the true mean (where any verdict is wrong), each stream's metric declaring a range its values leave with probability below 10⁻¹¹ per value. A valid rule stays at or below α (the check allows three standard errors, %.4f). The last columns: how often, and after how many observations, \"mean ≤ 1.5 × truth\" was shown satisfied.\n\n",
+			v.streams, verdictWindow, fmtFloat(float64(v.horizon)), v.alpha, verdictErrorBound(v.alpha, v.streams))
+		b.WriteString("| stream | declared range | wrongly satisfied | wrongly violated | within α | ≤ 1.5 × truth shown | observations |\n| --- | --- | ---: | ---: | --- | ---: | ---: |\n")
+		for _, v := range t.verdicts {
+			ok := "yes"
+			if v.satisfied > v.alpha || v.violated > v.alpha {
+				ok = "**no**"
+			}
+			obs := fmt.Sprintf("%.0f", v.samples)
+			if v.decided == 0 {
+				obs = "— (not within " + fmtFloat(float64(v.horizon)) + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %s | %.3f | %s |\n", v.stream.name, v.stream.rangeStatement, v.satisfied, v.violated, ok, v.decided, obs)
+		}
 	}
 	return b.String()
 }

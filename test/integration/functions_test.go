@@ -96,7 +96,7 @@ func newEvent(t *testing.T, typ, id, subject string, data any) cloudevents.Event
 
 const canarySpec = `{
   "kind": "canary", "baseline": "shop-v1", "candidates": ["shop-v2"],
-  "metrics": [{"name": "errors", "type": "ratio"}, {"name": "latency", "type": "mean", "unit": "ms"}],
+  "metrics": [{"name": "errors", "type": "ratio"}, {"name": "latency", "type": "mean", "unit": "ms", "max": 1000}],
   "objectives": [{"metric": "errors", "upperLimit": 0.01}, {"metric": "latency", "upperLimit": 100}],
   "limits": {"minSamples": 200}
 }`

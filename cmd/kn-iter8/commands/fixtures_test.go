@@ -67,7 +67,7 @@ func iptr(v int) *int        { return &v }
 func scenarios() []scenario {
 	latency := []events.MetricSpec{
 		{Name: "errors", Type: events.MetricRatio},
-		{Name: "latency", Type: events.MetricMean, Unit: "ms"},
+		{Name: "latency", Type: events.MetricMean, Unit: "ms", Max: f64(5000)},
 		{Name: "latency-p95", Type: events.MetricQuantile, Quantile: 0.95, Unit: "ms", Buckets: []float64{25, 50, 100, 150, 200, 250, 350, 500}},
 	}
 	return []scenario{{
@@ -104,7 +104,7 @@ func scenarios() []scenario {
 			Kind: events.KindAB, Baseline: "checkout-v1", Candidates: []string{"checkout-v2"},
 			Metrics: []events.MetricSpec{
 				{Name: "conversion", Type: events.MetricRatio},
-				{Name: "latency", Type: events.MetricMean, Unit: "ms"},
+				{Name: "latency", Type: events.MetricMean, Unit: "ms", Max: f64(5000)},
 			},
 			Objectives: []events.Objective{{Metric: "latency", UpperLimit: f64(300)}},
 			Reward:     &events.Reward{Metric: "conversion"},
