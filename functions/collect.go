@@ -25,6 +25,15 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Tim
 	if err := h.loadOne(ctx, rec); err != nil {
 		return err
 	}
+	// The list (or the collect event's read) just read the Service: the
+	// tick's writes start from it and from what they wrote, so that one
+	// experiment's tick takes one write and no read of its own when no one
+	// else wrote meanwhile. A load experiment's burst has just written it
+	// (loadOne): its tick reads afresh.
+	from := &rec
+	if rec.Spec != nil && rec.Spec.Load != nil {
+		from = nil
+	}
 	if x, ok := collection(rec); ok && h.collect != nil {
 		windows, err := h.collect.Windows(ctx, x, at)
 		var missing *collector.MissingError
@@ -44,16 +53,20 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Tim
 			return err
 		}
 		for _, w := range windows {
-			res, out, err := h.fold(ctx, ns, name, w.Key, w.Data, true)
+			res, out, err := h.fold(ctx, ns, name, from, w.Key, w.Data, true)
 			if err != nil {
 				return err
 			}
 			if !res.Duplicate {
 				h.forward(ctx, ns, name, out)
 			}
+			from = nil
+			if res.Written.Service != nil {
+				from = &res.Written
+			}
 		}
 	}
-	_, out, err := h.step(ctx, ns, name, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+	_, out, err := h.stepFrom(ctx, ns, name, from, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		if !isRunning(st.Phase) {
 			return st, experiment.Result{}, nil // a window above just decided it
 		}

@@ -178,7 +178,7 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 	if err != nil {
 		return nil, err
 	}
-	res, out, err := h.fold(ctx, ns, name, windowKey(e, obs), obs, false)
+	res, out, err := h.fold(ctx, ns, name, nil, windowKey(e, obs), obs, false)
 	return h.reply(ctx, ns, name, res, out, err)
 }
 
@@ -194,15 +194,16 @@ func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 
 // fold folds a window into the experiment. fromCollector marks a window of
 // the metrics collector, whose end becomes State.Collected in the same
-// write. A window never goes to a Service whose Route is broken before it
+// write. from, when set, is a record of the Service just listed or
+// written (see stepFrom). A window never goes to a Service whose Route is broken before it
 // is known whether a revision of the experiment vanished (see vanished).
-func (h *Handlers) fold(ctx context.Context, ns, name, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
-	return h.foldWith(ctx, ns, name, key, h.observeOp(obs, fromCollector))
+func (h *Handlers) fold(ctx context.Context, ns, name string, from *store.Record, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
+	return h.foldWith(ctx, ns, name, from, key, h.observeOp(obs, fromCollector))
 }
 
 // foldWith is fold of an op built on observeOp.
-func (h *Handlers) foldWith(ctx context.Context, ns, name, key string, o op) (store.Result, experiment.Result, error) {
-	res, out, err := h.step(ctx, ns, name, key, experimentOnRoutedService, o)
+func (h *Handlers) foldWith(ctx context.Context, ns, name string, from *store.Record, key string, o op) (store.Result, experiment.Result, error) {
+	res, out, err := h.stepFrom(ctx, ns, name, from, key, experimentOnRoutedService, o)
 	if errors.Is(err, errRouteBroken) {
 		return h.vanished(ctx, ns, name, key, o)
 	}

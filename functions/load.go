@@ -60,7 +60,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record) error {
 	burst := experiment.LoadBurst{Asked: b.Stats.Asked, Requested: b.Stats.Requested, Sent: b.Stats.Sent, Errors: b.Stats.Errors,
 		Seconds: b.Stats.Span.Seconds(), KeptUp: b.Stats.KeptUp(), Capped: strings.Join(b.Stats.Capped, "; ")}
 	observe := h.observeOp(b.Data, true)
-	res, out, err := h.foldWith(ctx, ns, name, b.Key, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+	res, out, err := h.foldWith(ctx, ns, name, nil, b.Key, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		counted := !collectedAlready(st, b.Data.Window)
 		next, result, err := observe(spec, st)
 		if err == nil && counted {

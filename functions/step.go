@@ -29,7 +29,14 @@ type read func(r store.Record) (events.ExperimentSpec, experiment.State, error)
 // nothing unless key must be recorded. A state over the annotation budget
 // ends the experiment (see outgrown).
 func (h *Handlers) step(ctx context.Context, ns, name, key string, rd read, o op) (store.Result, experiment.Result, error) {
-	res, out, err := h.write(ctx, ns, name, key, rd, o)
+	return h.stepFrom(ctx, ns, name, nil, key, rd, o)
+}
+
+// stepFrom is step starting from a record of the Service just listed or
+// written, when from is set: the tick's one write per experiment then
+// takes no read of its own (see store.UpdateFrom).
+func (h *Handlers) stepFrom(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, experiment.Result, error) {
+	res, out, err := h.write(ctx, ns, name, from, key, rd, o)
 	var over *store.BudgetError
 	if errors.As(err, &over) {
 		return h.outgrown(ctx, ns, name, o, err, over)
@@ -38,9 +45,13 @@ func (h *Handlers) step(ctx context.Context, ns, name, key string, rd read, o op
 }
 
 // write is step without the budget's rescue.
-func (h *Handlers) write(ctx context.Context, ns, name, key string, rd read, o op) (store.Result, experiment.Result, error) {
+func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, experiment.Result, error) {
 	var out experiment.Result
-	res, err := h.store.Update(ctx, ns, name, key, func(r store.Record) (*store.Change, error) {
+	update := func(m store.Mutation) (store.Result, error) { return h.store.Update(ctx, ns, name, key, m) }
+	if from != nil && from.Service != nil {
+		update = func(m store.Mutation) (store.Result, error) { return h.store.UpdateFrom(ctx, *from, key, m) }
+	}
+	res, err := update(func(r store.Record) (*store.Change, error) {
 		out = experiment.Result{}
 		if err := optedIn(r); err != nil {
 			return nil, err
@@ -92,7 +103,7 @@ func (h *Handlers) outgrown(ctx context.Context, ns, name string, o op, refused 
 	}
 	now := h.now()
 	f := experiment.Failure{Reason: "the experiment outgrew its annotation budget: " + over.Error(), OnFailure: true}
-	res, out, err := h.write(ctx, ns, name, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+	res, out, err := h.write(ctx, ns, name, nil, "", experimentOn, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		return h.engine.Fail(spec, st, f, now)
 	})
 	if err != nil {

@@ -9,10 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
 
@@ -44,7 +42,7 @@ type Store struct {
 	budget  int
 
 	conflicts atomic.Int64
-	locks     keyedLocks
+	queues    commitQueues
 	decoded   stateCache
 }
 
@@ -153,101 +151,6 @@ func (s *Store) List(ctx context.Context, ns, selector string) ([]Record, error)
 		return out, events.Permanent(http.StatusUnprocessableEntity, errors.Join(bad...))
 	}
 	return out, nil
-}
-
-// Update applies m to the Service's experiment once per event: when key (the
-// event's dedupe key, see events.DedupeKey) was already applied, it writes
-// nothing and reports a duplicate. Otherwise it reads the Service, runs m,
-// checks the result and writes it with the read resourceVersion, re-reading
-// and re-running m on every conflict. The key is recorded in the same write
-// as the change, so an event is applied exactly once however often and
-// however concurrently it is delivered.
-func (s *Store) Update(ctx context.Context, ns, name, key string, m Mutation) (Result, error) {
-	// Writers in one process take turns per Service; conflicts then only
-	// arise between processes.
-	unlock, err := s.locks.lock(ctx, ns+"/"+name)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
-
-	var res Result
-	hashed, legacy := hashKey(key), legacyHash(key)
-	dropTraffic := false
-	attempt := func() error {
-		svc, err := s.client.Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return classify(ns, name, err)
-		}
-		rec, err := s.decode(svc)
-		if err != nil {
-			return err
-		}
-		if key != "" && seenKey(rec.seen, hashed, legacy) {
-			res.Duplicate, res.Written = true, rec
-			return nil
-		}
-		ch, err := m(rec)
-		if err != nil {
-			return err
-		}
-		if ch == nil {
-			res.Written = rec
-			return nil
-		}
-		if dropTraffic {
-			ch.Traffic = nil
-		}
-		next, written, err := s.apply(svc, rec, ch, hashed)
-		if err != nil {
-			return err
-		}
-		out, err := s.client.Services(ns).Update(ctx, next, metav1.UpdateOptions{})
-		if err != nil {
-			return err
-		}
-		// What was written is known: no need to decode it again, now or
-		// on the next event.
-		written.Service = out
-		res.Written = written
-		s.decoded.put(ns+"/"+name, next.Annotations[AnnotationState], *written.State, written.seen)
-		return nil
-	}
-	for {
-		err := retry.OnError(s.backoff, apierrors.IsConflict, func() error {
-			err := attempt()
-			if apierrors.IsConflict(err) {
-				res.Conflicts++
-				s.conflicts.Add(1)
-			}
-			return err
-		})
-		switch {
-		case err == nil:
-			return res, nil
-		case apierrors.IsConflict(err):
-			return res, events.Transient(http.StatusTooManyRequests,
-				fmt.Errorf("service %s/%s: still conflicting after %d attempts: %w", ns, name, res.Conflicts, err))
-		case (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)) && !dropTraffic:
-			// An admission webhook refused what we validated. Keep the
-			// observations: write the state again without the traffic.
-			res.TrafficRejected = fmt.Errorf("service %s/%s: traffic rejected by the API server: %w", ns, name, err)
-			dropTraffic = true
-			continue
-		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
-			// Refused even without the traffic: the object itself cannot
-			// take the write (say, the user's own annotations leave no
-			// room for iter8's). No redelivery changes that, so a retried
-			// status would only postpone losing the event.
-			return res, events.Permanent(http.StatusUnprocessableEntity,
-				fmt.Errorf("service %s/%s: the API server refused the experiment's write: %w", ns, name, err))
-		}
-		var se *events.StatusError
-		if errors.As(err, &se) {
-			return res, err
-		}
-		return res, classify(ns, name, err)
-	}
 }
 
 // apply writes ch into a copy of svc, and returns the record it wrote.
@@ -403,3 +306,7 @@ func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 	s.decoded.put(key, stateJSON, st.State, r.seen)
 	return r, nil
 }
+
+// Queued is how many writes to the Service wait in this process behind the
+// one being written: the next group commit's size.
+func (s *Store) Queued(ns, name string) int { return s.queues.queued(ns + "/" + name) }

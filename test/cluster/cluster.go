@@ -224,3 +224,12 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	}
 	return name
 }
+
+// ControllerPID is the Knative Serving controller's process id, 0 when
+// Start did not start it (for benchmarks that read its CPU time).
+func (c *Cluster) ControllerPID() int {
+	if c.knative == nil || c.knative.proc == nil || c.knative.proc.cmd.Process == nil {
+		return 0
+	}
+	return c.knative.proc.cmd.Process.Pid
+}

@@ -68,6 +68,13 @@ type Server struct {
 // Start starts Prometheus scraping targets (host:port) and waits until it
 // is ready and has scraped every target once. Close it when done.
 func Start(ctx context.Context, targets []string) (*Server, error) {
+	return StartEvery(ctx, targets, ScrapeInterval)
+}
+
+// StartEvery is Start scraping every interval instead of ScrapeInterval:
+// a benchmark with thousands of series keeps Prometheus's own load to a
+// realistic share of the machine.
+func StartEvery(ctx context.Context, targets []string, interval time.Duration) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -89,7 +96,7 @@ scrape_configs:
   - job_name: %s
     static_configs:
       - targets: ['%s']
-`, model.Duration(ScrapeInterval), model.Duration(ScrapeInterval*4/5), Job, strings.Join(targets, "', '"))
+`, model.Duration(interval), model.Duration(interval*4/5), Job, strings.Join(targets, "', '"))
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("prometheus config: %w", err)
 	}

@@ -29,6 +29,9 @@ type Functions struct {
 
 	bin, kubeconfig, addr string
 	extraArgs             []string
+	// Env is added to the process's environment after K_SINK and PORT
+	// are cleared, so that it may set them (see WithEnv).
+	env []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -40,6 +43,12 @@ type Functions struct {
 // free loopback port and waits until it is ready. Its logs are kept in
 // memory (see Log).
 func StartFunctions(ctx context.Context, bin, kubeconfig string, args ...string) (*Functions, error) {
+	return StartFunctionsWithEnv(ctx, bin, kubeconfig, nil, args...)
+}
+
+// StartFunctionsWithEnv is StartFunctions with env (KEY=VALUE) added to the
+// process's environment, K_SINK included.
+func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []string, args ...string) (*Functions, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
 	}
@@ -49,7 +58,7 @@ func StartFunctions(ctx context.Context, bin, kubeconfig string, args ...string)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, log: &lockedBuffer{}}
+	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, env: env, log: &lockedBuffer{}}
 	return f, f.Restart(ctx)
 }
 
@@ -74,7 +83,7 @@ func (f *Functions) Restart(ctx context.Context) error {
 	// race its last connections: retry the bind a few times.
 	for attempt := 0; ; attempt++ {
 		cmd = exec.Command(f.bin, append([]string{"--listen", f.addr, "--kubeconfig", f.kubeconfig, "--grace", "5s"}, f.extraArgs...)...)
-		cmd.Env = append(os.Environ(), "K_SINK=", "PORT=")
+		cmd.Env = append(append(os.Environ(), "K_SINK=", "PORT="), f.env...)
 		cmd.Stdout, cmd.Stderr = f.log, f.log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
