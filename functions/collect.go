@@ -22,7 +22,7 @@ import (
 func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Time) error {
 	ns, name := rec.Service.Namespace, rec.Service.Name
 	ctx = withLogger(ctx, h.logger(ctx).With(slog.String("service", rec.Name())))
-	if err := h.loadOne(ctx, rec); err != nil {
+	if err := h.loadOne(ctx, rec, at); err != nil {
 		return err
 	}
 	// The list (or the collect event's read) just read the Service: the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
@@ -33,9 +34,15 @@ func WithLoader(l Loader) Option { return func(h *Handlers) { h.load = l } }
 // an abort or the end; the burst does not re-read the state while it
 // runs, which would cost API reads for at most one burst's saving. A
 // burst that can never work (a target off the tag host) fails the
-// experiment.
-func (h *Handlers) loadOne(ctx context.Context, rec store.Record) error {
+// experiment. A tick time at that already has its burst folded in (a
+// redelivered collect event, a doubled tick) sends none: its window would
+// count once anyway, and the load would reach the version twice.
+func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) error {
 	if h.load == nil || rec.Spec == nil || rec.Spec.Load == nil || rec.State == nil || rec.State.Phase != experiment.PhaseRunning || rec.Service == nil {
+		return nil
+	}
+	if rec.State.Load.Served(at) {
+		h.logger(ctx).LogAttrs(ctx, slog.LevelDebug, "load burst skipped: this tick's burst is already folded in", slog.Time("tick", at))
 		return nil
 	}
 	ns, name := rec.Service.Namespace, rec.Service.Name
@@ -58,7 +65,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record) error {
 		return err
 	}
 	burst := experiment.LoadBurst{Asked: b.Stats.Asked, Requested: b.Stats.Requested, Sent: b.Stats.Sent, Errors: b.Stats.Errors,
-		Seconds: b.Stats.Span.Seconds(), KeptUp: b.Stats.KeptUp(), Capped: strings.Join(b.Stats.Capped, "; ")}
+		Seconds: b.Stats.Span.Seconds(), KeptUp: b.Stats.KeptUp(), Capped: strings.Join(b.Stats.Capped, "; "), Tick: at}
 	observe := h.observeOp(b.Data, true)
 	res, out, err := h.foldWith(ctx, ns, name, nil, b.Key, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		counted := !collectedAlready(st, b.Data.Window)

@@ -110,7 +110,8 @@ func TestLoadBurstsFoldIn(t *testing.T) {
 		*now = now.Add(time.Minute)
 	}
 	st := loadState(t, h)
-	if diff := cmp.Diff(&experiment.LoadStatus{Bursts: 2, Asked: 10, Requested: 10, Sent: 200, Errors: 2, Seconds: 20}, st.Load); diff != "" {
+	last := events.Time{Time: now.Add(-time.Minute)}
+	if diff := cmp.Diff(&experiment.LoadStatus{Bursts: 2, Asked: 10, Requested: 10, Sent: 200, Errors: 2, Seconds: 20, Tick: last}, st.Load); diff != "" {
 		t.Errorf("load status (-want +got):\n%s", diff)
 	}
 	if st.Iteration != 2 {
@@ -128,17 +129,29 @@ func TestLoadBurstsFoldIn(t *testing.T) {
 	}
 }
 
-// TestLoadBurstCountsOnce replays one burst's window, as two replicas
-// handling one tick at once would fold overlapping bursts: only one counts.
+// TestLoadBurstCountsOnce delivers one tick twice, which sends one burst,
+// then replays the burst from the record read before it was folded in, as
+// a second replica handling the same tick at once would: its overlapping
+// window counts once.
 func TestLoadBurstCountsOnce(t *testing.T) {
-	h, _, fl, _ := loadFixture(t, true)
+	h, _, fl, now := loadFixture(t, true)
+	before, err := h.store.Get(context.Background(), "default", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
 		if _, err := h.Collect(context.Background(), tickEvent()); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if st := loadState(t, h); st.Iteration != 1 || st.Load.Bursts != 1 || len(fl.targets) != 1 {
+		t.Errorf("one tick delivered twice: iteration %d, bursts %d folded, %d sent; want 1, 1, 1", st.Iteration, st.Load.Bursts, len(fl.targets))
+	}
+	if err := h.loadOne(context.Background(), before, *now); err != nil {
+		t.Fatal(err)
+	}
 	if st := loadState(t, h); st.Iteration != 1 || st.Load.Bursts != 1 || len(fl.targets) != 2 {
-		t.Errorf("iteration %d, bursts %d after %d runs of one window; want 1 and 1", st.Iteration, st.Load.Bursts, len(fl.targets))
+		t.Errorf("a concurrent replica's burst: iteration %d, bursts %d folded, %d sent; want 1, 1, 2", st.Iteration, st.Load.Bursts, len(fl.targets))
 	}
 }
 

@@ -17,6 +17,10 @@ import (
 // (volume oidc-token at /oidc, key token); Eventing refreshes it.
 const DefaultSinkTokenFile = "/oidc/token"
 
+// DefaultSendTimeout bounds a send to K_SINK made outside any event's
+// deadline.
+const DefaultSendTimeout = 10 * time.Second
+
 // SinkOption configures SinkEmitter.
 type SinkOption func(*sinkConfig)
 
@@ -40,8 +44,16 @@ func SinkEmitter(sink string, opts ...SinkOption) (func(context.Context, cloudev
 		return nil, fmt.Errorf("K_SINK %s: %w", sink, err)
 	}
 	return func(ctx context.Context, e cloudevents.Event) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
+		// A send inherits the event's deadline (5/6 of the request
+		// timeout): with a synchronous channel such as the InMemoryChannel
+		// a collect event's send is answered only once its collection,
+		// load burst included, is done, and a fixed shorter timeout would
+		// fail and redeliver ticks that were on time.
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, DefaultSendTimeout)
+			defer cancel()
+		}
 		if cfg.tokenFile != "" {
 			tok, err := os.ReadFile(cfg.tokenFile)
 			if err != nil {

@@ -3,6 +3,9 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"time"
+
+	"github.com/iter8-knative/iter8/events"
 )
 
 // LoadStatus sums what the built-in load generator did for an experiment
@@ -27,6 +30,10 @@ type LoadStatus struct {
 	// Capped is the latest note on how the ceiling or the deadline cut a
 	// burst, empty when none did.
 	Capped string `json:"capped,omitempty"`
+	// Tick is the latest tick time a burst was folded in for: a
+	// redelivered or doubled tick (the same tick time) sends no second
+	// burst, since its window would count once anyway.
+	Tick events.Time `json:"tick,omitzero"`
 }
 
 // LoadBurst is one burst's share of a LoadStatus.
@@ -36,6 +43,8 @@ type LoadBurst struct {
 	Seconds          float64
 	KeptUp           bool
 	Capped           string
+	// Tick is the tick time the burst was sent for; zero when unknown.
+	Tick time.Time
 }
 
 // Add returns s with burst b added; s may be nil.
@@ -52,6 +61,9 @@ func (s *LoadStatus) Add(b LoadBurst) *LoadStatus {
 	out.Sent += b.Sent
 	out.Errors += b.Errors
 	out.Seconds += b.Seconds
+	if b.Tick.After(out.Tick.Time) {
+		out.Tick = events.Time{Time: b.Tick}
+	}
 	return &out
 }
 
@@ -61,6 +73,12 @@ func (s *LoadStatus) Achieved() float64 {
 		return 0
 	}
 	return float64(s.Sent) / s.Seconds
+}
+
+// Served reports whether a burst was already folded in for the tick at:
+// that tick's redelivery, or a double tick, needs no second burst.
+func (s *LoadStatus) Served(at time.Time) bool {
+	return s != nil && !at.IsZero() && !s.Tick.Before(at)
 }
 
 // KeptUp reports whether every burst reached 95% of its requested rate.

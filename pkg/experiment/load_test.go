@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -35,5 +36,33 @@ func TestLoadStatusLine(t *testing.T) {
 		if diff := cmp.Diff(tc.want, tc.s.Line()); diff != "" {
 			t.Errorf("Line (-want +got):\n%s", diff)
 		}
+	}
+}
+
+func TestLoadStatusServed(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)
+	var none *LoadStatus
+	s := none.Add(LoadBurst{Sent: 10, Seconds: 1, KeptUp: true, Tick: t0})
+	// A burst folded in late for an older tick does not move the mark back.
+	s = s.Add(LoadBurst{Sent: 10, Seconds: 1, KeptUp: true, Tick: t0.Add(-time.Minute)})
+	tests := []struct {
+		name string
+		s    *LoadStatus
+		at   time.Time
+		want bool
+	}{
+		{"no burst yet", none, t0, false},
+		{"same tick", s, t0, true},
+		{"older tick", s, t0.Add(-time.Minute), true},
+		{"next tick", s, t0.Add(time.Minute), false},
+		{"tick unknown", s, time.Time{}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.s.Served(tc.at); got != tc.want {
+			t.Errorf("%s: Served(%v) = %v, want %v", tc.name, tc.at, got, tc.want)
+		}
+	}
+	if !s.Tick.Equal(t0) {
+		t.Errorf("tick mark %v, want %v", s.Tick, t0)
 	}
 }
