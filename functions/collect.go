@@ -45,7 +45,7 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Tim
 			reason := err.Error()
 			_, out, err := h.step(ctx, ns, name, "", experimentOn, h.failOp(experiment.Failure{Reason: reason, OnFailure: true}))
 			if err == nil {
-				h.forward(ctx, ns, name, out)
+				h.forward(ctx, out)
 			}
 			return err
 		}
@@ -58,7 +58,7 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Tim
 				return err
 			}
 			if !res.Duplicate {
-				h.forward(ctx, ns, name, out)
+				h.forward(ctx, out)
 			}
 			from = nil
 			if res.Written.Service != nil {
@@ -73,7 +73,7 @@ func (h *Handlers) collectOne(ctx context.Context, rec store.Record, at time.Tim
 		return h.engine.Tick(spec, st, at)
 	})
 	if err == nil {
-		h.forward(ctx, ns, name, out)
+		h.forward(ctx, out)
 	}
 	return err
 }
@@ -107,9 +107,6 @@ func collection(rec store.Record) (collector.Experiment, bool) {
 
 // forward sends a tick's emitted events to K_SINK; a tick has no one to
 // reply to about a particular Service.
-func (h *Handlers) forward(ctx context.Context, ns, name string, out experiment.Result) {
-	if h.emit == nil || len(out.Emit) == 0 {
-		return
-	}
-	h.sink(ctx, h.outbound(ctx, ns, name, out))
+func (h *Handlers) forward(ctx context.Context, out stepped) {
+	h.sink(ctx, out.events)
 }

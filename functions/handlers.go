@@ -167,7 +167,7 @@ func (h *Handlers) Start(ctx context.Context, e cloudevents.Event) (*cloudevents
 		func(spec events.ExperimentSpec, _ experiment.State) (experiment.State, experiment.Result, error) {
 			return h.engine.Start(spec, id, now)
 		})
-	return h.reply(ctx, ns, name, res, out, err)
+	return h.reply(ctx, res, out, err)
 }
 
 // Observe folds one window of metrics into the experiment, assesses, decides
@@ -179,7 +179,7 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 		return nil, err
 	}
 	res, out, err := h.fold(ctx, ns, name, nil, windowKey(e, obs), obs, false)
-	return h.reply(ctx, ns, name, res, out, err)
+	return h.reply(ctx, res, out, err)
 }
 
 // windowKey is a metrics event's dedupe key: its source and the window's
@@ -197,12 +197,12 @@ func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 // write. from, when set, is a record of the Service just listed or
 // written (see stepFrom). A window never goes to a Service whose Route is broken before it
 // is known whether a revision of the experiment vanished (see vanished).
-func (h *Handlers) fold(ctx context.Context, ns, name string, from *store.Record, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, experiment.Result, error) {
+func (h *Handlers) fold(ctx context.Context, ns, name string, from *store.Record, key string, obs events.MetricsObserved, fromCollector bool) (store.Result, stepped, error) {
 	return h.foldWith(ctx, ns, name, from, key, h.observeOp(obs, fromCollector))
 }
 
 // foldWith is fold of an op built on observeOp.
-func (h *Handlers) foldWith(ctx context.Context, ns, name string, from *store.Record, key string, o op) (store.Result, experiment.Result, error) {
+func (h *Handlers) foldWith(ctx context.Context, ns, name string, from *store.Record, key string, o op) (store.Result, stepped, error) {
 	res, out, err := h.stepFrom(ctx, ns, name, from, key, experimentOnRoutedService, o)
 	if errors.Is(err, errRouteBroken) {
 		return h.vanished(ctx, ns, name, key, o)
@@ -249,7 +249,7 @@ func (h *Handlers) Control(ctx context.Context, e cloudevents.Event) (*cloudeven
 		func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 			return h.engine.Control(spec, st, c, now)
 		})
-	return h.reply(ctx, ns, name, res, out, err)
+	return h.reply(ctx, res, out, err)
 }
 
 // decode decodes an inbound event's data with dec and reads the Service

@@ -57,7 +57,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) 
 	if err != nil && events.IsPermanent(err) {
 		_, out, ferr := h.step(ctx, ns, name, "", experimentOn, h.failOp(experiment.Failure{Reason: err.Error(), OnFailure: true}))
 		if ferr == nil {
-			h.forward(ctx, ns, name, out)
+			h.forward(ctx, out)
 		}
 		return ferr
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) 
 		return fmt.Errorf("load %s: %w", rec.Name(), err)
 	}
 	if !res.Duplicate {
-		h.forward(ctx, ns, name, out)
+		h.forward(ctx, out)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -25,7 +26,7 @@ var significance = map[string]int{
 
 // reply logs the outcome of one event and builds the reply. The event's
 // attributes are on the request's logger (see Server.handle).
-func (h *Handlers) reply(ctx context.Context, ns, name string, res store.Result, out experiment.Result, err error) (*cloudevents.Event, error) {
+func (h *Handlers) reply(ctx context.Context, res store.Result, out stepped, err error) (*cloudevents.Event, error) {
 	log := h.logger(ctx)
 	var attrs []slog.Attr
 	if res.Conflicts > 0 {
@@ -43,7 +44,7 @@ func (h *Handlers) reply(ctx context.Context, ns, name string, res store.Result,
 	if res.TrafficRejected != nil {
 		log.LogAttrs(ctx, slog.LevelError, "traffic write rejected; state kept", append(attrs, slog.String("error", res.TrafficRejected.Error()))...)
 	}
-	evs := h.outbound(ctx, ns, name, out)
+	evs := out.events
 	var best *cloudevents.Event
 	for i := range evs {
 		if best == nil || significance[evs[i].Type()] > significance[best.Type()] {
@@ -65,11 +66,12 @@ func (h *Handlers) reply(ctx context.Context, ns, name string, res store.Result,
 	return best, nil
 }
 
-// outbound builds the CloudEvents of an engine result. An event that fails
-// to build is logged, never fatal: the state is already written.
-func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment.Result) []cloudevents.Event {
+// outbound builds the CloudEvents of an engine result, emitted at time at,
+// and their entries for the events log. An event that fails to build is
+// logged, never fatal: the state is still written.
+func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment.Result, at time.Time) ([]cloudevents.Event, []events.Emitted) {
 	var evs []cloudevents.Event
-	at := h.now()
+	var log []events.Emitted
 	for _, o := range out.Emit {
 		e, err := events.New(o.Type, h.source, events.Subject(ns, name), at, o.Data)
 		if err != nil {
@@ -77,8 +79,9 @@ func (h *Handlers) outbound(ctx context.Context, ns, name string, out experiment
 			continue
 		}
 		evs = append(evs, e)
+		log = append(log, events.Emitted{Type: e.Type(), ID: e.ID(), Time: e.Time(), Summary: events.Summarize(o.Data)})
 	}
-	return evs
+	return evs, log
 }
 
 // sink sends events to K_SINK, when set. A failure is logged, never

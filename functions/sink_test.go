@@ -23,14 +23,17 @@ import (
 // TestEveryEventIsEmittedOnce: the reply is the most significant event,
 // every other emitted event goes to K_SINK, none goes both ways (Knative
 // sends the reply on through the Broker that K_SINK also points at), and a
-// sink that fails costs the event nothing.
+// sink that fails costs the event nothing. The Service's events log names
+// exactly the events sent, by type and id, and a redelivery adds nothing.
 func TestEveryEventIsEmittedOnce(t *testing.T) {
 	for _, failing := range []bool{false, true} {
 		cs := fake.NewSimpleClientset(service("shop", true), revision("shop", "shop-v1"), revision("shop", "shop-v2"))
 		st := store.New(cs.ServingV1())
 		var sent []string
+		var all []cloudevents.Event
 		emit := func(_ context.Context, e cloudevents.Event) error {
 			sent = append(sent, e.Type())
+			all = append(all, e)
 			if failing {
 				return errors.New("sink unreachable")
 			}
@@ -69,6 +72,31 @@ func TestEveryEventIsEmittedOnce(t *testing.T) {
 		}
 		if reply.Type() != events.TypeExperimentCompleted {
 			t.Errorf("failing sink %v: reply %s, want the most significant, %s", failing, reply.Type(), events.TypeExperimentCompleted)
+		}
+		if again, err := h.Observe(ctx, obs); err != nil || again != nil {
+			t.Errorf("failing sink %v: redelivered window: %v %v, want a duplicate", failing, again, err)
+		}
+		rec, _ := fresh(t, cs)
+		log, err := store.EventsOf(rec.Service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := func(es ...cloudevents.Event) map[string]string {
+			m := map[string]string{}
+			for _, e := range es {
+				m[e.ID()] = e.Type()
+			}
+			return m
+		}
+		logged := map[string]string{}
+		for i, e := range log {
+			logged[e.ID] = e.Type
+			if e.Seq != i+1 || !e.Time.Equal(now) || e.Summary == "" {
+				t.Errorf("failing sink %v: log entry %d: %+v", failing, i, e)
+			}
+		}
+		if diff := cmp.Diff(named(append(all, *startReply, *reply)...), logged); diff != "" {
+			t.Errorf("failing sink %v: events log against the events sent, id: type (-sent +logged):\n%s", failing, diff)
 		}
 	}
 }

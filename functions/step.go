@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
@@ -16,6 +18,14 @@ import (
 // split to write, the events to emit). Ops call the engine and do no
 // traffic arithmetic of their own.
 type op func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error)
+
+// stepped is what a step did: the engine's result, and the CloudEvents it
+// emits, built once in the write that records them in the Service's events
+// log (store.LogSize), so that the ids sent are the ids recorded.
+type stepped struct {
+	experiment.Result
+	events []cloudevents.Event
+}
 
 // A read picks, from a Service's record, the spec and state an op works
 // on, or refuses the event.
@@ -28,14 +38,14 @@ type read func(r store.Record) (events.ExperimentSpec, experiment.State, error)
 // a duplicate; or map the error once. An op that changes nothing writes
 // nothing unless key must be recorded. A state over the annotation budget
 // ends the experiment (see outgrown).
-func (h *Handlers) step(ctx context.Context, ns, name, key string, rd read, o op) (store.Result, experiment.Result, error) {
+func (h *Handlers) step(ctx context.Context, ns, name, key string, rd read, o op) (store.Result, stepped, error) {
 	return h.stepFrom(ctx, ns, name, nil, key, rd, o)
 }
 
 // stepFrom is step starting from a record of the Service just listed or
 // written, when from is set: the tick's one write per experiment then
 // takes no read of its own (see store.UpdateFrom).
-func (h *Handlers) stepFrom(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, experiment.Result, error) {
+func (h *Handlers) stepFrom(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, stepped, error) {
 	res, out, err := h.write(ctx, ns, name, from, key, rd, o)
 	var over *store.BudgetError
 	if errors.As(err, &over) {
@@ -45,14 +55,15 @@ func (h *Handlers) stepFrom(ctx context.Context, ns, name string, from *store.Re
 }
 
 // write is step without the budget's rescue.
-func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, experiment.Result, error) {
-	var out experiment.Result
+func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Record, key string, rd read, o op) (store.Result, stepped, error) {
+	var out stepped
+	at := h.now()
 	update := func(m store.Mutation) (store.Result, error) { return h.store.Update(ctx, ns, name, key, m) }
 	if from != nil && from.Service != nil {
 		update = func(m store.Mutation) (store.Result, error) { return h.store.UpdateFrom(ctx, *from, key, m) }
 	}
 	res, err := update(func(r store.Record) (*store.Change, error) {
-		out = experiment.Result{}
+		out = stepped{}
 		if err := optedIn(r); err != nil {
 			return nil, err
 		}
@@ -70,8 +81,9 @@ func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Recor
 		if err := agrees(result.Traffic, next.Traffic); err != nil {
 			return nil, fmt.Errorf("service %s: %w", r.Name(), err)
 		}
-		out = result.WithService(r.Service.Name)
+		out.Result = result.WithService(r.Service.Name)
 		ch := &store.Change{State: next, Traffic: out.Traffic, Status: experiment.Summary(spec, next)}
+		out.events, ch.Emitted = h.outbound(ctx, ns, name, out.Result, at)
 		if r.State == nil || r.State.ID != next.ID {
 			ch.Spec = &spec // a new experiment
 		}
@@ -82,6 +94,9 @@ func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Recor
 		}
 		return ch, nil
 	})
+	if err != nil {
+		out.events = nil // nothing was written, so nothing is sent
+	}
 	return res, out, err
 }
 
@@ -91,14 +106,14 @@ func (h *Handlers) write(ctx context.Context, ns, name string, from *store.Recor
 // on. Otherwise the experiment has outgrown its budget, and every later
 // window would be refused the same way: it fails, in a write of the state
 // it had (which fit), and its traffic goes as onFailure says.
-func (h *Handlers) outgrown(ctx context.Context, ns, name string, o op, refused error, over *store.BudgetError) (store.Result, experiment.Result, error) {
+func (h *Handlers) outgrown(ctx context.Context, ns, name string, o op, refused error, over *store.BudgetError) (store.Result, stepped, error) {
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil || rec.Spec == nil || rec.State == nil || !isRunning(rec.State.Phase) {
-		return store.Result{}, experiment.Result{}, refused
+		return store.Result{}, stepped{}, refused
 	}
 	if fresh, _, err := h.engine.Start(*rec.Spec, rec.State.ID, rec.State.Started.Time); err == nil {
 		if alone, _, err := o(*rec.Spec, fresh); err == nil && h.store.Fits(*rec.Spec, alone) != nil {
-			return store.Result{}, experiment.Result{}, refused
+			return store.Result{}, stepped{}, refused
 		}
 	}
 	now := h.now()
@@ -109,7 +124,7 @@ func (h *Handlers) outgrown(ctx context.Context, ns, name string, o op, refused 
 	if err != nil {
 		return res, out, refused
 	}
-	h.forward(ctx, ns, name, out)
+	h.forward(ctx, out)
 	return res, out, events.Permanent(http.StatusUnprocessableEntity,
 		fmt.Errorf("service %s/%s: %w; the experiment failed and its traffic went as onFailure says", ns, name, over))
 }

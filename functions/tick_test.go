@@ -196,8 +196,8 @@ func TestEmittedSourceFollowsKnative(t *testing.T) {
 	cs, _ := tickFixture(t, "default")
 	svc, _ := cs.ServingV1().Services("default").Get(context.Background(), "shop", metav1.GetOptions{})
 	h := New(store.New(cs.ServingV1()))
-	evs := h.outbound(context.Background(), "default", "shop", experiment.Result{Emit: []experiment.Outbound{{Type: events.TypeExperimentFailed,
-		Data: events.Failed{Service: svc.Name, Reason: "test"}}}})
+	evs, _ := h.outbound(context.Background(), "default", "shop", experiment.Result{Emit: []experiment.Outbound{{Type: events.TypeExperimentFailed,
+		Data: events.Failed{Service: svc.Name, Reason: "test"}}}}, time.Now())
 	if len(evs) != 1 || evs[0].Source() != DefaultSource {
 		t.Errorf("emitted %v, want one event from %s", evs, DefaultSource)
 	}

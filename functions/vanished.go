@@ -44,19 +44,19 @@ func experimentOnRoutedService(r store.Record) (events.ExperimentSpec, experimen
 // event; the event is then answered with a permanent error naming the
 // revision. When every revision is there, the failure is someone else's and
 // the window goes in.
-func (h *Handlers) vanished(ctx context.Context, ns, name, key string, o op) (store.Result, experiment.Result, error) {
+func (h *Handlers) vanished(ctx context.Context, ns, name, key string, o op) (store.Result, stepped, error) {
 	rec, err := h.store.Get(ctx, ns, name)
 	if err != nil {
-		return store.Result{}, experiment.Result{}, err
+		return store.Result{}, stepped{}, err
 	}
 	if rec.State == nil {
-		return store.Result{}, experiment.Result{}, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s/%s: no experiment", ns, name))
+		return store.Result{}, stepped{}, events.Permanent(http.StatusUnprocessableEntity, fmt.Errorf("service %s/%s: no experiment", ns, name))
 	}
 	var gone []string
 	for _, v := range rec.State.Versions {
 		if err := h.store.CheckRevisions(ctx, ns, name, []string{v}); err != nil {
 			if !events.IsPermanent(err) {
-				return store.Result{}, experiment.Result{}, err
+				return store.Result{}, stepped{}, err
 			}
 			gone = append(gone, v)
 		}
@@ -69,7 +69,7 @@ func (h *Handlers) vanished(ctx context.Context, ns, name, key string, o op) (st
 	if err != nil {
 		return res, out, err
 	}
-	h.forward(ctx, ns, name, out)
+	h.forward(ctx, out)
 	to := "nothing"
 	for v, p := range res.Written.State.Traffic {
 		if p == 100 {

@@ -15,6 +15,9 @@ const (
 	// AnnotationAssessment holds the latest assessment summary
 	// (events.Assessed) for the kn plugin.
 	AnnotationAssessment = events.Prefix + "assessment"
+	// AnnotationEvents holds the last events the functions emitted for
+	// the experiment (events.Emitted), as compact JSON: see LogSize.
+	AnnotationEvents = events.Prefix + "events"
 
 	// LabelPhase carries the experiment's phase so that the collector and
 	// kn can list experiments with a selector.

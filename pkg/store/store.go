@@ -98,6 +98,9 @@ type Change struct {
 	// Assessment is the latest assessment summary; nil keeps the stored
 	// one.
 	Assessment *events.Assessed
+	// Emitted are the events emitted with this change, for the events
+	// log (Seq is assigned there).
+	Emitted []events.Emitted
 }
 
 // Mutation computes a Change from the current record. It may run several
@@ -173,6 +176,9 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 	if ch.Spec != nil && rec.State != nil && rec.State.ID != ch.State.ID {
 		seen = nil
 	}
+	if err := writeLog(next, rec, ch); err != nil {
+		return nil, Record{}, fmt.Errorf("service %s: %w", rec.Name(), err)
+	}
 	if hashed != "" {
 		seen = append(seen, hashed)
 	}
@@ -219,7 +225,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		if err != nil {
 			return st, nil, err
 		}
-		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON)
+		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON) + len(svc.Annotations[AnnotationEvents])
 		if a == nil {
 			size += len(svc.Annotations[AnnotationAssessment])
 		}
@@ -234,7 +240,8 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		}
 		// Compact what can be lost without losing observations: old
 		// dedupe keys, history resolution, then the assessment detail
-		// (it is recomputed on the next event).
+		// (it is recomputed on the next event) and the events log (it is
+		// for people; the next events start it again).
 		switch round {
 		case 0:
 			if len(seen) > 64 {
@@ -245,6 +252,7 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		case 4:
 			assessJSON = nil
 			delete(svc.Annotations, AnnotationAssessment)
+			delete(svc.Annotations, AnnotationEvents)
 			a = &events.Assessed{}
 		default:
 			return st, nil, events.Permanent(http.StatusUnprocessableEntity, &BudgetError{Need: size, Budget: s.budget})
