@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/present"
 	"github.com/iter8-knative/iter8/pkg/store"
@@ -28,7 +29,10 @@ func newWatchCmd(e *env, kf *kubeFlags) *cobra.Command {
 		Long: `Follow an experiment live until it ends.
 
 The view is redrawn whenever the Service changes (through the Kubernetes watch
-API, not polling) with gauges of how close the experiment is to a decision.
+API, not polling) with gauges of how close the experiment is to a decision,
+and the events the functions emitted (started, assessed, traffic changed,
+completed, failed) with their ids, read from the Service's iter8.dev/events
+log: no subscription to the Broker is needed, only read access to the Service.
 Exits 0 when the experiment completes, whatever its outcome, and 1 if it
 fails or --timeout passes first.`,
 		Example: `  kn iter8 watch shop
@@ -66,6 +70,9 @@ type watcher struct {
 	// last is what was drawn last, to skip updates iter8 did not make
 	// (Knative's own status changes).
 	last string
+	// seq is the last emitted event shown, of experiment shownID.
+	seq     int
+	shownID string
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -135,7 +142,7 @@ func (w *watcher) follow(ctx context.Context, wi watch.Interface, rv string) (st
 func (w *watcher) key(svc *servingv1.Service) string {
 	a := svc.Annotations
 	return a[store.AnnotationExperiment] + "\x00" + a[store.AnnotationState] + "\x00" + a[store.AnnotationAssessment] +
-		"\x00" + present.Split(nil, store.Split(svc))
+		"\x00" + a[store.AnnotationEvents] + "\x00" + present.Split(nil, store.Split(svc))
 }
 
 // refresh reads the experiment through the store, draws it, and reports
@@ -150,7 +157,11 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 	now := w.e.now()
 	st := in.State
 	ended := st.Phase == experiment.PhaseCompleted || st.Phase == experiment.PhaseFailed
-	if err := w.draw(in, now, ended); err != nil {
+	log, err := store.EventsOf(rec.Service)
+	if err != nil {
+		fmt.Fprintf(w.e.stderr, "Warning: not showing the emitted events: %v\n", err)
+	}
+	if err := w.draw(in, log, now, ended); err != nil {
 		return "", true, err
 	}
 	switch st.Phase {
@@ -164,8 +175,15 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 
 // draw redraws the whole view on a terminal; elsewhere (a log, a pipe) it
 // appends a compact block per change, and the full description at the end.
-func (w *watcher) draw(in present.Input, now time.Time, ended bool) error {
+func (w *watcher) draw(in present.Input, log []events.Emitted, now time.Time, ended bool) error {
 	out := w.e.stdout
+	if in.State.ID != w.shownID {
+		w.seq, w.shownID = 0, in.State.ID
+	}
+	fresh, missed := present.EventsAfter(log, w.seq)
+	if len(fresh) > 0 {
+		w.seq = fresh[len(fresh)-1].Seq
+	}
 	if w.e.isTerminal {
 		fmt.Fprint(out, "\x1b[H\x1b[2J")
 		fmt.Fprintf(out, "kn iter8 watch %s · %s · Ctrl-C to stop\n\n", w.name, now.Format("15:04:05"))
@@ -174,9 +192,21 @@ func (w *watcher) draw(in present.Input, now time.Time, ended bool) error {
 		}
 		if ps := present.ProgressOf(in, now); len(ps) > 0 {
 			fmt.Fprintln(out)
-			return present.WriteProgress(out, ps)
+			if err := present.WriteProgress(out, ps); err != nil {
+				return err
+			}
+		}
+		if len(log) > 0 {
+			fmt.Fprintln(out)
+			return present.WriteEvents(out, log, 8, 60)
 		}
 		return nil
+	}
+	if missed > 0 {
+		fmt.Fprintln(out, present.MissedLine(missed))
+	}
+	for _, e := range fresh {
+		fmt.Fprintln(out, present.EventLine(e))
 	}
 	fmt.Fprintf(out, "%s  %s\n", now.UTC().Format("15:04:05"), experiment.Summary(in.Spec, in.State))
 	if ps := present.ProgressOf(in, now); len(ps) > 0 {
