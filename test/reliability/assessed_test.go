@@ -19,7 +19,7 @@ import (
 // build.
 func TestQuantileAboveLastBucketIsAssessed(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", `{"kind":"canary","baseline":"shop-v1","candidates":["shop-v2"],
  "metrics":[{"name":"latency-p95","type":"quantile","quantile":0.95}],

@@ -95,7 +95,7 @@ func histogramWindow(i int, revs []string, metrics []events.MetricSpec) events.M
 // metrics.
 func TestAnnotationBudget(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.LongBound)
 	versions, revs := revisionNames("shop", 10)
 	e := newEnv(ctx, t, versions...)
 	fast := e.inProcess(t)
@@ -303,7 +303,7 @@ func stateSize10x10(ctx context.Context, t *testing.T, client *deliver.Client, e
 // that no retry can cure.
 func TestUserAnnotationsLeaveNoRoom(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	svc := e.service(ctx, t, "shop")
 	used := 0

@@ -92,7 +92,7 @@ func handling(ctx context.Context, e *env) bool {
 // converge to the exact counts.
 func TestFunctionKilledMidEventConverges(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 40)
@@ -201,7 +201,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 // replicas, which really conflict on the API server): the counts are exact.
 func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	second, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(e.c.Root), e.c.Kubeconfig)
 	if err != nil {
@@ -254,7 +254,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 // track of its ids would. docs/events.md promises it is still counted once.
 func TestWindowResentUnderNewID(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	first := window(t, e.subject("shop"), "first-id", 0, "shop-v1", "shop-v2", 100, 10, 1)

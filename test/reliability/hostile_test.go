@@ -128,7 +128,7 @@ func obsWindow(version, metric, observation string) string {
 // was wrong; the server keeps serving, and neither Service is written.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	legacy := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: e.ns}}

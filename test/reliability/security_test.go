@@ -114,7 +114,7 @@ func TestSlowClientsCutOff(t *testing.T) {
 // offending field, not the data around it.
 func TestNoPayloadInLogs(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -186,7 +186,7 @@ func TestNoPayloadInLogs(t *testing.T) {
 // Service and the refusal, and the other tenant's Service is not written.
 func TestCrossTenantRefused(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	c := cluster.Shared(t)
 	e := &env{c: c, ns: c.Namespace(t), sv: servingclient.NewForConfigOrDie(c.Config)}
 	e.store = store.New(e.sv.ServingV1())

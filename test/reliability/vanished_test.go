@@ -24,7 +24,7 @@ import (
 // the server goes on serving other Services.
 func TestServiceDeletedMidExperiment(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	if err := e.c.DeployRevisions(ctx, e.ns, "other", "registry.example.com/iter8/other@sha256:"+strings.Repeat("ab", 32), "v1", "v2"); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestServiceDeletedMidExperiment(t *testing.T) {
 // in spec.traffic and then in the Route's status.
 func TestRevisionDeletedMidExperiment(t *testing.T) {
 	t.Parallel()
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	// v3 is the latest revision: deleting v2, which is not, keeps the
 	// Configuration from re-creating it.
 	e := newEnv(ctx, t, "v1", "v2", "v3")

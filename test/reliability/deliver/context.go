@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -11,17 +12,39 @@ import (
 // go test's panic.
 const reportMargin = time.Minute
 
-// Context is a fault test's context: it ends when the test does, or shortly
-// before the test binary's -timeout, and not earlier. Deliveries redeliver
-// until they are answered (as Knative does with unlimited retries), so a
-// busy machine makes a test slower, never makes its sender give up.
-func Context(t testing.TB) context.Context {
-	ctx := t.Context()
-	if d, ok := deadline(t); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-reportMargin))
-		t.Cleanup(cancel)
+// Each fault test has its own bound, so that a hang costs minutes, not the
+// binary's whole -timeout (30 minutes in `make test`). Under the CPU hog
+// of `make test-hog` (docs/reliability.md) the whole suite took 421 to
+// 655 s, TestAnnotationBudget 227 to 414 s of it; the bounds leave at
+// least twice that.
+const (
+	// Bound is a fault test's bound.
+	Bound = 5 * time.Minute
+	// LongBound is the bound of TestAnnotationBudget, which writes
+	// hundreds of windows.
+	LongBound = 15 * time.Minute
+)
+
+// Context is a fault test's context: it ends when the test does, when
+// within has passed, or shortly before the test binary's -timeout, and not
+// earlier. Deliveries redeliver until they are answered (as Knative does
+// with unlimited retries), so a busy machine makes a test slower, never
+// makes its sender give up; within bounds a hang. When within passes, the
+// failing test logs that it did.
+func Context(t testing.TB, within time.Duration) context.Context {
+	d := time.Now().Add(within)
+	bound := fmt.Errorf("%s: its own bound of %s passed: something hung, or the machine is slower than the bound allows", t.Name(), within)
+	if end, ok := deadline(t); ok && end.Add(-reportMargin).Before(d) {
+		d = end.Add(-reportMargin)
+		bound = fmt.Errorf("%s: the test binary's -timeout is %s away", t.Name(), reportMargin)
 	}
+	ctx, cancel := context.WithDeadlineCause(t.Context(), d, bound)
+	t.Cleanup(func() {
+		if t.Failed() && context.Cause(ctx) == bound {
+			t.Log(bound)
+		}
+		cancel()
+	})
 	return ctx
 }
 

@@ -36,7 +36,7 @@ const longCanary = `{"kind":"canary","baseline":"shop-v1","candidates":["shop-v2
 // come back. Afterwards the experiment goes on, and every window counts
 // exactly once.
 func TestAPIServerRestartLosesNothing(t *testing.T) {
-	ctx := deliver.Context(t)
+	ctx := deliver.Context(t, deliver.Bound)
 	c, err := cluster.Start(ctx, cluster.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
