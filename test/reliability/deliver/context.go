@@ -16,7 +16,7 @@ const reportMargin = time.Minute
 // binary's whole -timeout (30 minutes in `make test`). Under the CPU hog
 // of `make test-hog` (docs/reliability.md) the whole suite took 421 to
 // 655 s, TestAnnotationBudget 227 to 414 s of it: LongBound is twice
-// that, and Bound is what a dozen tests shared the rest of a run.
+// its longest; the dozen other tests shared the rest of each run.
 const (
 	// Bound is a fault test's bound.
 	Bound = 5 * time.Minute
