@@ -52,6 +52,7 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and 
 	$(GO) run ./test/loadbench
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 	$(GO) run ./test/scale -n 10,100 -replicas 1,3 -ticks 2 -controller-n 10
+	$(GO) run ./test/stackstart -runs 3
 
 demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance|performance-load, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
