@@ -30,12 +30,13 @@ tools: ## Build kube-apiserver, etcd, kubectl, Knative Serving and Eventing, and
 	@./tools/build.sh
 
 build: ## Build iter8's binaries into bin/.
-	$(GO) build -buildvcs=auto -o bin/ ./cmd/...
+	@./tools/build.sh own -o bin/ ./cmd/...
 
 unit: ## Unit tests only (no control plane).
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/)
 
 test: deps tools build ## Unit and integration tests against the real local control plane.
+	@./tools/build.sh own-libraries
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 	cd tools/func && $(GO) test -count=1 ./...
 

@@ -43,7 +43,11 @@ apt-get update -qq
 # apt prints a line per package fetched and set up: count them instead.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1 |
   awk -v t0="$(date +%s)" '
-    /^Get:/ { got++; if (got % 20 == 0) printf "deps:   %d packages downloaded (%ds)\n", got, systime() - t0; next }
+    # A large package takes a while alone: name it, with its size.
+    /^Get:/ { got++
+      if (match($0, /\[[0-9.]+ MB\]/) && substr($0, RSTART + 1, RLENGTH - 5) + 0 >= 5) printf "deps:   fetching %s %s (%ds)\n", $5, substr($0, RSTART, RLENGTH), systime() - t0
+      else if (got % 20 == 0) printf "deps:   %d packages downloaded (%ds)\n", got, systime() - t0
+      next }
     /^Setting up / { set++; if (set % 20 == 0) printf "deps:   %d packages set up (%ds)\n", set, systime() - t0; next }
     /^(E|W): / { print > "/dev/stderr" }
     END { printf "deps:   %d packages downloaded, %d set up\n", got, set }'
