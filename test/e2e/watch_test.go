@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +12,8 @@ import (
 
 	"github.com/iter8-knative/iter8/cmd/kn-iter8/commands"
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
 )
-
-// lockedBuffer is a bytes.Buffer that watch writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestWatchShowsTheEventsOnTheBroker: `kn iter8 watch`, reading only the
 // Service (as a user on a laptop can), shows the events the functions
@@ -41,7 +22,7 @@ func (l *lockedBuffer) String() string {
 // it could not show counted.
 func TestWatchShowsTheEventsOnTheBroker(t *testing.T) {
 	s, x, ctx := up(t, "canary-good.yaml", 11)
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	out, errOut := &lockedbuf.Buffer{}, &lockedbuf.Buffer{}
 	code := make(chan int, 1)
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()

@@ -1,7 +1,6 @@
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
 )
 
 // Functions is the real iter8-functions binary, run on a fixed loopback
@@ -36,7 +37,7 @@ type Functions struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *lockedBuffer
+	log  *lockedbuf.Buffer
 }
 
 // StartFunctions starts bin (bin/iter8-functions) against kubeconfig on a
@@ -58,7 +59,7 @@ func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []st
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, env: env, log: &lockedBuffer{}}
+	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, env: env, log: &lockedbuf.Buffer{}}
 	return f, f.Restart(ctx)
 }
 
@@ -171,23 +172,6 @@ func (f *Functions) RSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("pid %d: no VmRSS", f.PID())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func tail(s string, n int) string {
