@@ -1,6 +1,7 @@
 // Package present turns an experiment, as read from its Knative Service,
 // into what people read: the model behind `kn iter8 describe`, `list` and
-// `watch` (Description, ListRow, Progress), its text tables, and the
+// `watch` (Description, ListRow, Progress, the emitted events), its text
+// tables, and the
 // number, probability and objective formatting every view shares, so that
 // the terminal and the HTML report say the same thing the same way.
 //

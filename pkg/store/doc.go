@@ -1,6 +1,7 @@
 // Package store keeps an experiment on its Knative Service: the spec, the
-// engine's state, a one-line status and the latest assessment in the
-// Service's annotations, and the split in its spec.traffic. It owns the
+// engine's state, a one-line status, the latest assessment and a bounded
+// log of the events the functions emitted in the Service's annotations, and
+// the split in its spec.traffic. It owns the
 // read-modify-write cycle that makes stateless, concurrent, at-least-once
 // event handlers safe: optimistic concurrency on resourceVersion with
 // retries on conflict, group commit of the writes one process has queued
