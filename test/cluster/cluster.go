@@ -109,6 +109,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
+		// envtest waits 10 s for the CRDs to be served: at a load average
+		// of 35 on 2 cores the API server took longer, and the whole test
+		// binary failed to start.
+		CRDInstallOptions: envtest.CRDInstallOptions{MaxTime: 2 * time.Minute},
 		AttachControlPlaneOutput: os.Getenv("ITER8_CONTROL_PLANE_OUTPUT") == "true",
 	}
 	c.env.ControlPlane.GetAPIServer().Configure().
