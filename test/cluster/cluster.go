@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Options configure Start.
@@ -60,6 +62,9 @@ type Cluster struct {
 	nsSeq    atomic.Int64
 }
 
+// ctrlLogSet records that Start has set controller-runtime's logger.
+var ctrlLogSet atomic.Bool
+
 // Start starts etcd and kube-apiserver from the repository's bin/ and
 // installs the Knative CRDs; with opts.Knative it also starts the Serving
 // controller and the data-plane stand-in. Call Stop when done.
@@ -67,6 +72,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	logf := opts.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
+	}
+	// envtest logs through controller-runtime's global logger, which
+	// prints a stack trace to stderr when nothing has set it and the
+	// process is over 30 s old (a busy machine, the demo's output): the
+	// stack logs its own steps instead.
+	if !ctrlLogSet.Swap(true) {
+		ctrllog.SetLogger(logr.Discard())
 	}
 	root, err := RepoRoot()
 	if err != nil {
@@ -112,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		// envtest waits 10 s for the CRDs to be served: at a load average
 		// of 35 on 2 cores the API server took longer, and the whole test
 		// binary failed to start.
-		CRDInstallOptions: envtest.CRDInstallOptions{MaxTime: 2 * time.Minute},
+		CRDInstallOptions:        envtest.CRDInstallOptions{MaxTime: 2 * time.Minute},
 		AttachControlPlaneOutput: os.Getenv("ITER8_CONTROL_PLANE_OUTPUT") == "true",
 	}
 	c.env.ControlPlane.GetAPIServer().Configure().

@@ -26,9 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-
 	"github.com/iter8-knative/iter8/test/cluster"
 	"github.com/iter8-knative/iter8/test/internal/gendoc"
 )
@@ -37,7 +34,6 @@ func main() {
 	runs := flag.Int("runs", 3, "starts of each kind")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file whose stackstart section to rewrite; empty to skip")
 	flag.Parse()
-	ctrllog.SetLogger(logr.Discard()) // envtest's own log; the stack logs its steps
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := run(ctx, *runs, *out); err != nil {
