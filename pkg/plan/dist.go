@@ -143,12 +143,12 @@ func scaled(d simulate.Dist, m events.MetricSpec, v float64) (simulate.Dist, err
 }
 
 // posterior draws a distribution for metric m from what the data say of
-// it: a ratio's probability from its Beta(s+½, f+½) posterior, a mean from
+// it (the point estimates when rng is nil): a ratio's probability from its Beta(s+½, f+½) posterior, a mean from
 // its normal approximation; a histogram's fit is taken as it is.
 func posterior(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (simulate.Dist, bool) {
 	base, ok := fit(m, d, cv)
-	if !ok {
-		return base, false
+	if !ok || rng == nil {
+		return base, ok
 	}
 	switch {
 	case base.Bernoulli != nil:

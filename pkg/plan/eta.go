@@ -16,8 +16,13 @@ import (
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
-// ETARuns is how many forward runs an ETA simulates by default.
-const ETARuns = 100
+// Forward runs of an ETA: ETAPilot first, then as many more as fit
+// ETABudget engine windows in all, up to ETARuns (or ETAOptions.Runs).
+const (
+	ETARuns   = 100
+	ETAPilot  = 20
+	ETABudget = 3000
+)
 
 // ErrNoETA is wrapped when the state cannot be continued yet: not
 // Running, or no window folded in.
@@ -48,8 +53,11 @@ type ETA struct {
 
 // ETAOptions configure Estimate.
 type ETAOptions struct {
-	// Runs is the forward runs; 0 means ETARuns.
+	// Runs is the most forward runs; 0 means ETARuns.
 	Runs int
+	// Budget is the engine windows the runs may simulate in all; 0 means
+	// ETABudget.
+	Budget int
 	// Seed; 0 derives it from the experiment's id and iteration, so the
 	// same state always shows the same ETA.
 	Seed uint64
@@ -57,6 +65,9 @@ type ETAOptions struct {
 	// maxDuration (a scenario's horizon).
 	Horizon int
 	Workers int
+	// Posterior draws each run's truth from the posterior; false takes
+	// the point estimates.
+	Posterior bool
 }
 
 // Estimate simulates st forward: each run draws every version's metric
@@ -93,29 +104,27 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		fmt.Fprintf(h, "%s/%d", st.ID, st.Iteration)
 		o.Seed = h.Sum64()
 	}
-	results := make([]simulate.RunResult, o.Runs)
-	errs := make([]error, o.Runs)
-	workers := o.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	if o.Budget <= 0 {
+		o.Budget = ETABudget
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, o.Runs) {
-		wg.Go(func() {
-			for i := range next {
-				results[i], errs[i] = forward(spec, st, o.Seed, i, rpi, (left+f-1)/f, step)
-			}
-		})
+	horizon := (left + f - 1) / f
+	run := func(i int) (simulate.RunResult, error) { return forward(spec, st, o, i, rpi, horizon, step) }
+	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)
+	if err == nil {
+		steps := 0
+		for _, r := range results {
+			steps += max(r.Intervals, 1)
+		}
+		if n := min(o.Runs, o.Budget*len(results)/steps); n > len(results) {
+			var more []simulate.RunResult
+			more, err = parallel(len(results), n, o.Workers, run)
+			results = append(results, more...)
+		}
 	}
-	for i := range o.Runs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 	}
+	o.Runs = len(results)
 	e := ETA{Iteration: st.Iteration, Runs: o.Runs, Window: window.Seconds(), Rate: total / ran.Seconds(), Outcomes: map[string]float64{}}
 	var secs, windows []float64
 	decided := 0
@@ -137,10 +146,39 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	return e, nil
 }
 
+// parallel runs run(i) for i in [from, to) on workers goroutines and
+// returns the results in order.
+func parallel(from, to, workers int, run func(int) (simulate.RunResult, error)) ([]simulate.RunResult, error) {
+	results := make([]simulate.RunResult, to-from)
+	errs := make([]error, to-from)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, to-from) {
+		wg.Go(func() {
+			for i := range next {
+				results[i-from], errs[i-from] = run(i)
+			}
+		})
+	}
+	for i := from; i < to; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
 // forward is run i: a truth drawn from the posterior, then one continued
 // run of the engine.
-func forward(spec events.ExperimentSpec, st experiment.State, seed uint64, i int, rpi int64, windows int, step time.Duration) (simulate.RunResult, error) {
+func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, i int, rpi int64, windows int, step time.Duration) (simulate.RunResult, error) {
+	seed := o.Seed
 	rng := rand.New(rand.NewPCG(seed, uint64(i)))
+	if !o.Posterior {
+		rng = nil
+	}
 	truth := map[string]map[string]simulate.Dist{}
 	for v, name := range st.Versions {
 		truth[name] = map[string]simulate.Dist{}

@@ -14,16 +14,16 @@ import (
 // cores (docs/planning.md measures it).
 const (
 	// PilotRuns is the first batch, which sizes the rest.
-	PilotRuns = 40
+	PilotRuns = 30
 	// MaxRuns bounds the expected case.
 	MaxRuns = 400
 	// StepBudget is how many engine windows the expected case may
 	// simulate in all: runs = StepBudget / the pilot's mean windows a
 	// run, within [PilotRuns, MaxRuns].
-	StepBudget = 5000
+	StepBudget = 3000
 	// BadBudget is the windows each bad-candidate case may simulate, sized
 	// as the expected case is, within [MinBadRuns, MaxBadRuns].
-	BadBudget  = 1500
+	BadBudget  = 800
 	MinBadRuns = 20
 	MaxBadRuns = 100
 	// MaxWindows caps the windows of one run: a longer horizon is

@@ -19,11 +19,12 @@ import (
 // by the ingress, delivered by the Trigger iter8-start to the functions,
 // and their reply back on the Broker.
 func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
-	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec())
+	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec(), append([]string{"--plan"}, planFlags(x)...)...)
 }
 
-// knStartSpec is knStart of spec on Service ns/service.
-func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es events.ExperimentSpec) error {
+// knStartSpec is knStart of spec on Service ns/service, with extra flags
+// for kn iter8 start.
+func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es events.ExperimentSpec, extra ...string) error {
 	plugin := pluginCommand(s)
 	if plugin == nil {
 		return fmt.Errorf("kn-iter8 is not built (run `make build`)")
@@ -42,7 +43,8 @@ func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es eve
 	}
 	f.Close()
 	mark := s.BrokerEvents().Mark()
-	out, err := plugin("start", service, "-n", ns, "-f", f.Name())
+	// With --plan (knStart), the plan is printed before anything is sent.
+	out, err := plugin(append([]string{"start", service, "-n", ns, "-f", f.Name()}, extra...)...)
 	show(out, err)
 	if err != nil {
 		return err

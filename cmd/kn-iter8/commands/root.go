@@ -134,6 +134,7 @@ of it.`,
 
 	root.AddCommand(
 		newStartCmd(e, kf),
+		newPlanCmd(e, kf),
 		newDescribeCmd(e, kf),
 		newWatchCmd(e, kf),
 		newListCmd(e, kf),

@@ -66,6 +66,7 @@ type watcher struct {
 	// last is what was drawn last, to skip updates iter8 did not make
 	// (Knative's own status changes).
 	last string
+	eta  etaCache
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -147,6 +148,7 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 		return "", true, err
 	}
 	w.last = w.key(rec.Service)
+	in = w.eta.withETA(in, w.e.stderr)
 	now := w.e.now()
 	st := in.State
 	ended := st.Phase == experiment.PhaseCompleted || st.Phase == experiment.PhaseFailed

@@ -1,0 +1,142 @@
+package plan
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+)
+
+func load(t *testing.T, name string) simulate.Scenario {
+	t.Helper()
+	s, err := simulate.LoadScenario(filepath.Join("..", "..", "test", "scenarios", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The fast subset of the benchmark's accuracy check (cmd/plan-bench runs
+// every scenario): the planned median samples within ±20% of what the
+// simulator measures on the scenario itself, the p90 within ±30%.
+func TestPlanMatchesSimulator(t *testing.T) {
+	for _, name := range []string{"canary-good", "canary-bad-errors", "performance-pass"} {
+		t.Run(name, func(t *testing.T) {
+			acc, err := PlanAccuracy(load(t, name), 300, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := acc.MedianRatio; r < 0.8 || r > 1.2 {
+				t.Errorf("planned median samples %v, measured %v: ratio %.2f outside ±20%%", acc.Planned.Median, acc.Measured.Median, r)
+			}
+			if r := acc.P90Ratio; r < 0.7 || r > 1.3 {
+				t.Errorf("planned p90 samples %v, measured %v: ratio %.2f outside ±30%%", acc.Planned.P90, acc.Measured.P90, r)
+			}
+		})
+	}
+}
+
+func canarySpec(t *testing.T) events.ExperimentSpec {
+	t.Helper()
+	spec, err := events.ParseSpec([]byte(`{"kind":"canary","baseline":"v1","candidates":["v2"],
+	  "metrics":[{"name":"errors","type":"ratio"},{"name":"latency","type":"mean","unit":"ms"}],
+	  "objectives":[{"metric":"errors","upperLimit":0.01},{"metric":"latency","upperLimit":100}],
+	  "limits":{"maxDuration":"30m"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func TestMakeIsDeterministicAndWarns(t *testing.T) {
+	spec := canarySpec(t)
+	a := Assumptions{Rate: 2, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}
+	p1, err := Make(spec, a, Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := Make(spec, a, Options{Seed: 3, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(p1, p2, cmp.AllowUnexported(Plan{})); diff != "" {
+		t.Errorf("same inputs and seed, different plans (-workers=all +workers=1):\n%s", diff)
+	}
+	// 2 requests a second cannot show a 0.2% error rate below 1% in 30m.
+	if p1.Decided >= WantDecided || len(p1.Warnings) == 0 || len(p1.Suggestions) == 0 {
+		t.Errorf("decided %.2f with warnings %q and suggestions %q; want a warning and suggestions", p1.Decided, p1.Warnings, p1.Suggestions)
+	}
+	if len(p1.Bad) != 2 || p1.Bad[0].Metric != "errors" || p1.Bad[0].Value != 0.015 {
+		t.Errorf("bad cases %+v, want errors at 0.015 then latency", p1.Bad)
+	}
+}
+
+func TestAssumptionErrorsNameTheField(t *testing.T) {
+	spec := canarySpec(t)
+	tests := []struct {
+		name string
+		a    Assumptions
+		want []string
+	}{
+		{"no rate", Assumptions{Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}, []string{"rate: must be > 0"}},
+		{"no baseline value", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002}}}, []string{"[latency]", "--baseline"}},
+		{"unknown version", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v9": {"errors": 0.1}}}, []string{`values.v9: unknown version "v9"`}},
+		{"ratio out of range", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}, "v2": {"errors": 2}}}, []string{"errors: a ratio must be in [0, 1]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Make(spec, tt.a, Options{Runs: 1})
+			if !errors.Is(err, ErrAssumptions) {
+				t.Fatalf("error %v, want ErrAssumptions", err)
+			}
+			var missing []string
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					missing = append(missing, w)
+				}
+			}
+			if diff := cmp.Diff([]string(nil), missing); diff != "" {
+				t.Errorf("error %q lacks (-want +got):\n%s", err, diff)
+			}
+		})
+	}
+}
+
+// An ETA continues the engine from the state: a candidate already far
+// past its limit is rolled back within a window or two, while at the
+// start the same experiment needs many more.
+func TestEstimateContinuesTheState(t *testing.T) {
+	s := load(t, "canary-bad-errors")
+	var states []experiment.State
+	_, err := simulate.RunAll(s, simulate.Options{Runs: 1, Seed: 2, Workers: 1, OnState: func(_ int, st experiment.State) { states = append(states, st) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) < 3 {
+		t.Fatalf("run decided after %d windows; want a longer one", len(states))
+	}
+	first, err := Estimate(s.Experiment, states[0], ETAOptions{Runs: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := Estimate(s.Experiment, states[len(states)-2], ETAOptions{Runs: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(late.Windows < first.Windows) || late.Outcomes[simulate.OutcomeRollback] < 0.9 {
+		t.Errorf("ETA one window before the rollback: %v windows, %v; after the first window: %v windows", late.Windows, late.Outcomes, first.Windows)
+	}
+	if first.Window != time.Minute.Seconds() || first.Iteration != 1 {
+		t.Errorf("ETA read window %vs at iteration %d, want 60s at 1", first.Window, first.Iteration)
+	}
+	if _, err := Estimate(s.Experiment, states[len(states)-1], ETAOptions{}); !errors.Is(err, ErrNoETA) {
+		t.Errorf("ETA of a completed experiment: %v, want ErrNoETA", err)
+	}
+}

@@ -1,0 +1,137 @@
+// Command planbench measures how accurate plans and ETAs are (issue #19)
+// and writes the figures into the "planning" section of docs/benchmarks.md
+// (`make bench`). For every shared scenario it plans the experiment from
+// what a user would know (plan.AssumptionsOf) and compares the planned
+// samples to a decision with what the simulator measures on the scenario
+// itself; then it runs the scenario with the real engine, keeps every
+// state, and compares the ETA shown at 25%, 50% and 75% of each run's
+// duration with the time that actually remained.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/test/internal/gendoc"
+)
+
+func main() {
+	runs := flag.Int("runs", 300, "simulator runs a scenario is measured with")
+	etaRuns := flag.Int("eta-runs", 12, "traced runs per scenario whose ETAs are checked")
+	seed := flag.Uint64("seed", 1, "seed")
+	dir := flag.String("scenarios", "test/scenarios", "scenario directory")
+	out := flag.String("out", "docs/benchmarks.md", "markdown file whose planning section to rewrite; empty: print only")
+	flag.Parse()
+	if err := run(*dir, *out, *runs, *etaRuns, *seed); err != nil {
+		slog.Error("planbench", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir, out string, runs, etaRuns int, seed uint64) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no scenarios in %s: %v", dir, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Planning accuracy (`go run ./test/planbench`, seed %d)\n\n", seed)
+	b.WriteString("Each scenario is planned from what a user would know (`plan.AssumptionsOf`: the baseline observed alone for an hour, every version's true metric values, not the distribution families), then measured with the simulator under another seed. Target: median within ±20%, p90 within ±30%.\n\n")
+	b.WriteString("| scenario | planned median (95% MC) | measured median | ratio | planned p90 (95% MC) | measured p90 | ratio | plan runs | plan CPU time | met |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	allMet := true
+	type etaRow struct {
+		name string
+		used int
+		pts  []plan.ETAPoint
+		cpu  time.Duration
+	}
+	var etas []etaRow
+	for _, f := range files {
+		s, err := simulate.LoadScenario(f)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		acc, err := plan.PlanAccuracy(s, runs, seed, 1)
+		if err != nil {
+			return err
+		}
+		// Measured single-threaded: the plan's share is what a user waits
+		// for on one core (half of it on two).
+		cpu := time.Since(t0)
+		met := math.Abs(acc.MedianRatio-1) <= 0.2 && math.Abs(acc.P90Ratio-1) <= 0.3
+		allMet = allMet && met
+		fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %.0f | %.2f | %.0f (%.0f–%.0f) | %.0f | %.2f | %d | %s | %s |\n",
+			s.Name, acc.Planned.Median, acc.PlanMedianCI[0], acc.PlanMedianCI[1], acc.Measured.Median, acc.MedianRatio,
+			acc.Planned.P90, acc.PlanP90CI[0], acc.PlanP90CI[1], acc.Measured.P90, acc.P90Ratio, acc.PlanRuns, cpu.Round(100*time.Millisecond), yes(met))
+		slog.Info("plan accuracy", "scenario", s.Name, "median", acc.MedianRatio, "p90", acc.P90Ratio, "took", cpu)
+		t0 = time.Now()
+		pts, used, err := plan.ETAAccuracy(s, etaRuns, 0, seed+10)
+		if err != nil {
+			return err
+		}
+		etas = append(etas, etaRow{s.Name, used, pts, time.Since(t0)})
+		slog.Info("eta accuracy", "scenario", s.Name, "runs", used, "took", time.Since(t0))
+	}
+	fmt.Fprintf(&b, "\nEvery scenario within target: **%s**. The plan-run count comes from a step budget (%d engine windows for the expected case, %d per bad-candidate case), so the MC intervals above are the plan's own error; the measured figures use %d runs.\n\n",
+		yes(allMet), plan.StepBudget, plan.BadBudget, runs)
+	fmt.Fprintf(&b, "### ETA accuracy (%d traced runs a scenario)\n\n", etaRuns)
+	b.WriteString("For each traced run that decided after at least four windows, the ETA (median of the forward simulation from the state then, `plan.Estimate` with its defaults) is taken at 25%, 50% and 75% of the run's actual duration and divided by the windows that actually remained. Target: the median ratio over runs within 0.7–1.3. \"in p10–p90\" counts the runs whose actual remaining time fell inside the ETA's 10–90% spread (80% if the spread is calibrated).\n\n")
+	b.WriteString("| scenario | runs used | median ratio at 25% | at 50% | at 75% | median abs. error (25/50/75%) | in p10–p90 | met | time |\n|---|---:|---:|---:|---:|---|---:|---|---:|\n")
+	etaMet := true
+	for _, e := range etas {
+		if e.used == 0 {
+			fmt.Fprintf(&b, "| %s | 0 | - | - | - | - | - | no run decided: nothing to time | %s |\n", e.name, e.cpu.Round(time.Second))
+			continue
+		}
+		var med, abs []string
+		inside, n := 0, 0
+		met := true
+		for _, p := range e.pts {
+			r := median(p.Ratios)
+			met = met && math.Abs(r-1) <= 0.3
+			med = append(med, fmt.Sprintf("%.2f", r))
+			var errs []float64
+			for _, x := range p.Ratios {
+				errs = append(errs, math.Abs(x-1))
+			}
+			abs = append(abs, fmt.Sprintf("%.0f%%", 100*median(errs)))
+			inside += p.Inside
+			n += len(p.Ratios)
+		}
+		etaMet = etaMet && met
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %.0f%% | %s | %s |\n", e.name, e.used, med[0], med[1], med[2],
+			strings.Join(abs, " / "), 100*float64(inside)/float64(n), yes(met), e.cpu.Round(time.Second))
+	}
+	fmt.Fprintf(&b, "\nEvery scenario's ETA within target: **%s**.\n", yes(etaMet))
+	md := b.String()
+	fmt.Print(md)
+	if out == "" {
+		return nil
+	}
+	return gendoc.ReplaceFile(out, "planning", md)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
