@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -55,21 +54,11 @@ func dur(s float64) string {
 // showPlan prints `kn iter8 plan` for x, for the path where the demo
 // starts the experiment without `kn iter8 start --plan`.
 func showPlan(plugin func(args ...string) (string, error), x stack.Experiment) error {
-	b, err := json.Marshal(x.Spec())
+	file, err := specFile(x.Spec())
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp("", "iter8-demo-plan-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	show(plugin(append([]string{"plan", x.Service, "-n", x.Namespace, "-f", f.Name()}, planFlags(x)...)...))
+	defer os.Remove(file)
+	show(plugin(append([]string{"plan", x.Service, "-n", x.Namespace, "-f", file}, planFlags(x)...)...))
 	return nil
 }
