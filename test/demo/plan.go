@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/present"
 	"github.com/iter8-knative/iter8/pkg/simulate"
@@ -17,17 +18,18 @@ import (
 // rate (requests a one-minute window) and every version's true metric
 // values, as a user who knows them would type them.
 func planFlags(x stack.Experiment) []string {
-	spec := x.Spec().Defaulted()
-	sc := x.Scenario
-	args := []string{"--rate", fmt.Sprintf("%g", float64(sc.Traffic.RequestsPerInterval)/simulate.Interval.Seconds())}
+	scn := x.Scenario
+	spec := scn.Experiment.Defaulted()
+	value := func(v string, m events.MetricSpec) string { return fmt.Sprintf("%g", scn.Truth[v][m.Name].Value(m)) }
+	args := []string{"--rate", fmt.Sprintf("%g", float64(scn.Traffic.RequestsPerInterval)/simulate.Interval.Seconds())}
 	var base []string
 	for _, m := range spec.Metrics {
-		base = append(base, fmt.Sprintf("%s=%g", m.Name, sc.Truth[spec.Baseline][m.Name].Value(m)))
+		base = append(base, m.Name+"="+value(spec.Baseline, m))
 	}
 	args = append(args, "--baseline", strings.Join(base, ","))
 	for _, c := range spec.Candidates {
 		for _, m := range spec.Metrics {
-			args = append(args, "--value", fmt.Sprintf("%s.%s=%g", c, m.Name, sc.Truth[c][m.Name].Value(m)))
+			args = append(args, "--value", x.Revision(c)+"."+m.Name+"="+value(c, m))
 		}
 	}
 	return args

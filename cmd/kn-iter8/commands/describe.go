@@ -32,7 +32,7 @@ func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
 				return err
 			}
 			if !noETA {
-				in = (*etaCache)(nil).withETA(in, e.stderr)
+				in = (*etaCache)(nil).withETA(in, e.eta, e.stderr)
 			}
 			d := present.Describe(in, e.now())
 			return writeOutput(e.stdout, output, d, func(w io.Writer) error { return present.WriteDescription(w, d) })

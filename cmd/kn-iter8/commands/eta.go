@@ -21,7 +21,7 @@ type etaCache struct {
 // withETA sets in.ETA for a Running experiment by simulating it forward
 // (plan.Estimate); an experiment that cannot be continued yet (no window)
 // shows none, and a failure only warns: the rest of the view stands.
-func (c *etaCache) withETA(in present.Input, warn io.Writer) present.Input {
+func (c *etaCache) withETA(in present.Input, o plan.ETAOptions, warn io.Writer) present.Input {
 	st := in.State
 	if st.Phase != experiment.PhaseRunning {
 		return in
@@ -30,7 +30,7 @@ func (c *etaCache) withETA(in present.Input, warn io.Writer) present.Input {
 		in.ETA = c.eta
 		return in
 	}
-	e, err := plan.Estimate(in.Spec, st, plan.ETAOptions{})
+	e, err := plan.Estimate(in.Spec, st, o)
 	switch {
 	case errors.Is(err, plan.ErrNoETA):
 	case err != nil:

@@ -66,7 +66,11 @@ type watcher struct {
 	// last is what was drawn last, to skip updates iter8 did not make
 	// (Knative's own status changes).
 	last string
-	eta  etaCache
+	// eta is simulated once a window; not before the first watch is open,
+	// so that the view and the watch come at once (etaLater).
+	eta      etaCache
+	watching bool
+	etaLater bool
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -84,6 +88,15 @@ func (w *watcher) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("watching service %s/%s: %w", w.cl.namespace, w.name, err)
+		}
+		if !w.watching {
+			w.watching = true
+			if w.etaLater {
+				if _, done, err := w.refresh(ctx); done || err != nil {
+					wi.Stop()
+					return err
+				}
+			}
 		}
 		rv, done, err = w.follow(ctx, wi, rv)
 		wi.Stop()
@@ -148,7 +161,11 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 		return "", true, err
 	}
 	w.last = w.key(rec.Service)
-	in = w.eta.withETA(in, w.e.stderr)
+	if w.watching {
+		in = w.eta.withETA(in, w.e.eta, w.e.stderr)
+	} else {
+		w.etaLater = in.State.Phase == experiment.PhaseRunning
+	}
 	now := w.e.now()
 	st := in.State
 	ended := st.Phase == experiment.PhaseCompleted || st.Phase == experiment.PhaseFailed
