@@ -66,11 +66,10 @@ type watcher struct {
 	// last is what was drawn last, to skip updates iter8 did not make
 	// (Knative's own status changes).
 	last string
-	// eta is simulated once a window; not before the first watch is open,
-	// so that the view and the watch come at once (etaLater).
+	// eta is simulated once a window, from the first change seen on: the
+	// first view comes at once, without waiting for the simulation.
 	eta      etaCache
 	watching bool
-	etaLater bool
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -89,15 +88,7 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("watching service %s/%s: %w", w.cl.namespace, w.name, err)
 		}
-		if !w.watching {
-			w.watching = true
-			if w.etaLater {
-				if _, done, err := w.refresh(ctx); done || err != nil {
-					wi.Stop()
-					return err
-				}
-			}
-		}
+		w.watching = true
 		rv, done, err = w.follow(ctx, wi, rv)
 		wi.Stop()
 		if done || err != nil {
@@ -163,8 +154,6 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 	w.last = w.key(rec.Service)
 	if w.watching {
 		in = w.eta.withETA(in, w.e.eta, w.e.stderr)
-	} else {
-		w.etaLater = in.State.Phase == experiment.PhaseRunning
 	}
 	now := w.e.now()
 	st := in.State
