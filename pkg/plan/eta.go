@@ -22,6 +22,10 @@ const (
 	ETARuns   = 100
 	ETAPilot  = 20
 	ETABudget = 3000
+	// ETAMaxWindows caps a forward run's windows, as MaxWindows does a
+	// plan's, but finer: an ETA is read in minutes (720 keeps one-minute
+	// windows for 12 hours, two-minute ones for the default 24).
+	ETAMaxWindows = 720
 )
 
 // ErrNoETA is wrapped when the state cannot be continued yet: not
@@ -93,7 +97,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		left = o.Horizon
 	}
 	left = max(left, 1)
-	f := max(1, (left+MaxWindows-1)/MaxWindows)
+	f := max(1, (left+ETAMaxWindows-1)/ETAMaxWindows)
 	step := window * time.Duration(f)
 	rpi := max(1, int64(math.Round(total/float64(st.Iteration)*float64(f))))
 	if o.Runs <= 0 {
