@@ -189,3 +189,31 @@ func quantileCI(xs []float64, p float64) [2]float64 {
 }
 
 func sorted(xs []float64) []float64 { sort.Float64s(xs); return xs }
+
+// gridQuantile is the p-quantile of sorted xs read as grouped data:
+// samples to a decision come in whole windows, so the order statistic
+// jumps a window at a time; this interpolates linearly between the
+// largest value whose share of runs at or below it is under p and the
+// first at which it reaches p.
+func gridQuantile(xs []float64, p float64) float64 {
+	n := float64(len(xs))
+	if n == 0 {
+		return math.NaN()
+	}
+	prev, fprev := xs[0], 0.0
+	for i := 0; i < len(xs); {
+		j := i
+		for j < len(xs) && xs[j] == xs[i] {
+			j++
+		}
+		f := float64(j) / n
+		if f >= p {
+			if i == 0 {
+				return xs[i]
+			}
+			return prev + (p-fprev)/(f-fprev)*(xs[i]-prev)
+		}
+		prev, fprev, i = xs[i], f, j
+	}
+	return xs[len(xs)-1]
+}

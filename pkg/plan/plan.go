@@ -82,8 +82,8 @@ type Plan struct {
 	// Report is the expected case's simulator report (accuracy checks
 	// compare it with a scenario's).
 	Report simulate.Report `json:"-"`
-	// windows is the windows each run took, sorted.
-	windows []float64
+	// windows is the windows each run took, samples the requests, sorted.
+	windows, samples []float64
 }
 
 // Seconds is a duration in seconds, as JSON numbers are.
@@ -273,6 +273,7 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 	}
 	cens := censored*10 > len(results)
 	p.Samples = quantilesOf(sorted(samples), cens)
+	p.samples = samples
 	p.Time = quantilesOf(sorted(times), cens)
 	sorted(p.windows)
 	n := float64(len(results))

