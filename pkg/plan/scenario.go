@@ -56,4 +56,3 @@ func AssumptionsOf(s simulate.Scenario, seed uint64) (Assumptions, error) {
 func ScenarioOptions(s simulate.Scenario, seed uint64) Options {
 	return Options{Seed: seed, Horizon: s.Traffic.MaxIntervals}
 }
-
