@@ -54,7 +54,8 @@ func (p *Plan) advise(spec events.ExperimentSpec, a Assumptions, g grid) {
 	}
 	if math.IsNaN(t80) {
 		p.Suggestions = append(p.Suggestions,
-			fmt.Sprintf("even %d× maxDuration is not enough at this traffic: raise the traffic, or the smallest effect worth detecting", Extend))
+			fmt.Sprintf("even the simulated horizon (%s) is not enough at this traffic: raise the traffic, or the smallest effect worth detecting",
+				time.Duration(g.windows)*g.window))
 		return
 	}
 	f := t80 / p.MaxDuration

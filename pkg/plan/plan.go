@@ -133,6 +133,17 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 	}
 	maxD := spec.Limits.MaxDuration.Duration
 	g := gridOf(a, maxD, o.Horizon)
+	if o.Horizon <= 0 && g.factor > 1 {
+		// A coarse grid loses the time scale of a quick experiment: a
+		// coarse pilot finds it, and the plan runs on a grid fine enough
+		// for it, over a horizon of Zoom× the pilot's p90 (never less
+		// than maxDuration when that fits in MaxWindows real windows).
+		if g2, ok, err := zoom(spec, a, truth, g, o); err != nil {
+			return Plan{}, err
+		} else if ok {
+			g = g2
+		}
+	}
 	run := spec
 	if o.Horizon <= 0 {
 		// Run past maxDuration: a run is cut at the real limit when scored.
@@ -165,6 +176,34 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 	}
 	p.advise(spec, a, g)
 	return p, nil
+}
+
+// Zoom is how many times the coarse pilot's p90 a zoomed plan's horizon
+// spans.
+const Zoom = 4
+
+// zoom runs a coarse pilot and, when Zoom times its p90 is shorter than
+// the grid's horizon, returns a finer grid over that shorter horizon.
+// Runs still undecided at its end count as not deciding in time, so the
+// chance of deciding in time can only be underestimated (by the share of
+// runs deciding between Zoom·p90 and maxDuration).
+func zoom(spec events.ExperimentSpec, a Assumptions, truth map[string]map[string]simulate.Dist, g grid, o Options) (grid, bool, error) {
+	run := spec
+	run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
+	results, err := simulate.RunAll(g.scenario("plan-pilot", run, truth, spec),
+		simulate.Options{Seed: o.Seed ^ 0x5eed, Workers: o.Workers, Interval: g.window, Runs: PilotRuns})
+	if err != nil {
+		return g, false, fmt.Errorf("plan: pilot: %w", err)
+	}
+	var w []float64
+	for _, r := range results {
+		w = append(w, float64(r.Intervals))
+	}
+	real := int(math.Ceil(Zoom * quantile(sorted(w), 0.9) * float64(g.factor)))
+	if real >= g.windows*g.factor {
+		return g, false, nil
+	}
+	return gridOf(a, spec.Limits.MaxDuration.Duration, max(real, MaxWindows)), true, nil
 }
 
 // sized runs sc o.Runs times, or, when that is 0, first minRuns times
