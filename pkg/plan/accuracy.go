@@ -61,8 +61,9 @@ func PlanAccuracy(s simulate.Scenario, runs int, seed uint64, workers int) (Accu
 		measured = append(measured, n)
 	}
 	sorted(measured)
-	gp := [2]float64{gridQuantile(p.samples, 0.5), gridQuantile(p.samples, 0.9)}
-	gm := [2]float64{gridQuantile(measured, 0.5), gridQuantile(measured, 0.9)}
+	step := float64(s.Traffic.RequestsPerInterval)
+	gp := [2]float64{gridQuantile(p.samples, 0.5, step), gridQuantile(p.samples, 0.9, step)}
+	gm := [2]float64{gridQuantile(measured, 0.5, step), gridQuantile(measured, 0.9, step)}
 	return Accuracy{
 		GridPlanned: gp, GridMeasured: gm, GridMedianRatio: gp[0] / gm[0], GridP90Ratio: gp[1] / gm[1],
 		Scenario: s.Name, Planned: p.Report.Samples, Measured: r.Samples,

@@ -190,12 +190,12 @@ func quantileCI(xs []float64, p float64) [2]float64 {
 
 func sorted(xs []float64) []float64 { sort.Float64s(xs); return xs }
 
-// gridQuantile is the p-quantile of sorted xs read as grouped data:
-// samples to a decision come in whole windows, so the order statistic
-// jumps a window at a time; this interpolates linearly between the
-// largest value whose share of runs at or below it is under p and the
-// first at which it reaches p.
-func gridQuantile(xs []float64, p float64) float64 {
+// gridQuantile is the p-quantile of sorted xs read as grouped data on a
+// lattice of step: samples to a decision come in whole windows, so the
+// order statistic jumps a window at a time; this interpolates linearly
+// within the window [x−step, x] of the first value x at which the share of
+// runs at or below it reaches p.
+func gridQuantile(xs []float64, p, step float64) float64 {
 	n := float64(len(xs))
 	if n == 0 {
 		return math.NaN()
@@ -208,10 +208,11 @@ func gridQuantile(xs []float64, p float64) float64 {
 		}
 		f := float64(j) / n
 		if f >= p {
+			lo := math.Max(prev, xs[i]-step)
 			if i == 0 {
-				return xs[i]
+				lo = xs[i] - step
 			}
-			return prev + (p-fprev)/(f-fprev)*(xs[i]-prev)
+			return lo + (p-fprev)/(f-fprev)*(xs[i]-lo)
 		}
 		prev, fprev, i = xs[i], f, j
 	}

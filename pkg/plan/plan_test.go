@@ -63,14 +63,18 @@ func TestGridQuantile(t *testing.T) {
 		want float64
 	}{
 		{[]float64{1, 2, 3, 4}, 0.5, 2},
+		// Half the runs at 500: the median is the window's end.
 		{[]float64{500, 500, 1000, 1000}, 0.5, 500},
 		// 40% of runs at 1,000, 90% by 1,500: the median lies a fifth of
 		// the way from 1,000 to 1,500.
 		{[]float64{1000, 1000, 1000, 1000, 1500, 1500, 1500, 1500, 1500, 2000}, 0.5, 1100},
-		{[]float64{7}, 0.9, 7},
+		// Most runs at the horizon: interpolated within its last window,
+		// not back to the last run that decided.
+		{[]float64{2000, 10000, 10000, 10000}, 0.5, 9500 + 500*(0.5-0.25)/0.75},
+		{[]float64{1000}, 0.9, 500 + 0.9*500},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, gridQuantile(tt.xs, tt.p)); diff != "" {
+		if diff := cmp.Diff(tt.want, gridQuantile(tt.xs, tt.p, 500)); diff != "" {
 			t.Errorf("gridQuantile(%v, %v) (-want +got):\n%s", tt.xs, tt.p, diff)
 		}
 	}
