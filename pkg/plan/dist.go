@@ -15,10 +15,10 @@ import (
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
-// The families the plan draws each metric from: Bernoulli for a ratio,
-// normal for a mean (its sufficient statistics draw in O(1) a window, and
-// the engine's mean model sees only the first two moments), lognormal for
-// a quantile (a latency), binned into the metric's buckets.
+// The families the plan draws each metric from: Bernoulli for a ratio;
+// for a mean, lognormal with the same two moments when its range is
+// non-negative (the engine refuses values outside the range), else normal;
+// lognormal for a quantile (a latency), binned into the metric's buckets.
 
 // fit turns observed data of metric m into the distribution one request
 // draws from, at the point estimates; ok is false without data.
@@ -40,7 +40,7 @@ func fit(m events.MetricSpec, d stats.Data, cv float64) (simulate.Dist, bool) {
 		if !(sd > 0) {
 			sd = cv * math.Abs(d.Mu)
 		}
-		return normal(d.Mu, sd), true
+		return meanDist(m, d.Mu, sd), true
 	}
 	return fitHistogram(m, d, cv)
 }
@@ -102,9 +102,21 @@ func assumed(m events.MetricSpec, v, cv float64) simulate.Dist {
 	case stats.Ratio:
 		return bernoulli(v)
 	case stats.Mean:
-		return normal(v, cv*math.Abs(v))
+		return meanDist(m, v, cv*math.Abs(v))
 	}
 	return lognormalAt(m, v, cv)
+}
+
+// meanDist is a mean metric's distribution with this mean and standard
+// deviation: lognormal (same two moments) when the metric's range starts
+// at 0 or above, since the engine refuses values outside the range (a
+// normal could draw below it); normal otherwise.
+func meanDist(m events.MetricSpec, mean, sd float64) simulate.Dist {
+	if lo, _ := m.Range(); lo >= 0 && mean > 0 && sd > 0 {
+		s2 := math.Log1p((sd / mean) * (sd / mean))
+		return lognormal(math.Log(mean)-s2/2, math.Sqrt(s2))
+	}
+	return normal(mean, sd)
 }
 
 func lognormalAt(m events.MetricSpec, v, cv float64) simulate.Dist {
