@@ -46,11 +46,12 @@ e2e: deps tools build ## End-to-end tests: every experiment kind on the local st
 test-hog: deps tools build ## Opt-in: the reliability suite HOG_RUNS (3) times in a row under a CPU hog on every core.
 	$(GO) run ./test/hog -runs $(HOG_RUNS) -- $(GO) test $(TEST_FLAGS) ./test/reliability/...
 
-bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md) and the calibration table (docs/statistics.md).
+bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the calibration table (docs/statistics.md), planning accuracy.
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 ./pkg/... ./events/... ./functions/... ./cmd/iter8-functions/
 	$(GO) run ./test/bench
 	$(GO) run ./test/calibration
 	$(GO) run ./test/loadbench
+	$(GO) run ./test/planbench
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 	$(GO) run ./test/scale -n 10,100 -replicas 1,3 -ticks 2 -controller-n 10
 	$(GO) run ./test/stackstart -runs 3

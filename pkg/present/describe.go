@@ -10,6 +10,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
@@ -30,6 +31,9 @@ type Input struct {
 	Traffic map[string]int
 	// Status is the iter8.dev/status line.
 	Status string
+	// ETA is the expected remaining time to a decision, simulated forward
+	// from State (plan.Estimate); nil when not computed.
+	ETA *plan.ETA
 }
 
 // Description is everything `kn iter8 describe` shows, in the form -o json
@@ -76,6 +80,10 @@ type Description struct {
 	// experiment.
 	OtherTraffic map[string]int `json:"otherTraffic,omitempty"`
 	Status       string         `json:"status,omitempty"`
+	// ETA is the expected remaining time to a decision of a running
+	// experiment, and ETAText it in words.
+	ETA     *plan.ETA `json:"eta,omitempty"`
+	ETAText string    `json:"etaText,omitempty"`
 }
 
 // VersionView is one version of a Description.
@@ -186,6 +194,9 @@ func Describe(in Input, now time.Time) Description {
 		}
 	}
 	d.Next = next(in, spec, now)
+	if in.ETA != nil && st.Phase == experiment.PhaseRunning {
+		d.ETA, d.ETAText = in.ETA, ETAText(*in.ETA)
+	}
 	d.Decidability = spec.Decidability()
 	if spec.Load != nil {
 		d.Load, d.LoadStatus = st.Load.Line(), st.Load

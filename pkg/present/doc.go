@@ -7,6 +7,7 @@
 //
 // It is pure: every function takes the data and the time to measure ages
 // against, and reads no clock, file or cluster. It may import events,
-// pkg/experiment and pkg/stats; it must not import Kubernetes clients,
+// pkg/experiment, pkg/stats and pkg/plan (whose Plan and ETA it shows);
+// it must not import Kubernetes clients,
 // pkg/store, functions or cmd.
 package present

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
@@ -245,6 +246,12 @@ func TestProgressOf(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("running (-want +got):\n%s", diff)
+	}
+	// With an ETA of 90m more, a quarter of the expected whole run is done.
+	in.ETA = &plan.ETA{Iteration: 3, Runs: 50, P10: 3600, Median: 5400, P90: 7200, Decided: 0.9}
+	eta := Progress{Label: "eta", Fraction: 0.25, Text: "~1h30m to a decision (10–90%: 1h–2h), 90% before maxDuration · 50 runs from iteration 3"}
+	if diff := cmp.Diff(append(want, eta), ProgressOf(in, now)); diff != "" {
+		t.Errorf("running with an ETA (-want +got):\n%s", diff)
 	}
 
 	in.State.Phase, in.State.Since = experiment.PhasePaused, events.Time{Time: t0.Add(20 * time.Minute)}

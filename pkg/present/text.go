@@ -38,6 +38,9 @@ func WriteDescription(w io.Writer, d Description) error {
 	}
 	row("Decision:", decision)
 	row("Next:", d.Next)
+	if d.ETAText != "" {
+		row("ETA:", d.ETAText)
+	}
 	for i, note := range d.Decidability {
 		label := ""
 		if i == 0 {

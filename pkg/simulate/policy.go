@@ -47,6 +47,10 @@ type runEnv struct {
 	id       string
 	seed     uint64
 	t0       time.Time
+	// from is the engine state a continued run starts from (Options.From).
+	from *experiment.State
+	// onState sees the engine's state after every window (Options.OnState).
+	onState func(experiment.State)
 }
 
 func newPolicy(name string, env runEnv) (policy, error) {
@@ -80,6 +84,13 @@ type enginePolicy struct {
 }
 
 func (p *enginePolicy) start() ([]int, error) {
+	if f := p.env.from; f != nil {
+		if f.Phase != experiment.PhaseRunning {
+			return nil, fmt.Errorf("policy iter8: experiment %s is %s, not Running", f.ID, f.Phase)
+		}
+		p.st = f.Clone()
+		return splitOf(p.st), nil
+	}
 	st, _, err := p.engine.Start(p.env.spec, p.env.id, p.env.t0)
 	if err != nil {
 		return nil, fmt.Errorf("policy iter8: %w", err)
@@ -94,6 +105,9 @@ func (p *enginePolicy) observe(obs events.MetricsObserved, now time.Time) ([]int
 		return nil, "", false, fmt.Errorf("policy iter8: %w", err)
 	}
 	p.st = st
+	if p.env.onState != nil {
+		p.env.onState(st)
+	}
 	switch st.Phase {
 	case experiment.PhaseCompleted:
 		return splitOf(st), engineOutcome(st), true, nil
@@ -167,7 +181,7 @@ func (l *ledger) add(obs events.MetricsObserved) error {
 			if !ok {
 				continue
 			}
-			d := dataOf(o)
+			d := DataOf(o)
 			l.last[i][j] = d
 			if err := l.total[i][j].Merge(l.kinds[j], d); err != nil {
 				return fmt.Errorf("version %s metric %s: %w", v, m.Name, err)
@@ -189,7 +203,8 @@ func (l *ledger) samples() []float64 {
 	return out
 }
 
-func dataOf(o events.Observation) stats.Data {
+// DataOf is an observation in the engine's sufficient statistics.
+func DataOf(o events.Observation) stats.Data {
 	switch {
 	case o.Trials != nil:
 		return stats.Data{Successes: float64(*o.Successes), Trials: float64(*o.Trials)}

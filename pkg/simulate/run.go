@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 )
 
 // Interval is the length of one analysis interval in simulated time.
@@ -31,6 +32,20 @@ type Options struct {
 	Workers int
 	// Start is the simulated start time; zero means DefaultStart.
 	Start time.Time
+	// Interval is the length of one analysis window in simulated time;
+	// zero means Interval.
+	Interval time.Duration
+	// First is the index of the first run: runs First..First+Runs-1 are
+	// simulated, so that a caller can extend a batch without repeating it.
+	First int
+	// From, when set, is a running experiment of the scenario's spec that
+	// every run continues (iter8 policy only): its data, evidence and
+	// split are the starting point, its start time and elapsed windows
+	// count against the limits, and each run simulates only what remains.
+	From *experiment.State
+	// OnState, when set, is called with the engine's state after every
+	// window of run i (iter8 policies only), from the worker running it.
+	OnState func(run int, st experiment.State)
 }
 
 // RunResult is one run.
@@ -71,6 +86,12 @@ func RunAll(s Scenario, o Options) ([]RunResult, error) {
 	if o.Start.IsZero() {
 		o.Start = DefaultStart
 	}
+	if o.Interval <= 0 {
+		o.Interval = Interval
+	}
+	if o.From != nil && o.Policy != PolicyIter8 && o.Policy != PolicyIter8Earn {
+		return nil, fmt.Errorf("simulate %s: %w: only iter8 continues an engine state", s.Name, ErrNotApplicable)
+	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -89,7 +110,7 @@ func RunAll(s Scenario, o Options) ([]RunResult, error) {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				results[i], errs[i] = runOne(s, spec, truth, o, i)
+				results[i], errs[i] = runOne(s, spec, truth, o, o.First+i)
 			}
 		})
 	}
@@ -114,7 +135,10 @@ func runOne(s Scenario, spec events.ExperimentSpec, truth Truth, o Options, i in
 	env := runEnv{
 		scenario: s, spec: spec, truth: truth,
 		id:   fmt.Sprintf("sim-%d-%d", o.Seed, i),
-		seed: seed, t0: o.Start,
+		seed: seed, t0: o.Start, from: o.From,
+	}
+	if o.OnState != nil {
+		env.onState = func(st experiment.State) { o.OnState(i, st) }
 	}
 	pol, err := newPolicy(o.Policy, env)
 	if err != nil {
@@ -127,7 +151,19 @@ func runOne(s Scenario, spec events.ExperimentSpec, truth Truth, o Options, i in
 	sm := newSampler(s, spec, seed)
 	rpi := s.Traffic.RequestsPerInterval
 	res := RunResult{Served: make([]int64, len(sm.versions)), Outcome: OutcomeInconclusive}
+	// t0 is when the experiment started and first where its next window
+	// starts; a continued experiment has already run some of its limits.
+	t0, first, paused := o.Start, o.Start, time.Duration(0)
 	var total int64
+	if f := o.From; f != nil {
+		t0, first, paused = f.Started.Time, f.Started.Time, f.PausedFor.Duration
+		if f.WindowEnd.After(first) {
+			first = f.WindowEnd.Time
+		}
+		for _, n := range experiment.VersionSamples(spec, f.Data) {
+			total += int64(n)
+		}
+	}
 	done := false
 	for k := range s.Traffic.MaxIntervals {
 		counts := sm.split(rpi, split)
@@ -136,8 +172,8 @@ func runOne(s Scenario, spec events.ExperimentSpec, truth Truth, o Options, i in
 			res.Regret += float64(c) * truth.Gap(v)
 			total += c
 		}
-		start := o.Start.Add(time.Duration(k) * Interval)
-		end := start.Add(Interval)
+		start := first.Add(time.Duration(k) * o.Interval)
+		end := start.Add(o.Interval)
 		var outcome string
 		split, outcome, done, err = pol.observe(sm.window(counts, start, end), end)
 		if err != nil {
@@ -150,7 +186,7 @@ func runOne(s Scenario, spec events.ExperimentSpec, truth Truth, o Options, i in
 		}
 		// The spec's limits end every policy as they end the engine (which
 		// has already applied them itself).
-		if total >= spec.Limits.MaxSamples || end.Sub(o.Start) >= spec.Limits.MaxDuration.Duration {
+		if total >= spec.Limits.MaxSamples || end.Sub(t0)-paused >= spec.Limits.MaxDuration.Duration {
 			split = env.failed(split)
 			done = true
 			break

@@ -52,6 +52,31 @@ func (d Dist) Quantile(q float64) float64 {
 	return math.NaN()
 }
 
+// CDF is P(X ≤ x) for the continuous distributions; for a Bernoulli, the
+// step at 0 and 1.
+func (d Dist) CDF(x float64) float64 {
+	switch {
+	case d.Bernoulli != nil:
+		switch {
+		case x < 0:
+			return 0
+		case x < 1:
+			return 1 - *d.Bernoulli
+		}
+		return 1
+	case d.Normal != nil:
+		return distuv.Normal{Mu: *d.Normal.Mean, Sigma: *d.Normal.SD}.CDF(x)
+	case d.LogNormal != nil:
+		if x <= 0 {
+			return 0
+		}
+		return distuv.LogNormal{Mu: *d.LogNormal.Mu, Sigma: *d.LogNormal.Sigma}.CDF(x)
+	case d.Exponential != nil:
+		return distuv.Exponential{Rate: 1 / *d.Exponential.Mean}.CDF(x)
+	}
+	return math.NaN()
+}
+
 // Value is what the metric measures of the distribution: the mean for a
 // ratio or mean metric, the metric's quantile for a quantile metric.
 func (d Dist) Value(m events.MetricSpec) float64 {

@@ -120,6 +120,13 @@ func run(kind string, seed uint64, via string) error {
 	spec := x.Spec()
 	say("sending %s: %s experiment, baseline %s, candidates %v (scenario %s)", "dev.iter8.experiment.start", spec.Kind, spec.Baseline, spec.Candidates, sc.Name)
 	if prom != nil {
+		// kn iter8 start --plan prints the plan on the direct path; here
+		// the collector path starts the experiment itself.
+		if plugin := pluginCommand(s); plugin != nil {
+			if err := showPlan(plugin, x); err != nil {
+				return err
+			}
+		}
 		err = s.StartCollected(ctx, prom)
 	} else {
 		err = knStart(ctx, s, x)
@@ -135,7 +142,7 @@ func run(kind string, seed uint64, via string) error {
 	x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
 		line := rec.Service.Annotations[store.AnnotationStatus]
 		if line != last || i%10 == 0 {
-			say("window %3d  %s", i+1, line)
+			say("window %3d  %s%s", i+1, line, etaText(rec))
 			last = line
 		}
 		return nil

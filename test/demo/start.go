@@ -19,30 +19,24 @@ import (
 // by the ingress, delivered by the Trigger iter8-start to the functions,
 // and their reply back on the Broker.
 func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
-	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec())
+	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec(), append([]string{"--plan"}, planFlags(x)...)...)
 }
 
-// knStartSpec is knStart of spec on Service ns/service.
-func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es events.ExperimentSpec) error {
+// knStartSpec is knStart of spec on Service ns/service, with extra flags
+// for kn iter8 start.
+func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es events.ExperimentSpec, extra ...string) error {
 	plugin := pluginCommand(s)
 	if plugin == nil {
 		return fmt.Errorf("kn-iter8 is not built (run `make build`)")
 	}
-	spec, err := json.Marshal(es)
+	file, err := specFile(es)
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp("", "iter8-demo-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(spec); err != nil {
-		return err
-	}
-	f.Close()
+	defer os.Remove(file)
 	mark := s.BrokerEvents().Mark()
-	out, err := plugin("start", service, "-n", ns, "-f", f.Name())
+	// With --plan (knStart), the plan is printed before anything is sent.
+	out, err := plugin(append([]string{"start", service, "-n", ns, "-f", file}, extra...)...)
 	show(out, err)
 	if err != nil {
 		return err
@@ -68,6 +62,25 @@ func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es eve
 	say("Trigger iter8-start delivered it to iter8-functions: %s", line)
 	say("their reply %s %s went back through the Broker", reply.Type(), reply.ID())
 	return nil
+}
+
+// specFile writes spec to a temporary file for `kn iter8 -f`; the
+// caller removes it.
+func specFile(spec events.ExperimentSpec) (string, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "iter8-demo-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }
 
 // lineWith returns the first line of text containing s.

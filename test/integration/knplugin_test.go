@@ -152,6 +152,9 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 		fmt.Sprintf("shop-v1  baseline   %d%%", live["shop-v1"]),
 		fmt.Sprintf("shop-v2  candidate  %d%%", live["shop-v2"]),
 		"latency  ",
+		// The ETA: the engine continued from the stored state (plan.Estimate).
+		"\nETA:         ~",
+		"to a decision (10–90%: ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe lacks %q", want)
@@ -175,6 +178,9 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	}
 	if diff := cmp.Diff(live, gotTraffic); diff != "" {
 		t.Errorf("traffic shown is not the Service's spec.traffic (-service +shown):\n%s", diff)
+	}
+	if d.ETA == nil || d.ETA.Iteration != 3 || !(d.ETA.Median > 0) {
+		t.Errorf("describe -o json: eta %+v, want one from iteration 3", d.ETA)
 	}
 
 	out, errOut, code = p.run(ctx, "list", "-n", ns)

@@ -9,7 +9,10 @@ import (
 )
 
 func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
-	var output string
+	var (
+		output string
+		noETA  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "describe SERVICE",
 		Short: "Show an experiment: every version's posteriors, probabilities and verdicts, and the next decision",
@@ -28,10 +31,14 @@ func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !noETA {
+				in = (*etaCache)(nil).withETA(in, e.eta, e.stderr)
+			}
 			d := present.Describe(in, e.now())
 			return writeOutput(e.stdout, output, d, func(w io.Writer) error { return present.WriteDescription(w, d) })
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	cmd.Flags().BoolVar(&noETA, "no-eta", false, "skip the ETA (a second or so of simulation for a running experiment)")
 	return cmd
 }

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	servingfake "knative.dev/serving/pkg/client/clientset/versioned/fake"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -44,6 +46,9 @@ func newHarness(t *testing.T, services []runtime.Object, brokers ...runtime.Obje
 		stdout: h.stdout, stderr: h.stderr, stdin: strings.NewReader(""),
 		now:  func() time.Time { return fixedNow },
 		http: &http.Client{Timeout: 10 * time.Second},
+		// Few forward runs: the views' tests check the ETA is shown, and
+		// pkg/plan how good it is.
+		eta: plan.ETAOptions{Runs: 20, Budget: 300},
 		clients: func(f *kubeFlags) (*clients, error) {
 			ns := f.namespace
 			if ns == "" {

@@ -39,6 +39,7 @@ is --output-file.`,
 			if err != nil {
 				return err
 			}
+			in = (*etaCache)(nil).withETA(in, e.eta, e.stderr)
 			page, err := report.Render(in, e.now())
 			if err != nil {
 				return err

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
 )
 
 // Env is everything the commands touch outside their arguments, so that
@@ -46,6 +48,8 @@ type env struct {
 	buildInfo      func() (*debug.BuildInfo, bool)
 	// clients connects to the cluster the flags name.
 	clients func(f *kubeFlags) (*clients, error)
+	// eta configures the ETA's forward runs; zero is plan's defaults.
+	eta plan.ETAOptions
 }
 
 func (e Env) internal() *env {
@@ -134,6 +138,7 @@ of it.`,
 
 	root.AddCommand(
 		newStartCmd(e, kf),
+		newPlanCmd(e, kf),
 		newDescribeCmd(e, kf),
 		newWatchCmd(e, kf),
 		newListCmd(e, kf),

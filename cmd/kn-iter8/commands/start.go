@@ -13,13 +13,16 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/present"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 func newStartCmd(e *env, kf *kubeFlags) *cobra.Command {
 	var (
-		file string
-		sf   sendFlags
+		file     string
+		sf       sendFlags
+		withPlan bool
+		pf       planFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "start SERVICE -f experiment.yaml",
@@ -34,6 +37,7 @@ in the cluster, or to --sink; without either, the equivalent curl command is
 printed.`,
 		Example: `  kn iter8 start shop -f canary.yaml
   kn iter8 start shop -f - < canary.yaml
+  kn iter8 start shop -f canary.yaml --plan --rate 20 --baseline errors=0.002,latency=60
   kn iter8 start shop -f canary.yaml --sink http://localhost:8080/iter8-system/iter8`,
 		Args: serviceArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,6 +52,17 @@ printed.`,
 				fmt.Fprintf(e.stderr, "Warning: %s: the histogram can only show the quantile below or above a bucket bound, so this limit is decided only when the quantile lies outside that bucket\n", note)
 			}
 			ctx := cmd.Context()
+			if withPlan {
+				// The plan comes first: nothing is sent until it is printed.
+				p, err := pf.plan(ctx, e, kf.namespace, args[0], spec)
+				if err != nil {
+					return err
+				}
+				if err := present.WritePlan(e.stdout, p); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout)
+			}
 			cl, clErr := e.clients(kf)
 			ns := kf.namespace
 			if clErr == nil {
@@ -81,6 +96,8 @@ printed.`,
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", `experiment spec, YAML or JSON ("-" for standard input)`)
 	sf.register(cmd)
+	cmd.Flags().BoolVar(&withPlan, "plan", false, "print the plan (as kn iter8 plan, with its flags) before sending anything")
+	pf.register(cmd)
 	return cmd
 }
 

@@ -73,6 +73,10 @@ type watcher struct {
 	// seq is the last emitted event shown, of experiment shownID.
 	seq     int
 	shownID string
+	// eta is simulated once a window, from the first change seen on: the
+	// first view comes at once, without waiting for the simulation.
+	eta      etaCache
+	watching bool
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -91,6 +95,7 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("watching service %s/%s: %w", w.cl.namespace, w.name, err)
 		}
+		w.watching = true
 		rv, done, err = w.follow(ctx, wi, rv)
 		wi.Stop()
 		if done || err != nil {
@@ -154,6 +159,9 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 		return "", true, err
 	}
 	w.last = w.key(rec.Service)
+	if w.watching {
+		in = w.eta.withETA(in, w.e.eta, w.e.stderr)
+	}
 	now := w.e.now()
 	st := in.State
 	ended := st.Phase == experiment.PhaseCompleted || st.Phase == experiment.PhaseFailed

@@ -1,0 +1,218 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/stats"
+)
+
+// Forward runs of an ETA: ETAPilot first, then as many more as fit
+// ETABudget engine windows in all, up to ETARuns (or ETAOptions.Runs).
+const (
+	ETARuns   = 100
+	ETAPilot  = 20
+	ETABudget = 3000
+	// ETAMaxWindows caps a forward run's windows, as MaxWindows does a
+	// plan's, but finer: an ETA is read in minutes (720 keeps one-minute
+	// windows for 12 hours, two-minute ones for the default 24).
+	ETAMaxWindows = 720
+)
+
+// ErrNoETA is wrapped when the state cannot be continued yet: not
+// Running, or no window folded in.
+var ErrNoETA = errors.New("no ETA")
+
+// ETA is the expected remaining time to a decision of a running
+// experiment, from the evidence so far.
+type ETA struct {
+	// Iteration is the state's: the ETA is recomputed every window.
+	Iteration int `json:"iteration"`
+	Runs      int `json:"runs"`
+	// Remaining is the time until the decision or the limit, over runs:
+	// its 10th, 50th and 90th percentiles, in seconds.
+	P10    Seconds `json:"p10Seconds"`
+	Median Seconds `json:"medianSeconds"`
+	P90    Seconds `json:"p90Seconds"`
+	// Windows is the median remaining windows.
+	Windows float64 `json:"windows"`
+	// Decided is P(a decision before maxDuration), the rest ending at the
+	// limit.
+	Decided  float64            `json:"decidedInTime"`
+	Outcomes map[string]float64 `json:"outcomes"`
+	// Window and Rate are what the ETA assumed, read from the state: the
+	// mean window length and requests a second so far.
+	Window Seconds `json:"windowSeconds"`
+	Rate   float64 `json:"rate"`
+}
+
+// ETAOptions configure Estimate.
+type ETAOptions struct {
+	// Runs is the most forward runs; 0 means ETARuns.
+	Runs int
+	// Budget is the engine windows the runs may simulate in all; 0 means
+	// ETABudget.
+	Budget int
+	// Seed; 0 derives it from the experiment's id and iteration, so the
+	// same state always shows the same ETA.
+	Seed uint64
+	// Horizon, when > 0, caps the remaining windows instead of
+	// maxDuration (a scenario's horizon).
+	Horizon int
+	Workers int
+	// Posterior draws each run's truth from the posterior; false takes
+	// the point estimates.
+	Posterior bool
+}
+
+// Estimate simulates st forward: each run draws every version's metric
+// distributions from the posterior its data imply (a version without data
+// takes the baseline's) and continues the real engine from st at the rate
+// and window length seen so far, until it decides or reaches maxDuration.
+func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ETA, error) {
+	spec = spec.Defaulted()
+	if st.Phase != experiment.PhaseRunning || st.Iteration < 1 {
+		return ETA{}, fmt.Errorf("experiment %s: %w: %s at iteration %d", st.ID, ErrNoETA, st.Phase, st.Iteration)
+	}
+	ran := st.WindowEnd.Sub(st.Started.Time) - st.PausedFor.Duration
+	window := ran / time.Duration(st.Iteration)
+	total := 0.0
+	for _, n := range experiment.VersionSamples(spec, st.Data) {
+		total += n
+	}
+	if window <= 0 || !(total > 0) {
+		return ETA{}, fmt.Errorf("experiment %s: %w: no data yet", st.ID, ErrNoETA)
+	}
+	left := int(math.Ceil(float64(spec.Limits.MaxDuration.Duration-ran) / float64(window)))
+	if o.Horizon > 0 {
+		left = o.Horizon
+	}
+	left = max(left, 1)
+	f := max(1, (left+ETAMaxWindows-1)/ETAMaxWindows)
+	step := window * time.Duration(f)
+	rpi := max(1, int64(math.Round(total/float64(st.Iteration)*float64(f))))
+	if o.Runs <= 0 {
+		o.Runs = ETARuns
+	}
+	if o.Seed == 0 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s/%d", st.ID, st.Iteration)
+		o.Seed = h.Sum64()
+	}
+	if o.Budget <= 0 {
+		o.Budget = ETABudget
+	}
+	horizon := (left + f - 1) / f
+	run := func(i int) (simulate.RunResult, error) { return forward(spec, st, o, i, rpi, horizon, step) }
+	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)
+	if err == nil {
+		steps := 0
+		for _, r := range results {
+			steps += max(r.Intervals, 1)
+		}
+		if n := min(o.Runs, o.Budget*len(results)/steps); n > len(results) {
+			var more []simulate.RunResult
+			more, err = parallel(len(results), n, o.Workers, run)
+			results = append(results, more...)
+		}
+	}
+	if err != nil {
+		return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
+	}
+	o.Runs = len(results)
+	e := ETA{Iteration: st.Iteration, Runs: o.Runs, Window: window.Seconds(), Rate: total / ran.Seconds(), Outcomes: map[string]float64{}}
+	var secs, windows []float64
+	decided := 0
+	for _, r := range results {
+		secs = append(secs, float64(r.Intervals)*step.Seconds())
+		windows = append(windows, float64(r.Intervals*f))
+		out := r.Outcome
+		if out == simulate.OutcomeInconclusive {
+			out = limitOutcome(spec.Kind)
+		} else {
+			decided++
+		}
+		e.Outcomes[out] += 1 / float64(o.Runs)
+	}
+	sorted(secs)
+	e.P10, e.Median, e.P90 = quantile(secs, 0.1), quantile(secs, 0.5), quantile(secs, 0.9)
+	e.Windows = quantile(sorted(windows), 0.5)
+	e.Decided = float64(decided) / float64(o.Runs)
+	return e, nil
+}
+
+// parallel runs run(i) for i in [from, to) on workers goroutines and
+// returns the results in order.
+func parallel(from, to, workers int, run func(int) (simulate.RunResult, error)) ([]simulate.RunResult, error) {
+	results := make([]simulate.RunResult, to-from)
+	errs := make([]error, to-from)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, to-from) {
+		wg.Go(func() {
+			for i := range next {
+				results[i-from], errs[i-from] = run(i)
+			}
+		})
+	}
+	for i := from; i < to; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+// forward is run i: a truth drawn from the posterior, then one continued
+// run of the engine.
+func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, i int, rpi int64, windows int, step time.Duration) (simulate.RunResult, error) {
+	seed := o.Seed
+	rng := rand.New(rand.NewPCG(seed, uint64(i)))
+	if !o.Posterior {
+		rng = nil
+	}
+	truth := map[string]map[string]simulate.Dist{}
+	for v, name := range st.Versions {
+		truth[name] = map[string]simulate.Dist{}
+		for j, m := range spec.Metrics {
+			d, ok := posterior(m, st.Data[v][j], DefaultCV, rng)
+			if !ok {
+				d, ok = posterior(m, st.Data[0][j], DefaultCV, rng)
+			}
+			if !ok {
+				d = placeholder(m)
+			}
+			truth[name][m.Name] = d
+		}
+	}
+	sc := simulate.Scenario{
+		Name: "eta", Experiment: spec, Truth: truth, Expect: simulate.PossibleOutcomes(spec),
+		Traffic: simulate.Traffic{RequestsPerInterval: rpi, MaxIntervals: windows},
+	}
+	r, err := simulate.RunAll(sc, simulate.Options{Runs: 1, First: i, Seed: seed, Workers: 1, Interval: step, From: &st})
+	if err != nil {
+		return simulate.RunResult{}, err
+	}
+	return r[0], nil
+}
+
+// placeholder stands for a metric no version has data on yet: it cannot
+// move a decision the data do not already support.
+func placeholder(m events.MetricSpec) simulate.Dist {
+	if experiment.KindOf(m.Type) == stats.Ratio {
+		return bernoulli(0)
+	}
+	return assumed(m, 1, DefaultCV)
+}

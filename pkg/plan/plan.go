@@ -1,0 +1,370 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+)
+
+// Run counts and caps, chosen so that a plan takes a few seconds on two
+// cores (docs/planning.md measures it).
+const (
+	// PilotRuns is the first batch, which sizes the rest.
+	PilotRuns = 30
+	// MaxRuns bounds the expected case.
+	MaxRuns = 400
+	// StepBudget is how many engine windows the expected case may
+	// simulate in all: runs = StepBudget / the pilot's mean windows a
+	// run, within [PilotRuns, MaxRuns].
+	StepBudget = 3000
+	// BadBudget is the windows each bad-candidate case may simulate, sized
+	// as the expected case is, within [MinBadRuns, MaxBadRuns].
+	BadBudget  = 800
+	MinBadRuns = 20
+	MaxBadRuns = 100
+	// MaxWindows caps the windows of one run: a longer horizon is
+	// simulated in coarser windows (several real windows folded into one),
+	// which the anytime-valid rules allow at a small cost in resolution.
+	MaxWindows = 240
+	// Extend is how far past maxDuration the expected case runs, so that
+	// the plan can say how much longer a slow experiment would need.
+	Extend = 2
+)
+
+// Options configure Make.
+type Options struct {
+	// Seed determines every run.
+	Seed uint64
+	// Workers run in parallel; 0 means GOMAXPROCS. The plan does not
+	// depend on it.
+	Workers int
+	// Horizon, when > 0, is the number of windows each run lasts at most,
+	// instead of Extend·maxDuration: a scenario's own horizon.
+	Horizon int
+	// Runs, when > 0, fixes the expected case's runs instead of sizing them
+	// from the pilot.
+	Runs int
+}
+
+// Plan is what an experiment will likely take.
+type Plan struct {
+	Kind     string   `json:"kind"`
+	Versions []string `json:"versions"`
+	// Rate is requests per second, Window the simulated window (coarser
+	// than the real one when Coarsened).
+	Rate        float64 `json:"rate"`
+	Window      Seconds `json:"windowSeconds"`
+	Coarsened   int     `json:"coarsened,omitempty"`
+	MaxDuration Seconds `json:"maxDurationSeconds"`
+	Runs        int     `json:"runs"`
+	Seed        uint64  `json:"seed"`
+	// Assumed is every version's simulated value of every metric.
+	Assumed map[string]map[string]float64 `json:"assumed"`
+	// Samples and Time are requests and wall-clock time until the
+	// decision, the limit or the horizon, over runs.
+	Samples Quantiles `json:"samples"`
+	Time    Quantiles `json:"timeSeconds"`
+	// Decided is P(a decision before maxDuration), with its Monte Carlo
+	// standard error.
+	Decided   float64 `json:"decidedInTime"`
+	DecidedSE float64 `json:"decidedInTimeSE"`
+	// Outcomes is each outcome's chance under the real limits.
+	Outcomes map[string]float64 `json:"outcomes"`
+	// Bad is the exposure of a candidate as bad as the SLO margin, one
+	// case per objective.
+	Bad         []Exposure `json:"badCandidate,omitempty"`
+	Warnings    []string   `json:"warnings,omitempty"`
+	Suggestions []string   `json:"suggestions,omitempty"`
+	// Report is the expected case's simulator report (accuracy checks
+	// compare it with a scenario's).
+	Report simulate.Report `json:"-"`
+	// windows is the windows each run took, samples the requests, sorted.
+	windows, samples []float64
+}
+
+// Seconds is a duration in seconds, as JSON numbers are.
+type Seconds = float64
+
+// Quantiles is the median and 90th percentile over runs, with their 95%
+// Monte Carlo intervals; Censored when more than a tenth of runs reached
+// the horizon, so that the p90 is only a lower bound.
+type Quantiles struct {
+	Median   float64    `json:"median"`
+	P90      float64    `json:"p90"`
+	MedianCI [2]float64 `json:"medianCI"`
+	P90CI    [2]float64 `json:"p90CI"`
+	Censored bool       `json:"censored,omitempty"`
+}
+
+// Exposure is one bad-candidate case.
+type Exposure struct {
+	Version string  `json:"version"`
+	Metric  string  `json:"metric"`
+	Value   float64 `json:"value"`
+	Limit   float64 `json:"limit"`
+	// Requests is the mean number of requests the bad version served, and
+	// Share its share of all requests served, over runs.
+	Requests float64 `json:"requests"`
+	Share    float64 `json:"share"`
+	// Caught is P(it is rolled back, excluded or failed before
+	// maxDuration); Time is the median time until the run ended.
+	Caught float64 `json:"caught"`
+	Time   Seconds `json:"medianTimeSeconds"`
+	Runs   int     `json:"runs"`
+}
+
+// Make plans spec under a and o.
+func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
+	spec = spec.Defaulted()
+	if err := spec.Validate(); err != nil {
+		return Plan{}, fmt.Errorf("plan: %w", err)
+	}
+	a = a.defaulted()
+	if err := a.validate(spec); err != nil {
+		return Plan{}, fmt.Errorf("plan: %w", err)
+	}
+	truth, err := a.truth(spec)
+	if err != nil {
+		return Plan{}, fmt.Errorf("plan: %w", err)
+	}
+	maxD := spec.Limits.MaxDuration.Duration
+	g := gridOf(a, maxD, o.Horizon)
+	if o.Horizon <= 0 && g.factor > 1 {
+		// A coarse grid loses the time scale of a quick experiment: a
+		// coarse pilot finds it, and the plan runs on a grid fine enough
+		// for it, over a horizon of Zoom× the pilot's p90 (never less
+		// than maxDuration when that fits in MaxWindows real windows).
+		if g2, ok, err := zoom(spec, a, truth, g, o); err != nil {
+			return Plan{}, err
+		} else if ok {
+			g = g2
+		}
+	}
+	run := spec
+	if o.Horizon <= 0 {
+		// Run past maxDuration: a run is cut at the real limit when scored.
+		run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
+	}
+	p := Plan{
+		Kind: spec.Kind, Versions: spec.Versions(), Rate: a.Rate, Window: g.window.Seconds(),
+		MaxDuration: maxD.Seconds(), Seed: o.Seed, Assumed: map[string]map[string]float64{},
+	}
+	if g.factor > 1 {
+		p.Coarsened = g.factor
+	}
+	for _, v := range p.Versions {
+		p.Assumed[v] = map[string]float64{}
+		for _, m := range spec.Metrics {
+			p.Assumed[v][m.Name] = truth[v][m.Name].Value(m)
+		}
+	}
+	sc := g.scenario("plan", run, truth, spec)
+	so := simulate.Options{Seed: o.Seed, Workers: o.Workers, Interval: g.window, Runs: o.Runs}
+	results, err := sized(sc, so, StepBudget, PilotRuns, MaxRuns)
+	if err != nil {
+		return Plan{}, fmt.Errorf("plan: %w", err)
+	}
+	p.Runs = len(results)
+	p.Report = simulate.Summarize(sc, simulate.PolicyIter8, o.Seed, results)
+	p.summarize(spec, g, results, o.Horizon > 0)
+	if err := p.badCases(spec, a, g, run, truth, o); err != nil {
+		return Plan{}, err
+	}
+	p.advise(spec, a, g)
+	return p, nil
+}
+
+// Zoom is how many times the coarse pilot's p90 a zoomed plan's horizon
+// spans.
+const Zoom = 4
+
+// zoom runs a coarse pilot and, when Zoom times its p90 is shorter than
+// the grid's horizon, returns a finer grid over that shorter horizon.
+// Runs still undecided at its end count as not deciding in time, so the
+// chance of deciding in time can only be underestimated (by the share of
+// runs deciding between Zoom·p90 and maxDuration).
+func zoom(spec events.ExperimentSpec, a Assumptions, truth map[string]map[string]simulate.Dist, g grid, o Options) (grid, bool, error) {
+	run := spec
+	run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
+	results, err := simulate.RunAll(g.scenario("plan-pilot", run, truth, spec),
+		simulate.Options{Seed: o.Seed ^ 0x5eed, Workers: o.Workers, Interval: g.window, Runs: PilotRuns})
+	if err != nil {
+		return g, false, fmt.Errorf("plan: pilot: %w", err)
+	}
+	var w []float64
+	for _, r := range results {
+		w = append(w, float64(r.Intervals))
+	}
+	real := int(math.Ceil(Zoom * quantile(sorted(w), 0.9) * float64(g.factor)))
+	if real >= g.windows*g.factor {
+		return g, false, nil
+	}
+	return gridOf(a, spec.Limits.MaxDuration.Duration, max(real, MaxWindows)), true, nil
+}
+
+// sized runs sc o.Runs times, or, when that is 0, first minRuns times
+// and then as many more as fit budget windows in all (at the pilot's mean
+// windows a run), up to maxRuns. The count depends on the runs only, so a
+// plan stays deterministic.
+func sized(sc simulate.Scenario, o simulate.Options, budget, minRuns, maxRuns int) ([]simulate.RunResult, error) {
+	fixed := o.Runs > 0
+	if !fixed {
+		o.Runs = minRuns
+	}
+	results, err := simulate.RunAll(sc, o)
+	if err != nil || fixed {
+		return results, err
+	}
+	steps := 0
+	for _, r := range results {
+		steps += max(r.Intervals, 1)
+	}
+	n := min(maxRuns, max(minRuns, budget*len(results)/steps))
+	if n <= len(results) {
+		return results, nil
+	}
+	o.First, o.Runs = len(results), n-len(results)
+	more, err := simulate.RunAll(sc, o)
+	return append(results, more...), err
+}
+
+// grid is the simulated time: windows of window, each of rpi requests,
+// factor real windows folded into one, for at most windows.
+type grid struct {
+	window  time.Duration
+	rpi     int64
+	windows int
+	factor  int
+	limit   int // windows until maxDuration
+}
+
+func gridOf(a Assumptions, maxD time.Duration, horizon int) grid {
+	limit := int(math.Ceil(float64(maxD) / float64(a.Window)))
+	n := horizon
+	if n <= 0 {
+		n = Extend * limit
+	}
+	f := max(1, (n+MaxWindows-1)/MaxWindows)
+	g := grid{window: a.Window * time.Duration(f), factor: f, windows: (n + f - 1) / f, limit: (limit + f - 1) / f}
+	g.rpi = max(1, int64(math.Round(a.Rate*g.window.Seconds())))
+	return g
+}
+
+func (g grid) scenario(name string, spec events.ExperimentSpec, truth map[string]map[string]simulate.Dist, real events.ExperimentSpec) simulate.Scenario {
+	expect := simulate.PossibleOutcomes(real)
+	return simulate.Scenario{
+		Name: name, Experiment: spec, Truth: truth, Expect: expect,
+		Traffic: simulate.Traffic{RequestsPerInterval: g.rpi, MaxIntervals: g.windows},
+	}
+}
+
+// limitOutcome is how the engine ends an experiment at maxDuration.
+func limitOutcome(kind string) string {
+	switch kind {
+	case events.KindCanary:
+		return simulate.OutcomeRollback
+	case events.KindPerformance:
+		return simulate.OutcomeFail
+	}
+	return simulate.OutcomeInconclusive
+}
+
+// scored is a run's outcome under the real maxDuration: a decision after
+// it would have been the limit's outcome. With a scenario's horizon the
+// outcome stands as simulated.
+func scored(kind string, g grid, r simulate.RunResult, asIs bool) (string, bool) {
+	if asIs {
+		return r.Outcome, r.Outcome != simulate.OutcomeInconclusive
+	}
+	if r.Outcome == simulate.OutcomeInconclusive || r.Intervals > g.limit {
+		return limitOutcome(kind), false
+	}
+	return r.Outcome, true
+}
+
+func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.RunResult, asIs bool) {
+	var samples, times []float64
+	decided, censored := 0, 0
+	p.Outcomes = map[string]float64{}
+	for _, o := range simulate.PossibleOutcomes(spec) {
+		p.Outcomes[o] = 0
+	}
+	for _, r := range results {
+		n := 0.0
+		for _, c := range r.Served {
+			n += float64(c)
+		}
+		samples = append(samples, n)
+		times = append(times, float64(r.Intervals)*g.window.Seconds())
+		p.windows = append(p.windows, float64(r.Intervals))
+		out, ok := scored(spec.Kind, g, r, asIs)
+		p.Outcomes[out] += 1 / float64(len(results))
+		if ok {
+			decided++
+		}
+		if r.Outcome == simulate.OutcomeInconclusive && r.Intervals >= g.windows {
+			censored++
+		}
+	}
+	cens := censored*10 > len(results)
+	p.Samples = quantilesOf(sorted(samples), cens)
+	p.samples = samples
+	p.Time = quantilesOf(sorted(times), cens)
+	sorted(p.windows)
+	n := float64(len(results))
+	p.Decided = float64(decided) / n
+	p.DecidedSE = math.Sqrt(p.Decided * (1 - p.Decided) / n)
+}
+
+func quantilesOf(xs []float64, censored bool) Quantiles {
+	return Quantiles{
+		Median: quantile(xs, 0.5), P90: quantile(xs, 0.9),
+		MedianCI: quantileCI(xs, 0.5), P90CI: quantileCI(xs, 0.9), Censored: censored,
+	}
+}
+
+// badCases simulates, per objective, the expected case with one version
+// past that objective's limit by the margin: the last candidate (for
+// canary the candidate; for performance the baseline itself).
+func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run events.ExperimentSpec, truth map[string]map[string]simulate.Dist, o Options) error {
+	versions := spec.Versions()
+	bad := versions[len(versions)-1]
+	for k, obj := range spec.Objectives {
+		t, v, limit, err := a.badCase(spec, truth, bad, k)
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		sc := g.scenario("plan-bad-"+obj.Metric, run, t, spec)
+		results, err := sized(sc, simulate.Options{Seed: o.Seed + uint64(k) + 1, Workers: o.Workers, Interval: g.window}, BadBudget, MinBadRuns, MaxBadRuns)
+		if err != nil {
+			return fmt.Errorf("plan: bad %s: %w", obj.Metric, err)
+		}
+		i := slices.Index(versions, bad)
+		e := Exposure{Version: bad, Metric: obj.Metric, Value: v, Limit: limit, Runs: len(results)}
+		var all float64
+		var times []float64
+		caught := 0
+		for _, r := range results {
+			for j, c := range r.Served {
+				all += float64(c)
+				if j == i {
+					e.Requests += float64(c)
+				}
+			}
+			times = append(times, float64(r.Intervals)*g.window.Seconds())
+			if out, ok := scored(spec.Kind, g, r, o.Horizon > 0); ok && out != bad && out != simulate.OutcomePass {
+				caught++
+			}
+		}
+		e.Share = e.Requests / math.Max(all, 1)
+		e.Requests /= float64(len(results))
+		e.Caught = float64(caught) / float64(len(results))
+		e.Time = quantile(sorted(times), 0.5)
+		p.Bad = append(p.Bad, e)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package present
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
+)
+
+// WritePlan prints a plan as `kn iter8 plan` does: what was assumed, the
+// distribution of requests and time to a decision, the chance of each
+// outcome, the exposure of a bad candidate, then warnings and suggestions.
+func WritePlan(w io.Writer, p plan.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	window := fmt.Sprintf("windows of %s", secs(p.Window))
+	if p.Coarsened > 1 {
+		window += fmt.Sprintf(" (%d real windows folded into one)", p.Coarsened)
+	}
+	row("Plan:", fmt.Sprintf("%s experiment, %s, %s requests/s, %s", p.Kind, strings.Join(p.Versions, " vs "), Num(p.Rate), window))
+	row("Method:", fmt.Sprintf("%d simulated runs of the real engine, seed %d", p.Runs, p.Seed))
+	row("Requests:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", Count(int64(p.Samples.Median)), Count(int64(p.Samples.P90)),
+		censored(p.Samples), Count(int64(p.Samples.MedianCI[0])), Count(int64(p.Samples.MedianCI[1]))))
+	row("Time:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", secs(p.Time.Median), secs(p.Time.P90),
+		censored(p.Time), secs(p.Time.MedianCI[0]), secs(p.Time.MedianCI[1])))
+	row("In time:", fmt.Sprintf("%s decide before maxDuration %s (±%s)", pct(p.Decided), secs(p.MaxDuration), pct(1.96*p.DecidedSE)))
+	var outs []string
+	for _, o := range sortedKeys(p.Outcomes) {
+		if p.Outcomes[o] > 0 {
+			outs = append(outs, fmt.Sprintf("%s %s", o, pct(p.Outcomes[o])))
+		}
+	}
+	row("Outcomes:", strings.Join(outs, ", "))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	metrics := sortedKeys(p.Assumed[p.Versions[0]])
+	row(append([]string{"ASSUMED"}, upper(metrics)...)...)
+	for _, v := range p.Versions {
+		cells := []string{v}
+		for _, m := range metrics {
+			cells = append(cells, Num(p.Assumed[v][m]))
+		}
+		row(cells...)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Bad) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+		row("IF BAD", "METRIC", "VALUE", "LIMIT", "REQUESTS TO IT", "SHARE", "CAUGHT IN TIME", "MEDIAN TIME", "RUNS")
+		for _, e := range p.Bad {
+			row(e.Version, e.Metric, Num(e.Value), Num(e.Limit), Count(int64(math.Round(e.Requests))), pct(e.Share), pct(e.Caught), secs(e.Time), fmt.Sprint(e.Runs))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.Warnings {
+		fmt.Fprintf(w, "\nWarning: %s", s)
+	}
+	for i, s := range p.Suggestions {
+		if i == 0 {
+			fmt.Fprint(w, "\n\nWhat would help:")
+		}
+		fmt.Fprintf(w, "\n  - %s", s)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// ETAText is the one-line ETA: "~12m to a decision (10–90%: 5m–31m),
+// 92% before maxDuration".
+func ETAText(e plan.ETA) string {
+	return fmt.Sprintf("~%s to a decision (10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",
+		secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), e.Runs, e.Iteration)
+}
+
+func censored(q plan.Quantiles) string {
+	if q.Censored {
+		return " or more (runs reached the horizon)"
+	}
+	return ""
+}
+
+func secs(s float64) string {
+	return Duration(time.Duration(s * float64(time.Second)).Round(time.Second))
+}
+
+func pct(p float64) string {
+	if p > 0 && p < 0.01 {
+		return "<1%"
+	}
+	return fmt.Sprintf("%.0f%%", 100*p)
+}
+
+func upper(xs []string) []string {
+	out := slices.Clone(xs)
+	for i := range out {
+		out[i] = strings.ToUpper(out[i])
+	}
+	return out
+}

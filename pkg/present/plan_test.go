@@ -1,0 +1,66 @@
+package present
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
+)
+
+func TestETAText(t *testing.T) {
+	tests := []struct {
+		eta  plan.ETA
+		want string
+	}{
+		{plan.ETA{Iteration: 6, Runs: 100, P10: 900, Median: 1500, P90: 2100, Decided: 1},
+			"~25m to a decision (10–90%: 15m–35m), 100% before maxDuration · 100 runs from iteration 6"},
+		{plan.ETA{Iteration: 1, Runs: 20, P10: 60, Median: 5400, P90: 86400, Decided: 0.004},
+			"~1h30m to a decision (10–90%: 1m–24h), <1% before maxDuration · 20 runs from iteration 1"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, ETAText(tt.eta)); diff != "" {
+			t.Errorf("ETAText (-want +got):\n%s", diff)
+		}
+	}
+}
+
+func TestWritePlan(t *testing.T) {
+	p := plan.Plan{
+		Kind: "canary", Versions: []string{"v1", "v2"}, Rate: 5, Window: 60, Coarsened: 3, MaxDuration: 3600, Runs: 100, Seed: 1,
+		Assumed: map[string]map[string]float64{"v1": {"errors": 0.002}, "v2": {"errors": 0.002}},
+		Samples: plan.Quantiles{Median: 3000, P90: 6000, MedianCI: [2]float64{2500, 3500}},
+		Time:    plan.Quantiles{Median: 600, P90: 1200, MedianCI: [2]float64{500, 700}, Censored: true},
+		Decided: 0.7, DecidedSE: 0.05, Outcomes: map[string]float64{"v2": 0.7, "rollback": 0.3, "inconclusive": 0},
+		Bad:         []plan.Exposure{{Version: "v2", Metric: "errors", Value: 0.015, Limit: 0.01, Requests: 812.4, Share: 0.21, Caught: 0.95, Time: 1800, Runs: 40}},
+		Warnings:    []string{"only 70% of runs decide before maxDuration 1h0m0s"},
+		Suggestions: []string{"a longer maxDuration: 1h30m decides in 80% of runs"},
+	}
+	var b strings.Builder
+	if err := WritePlan(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := `Plan:      canary experiment, v1 vs v2, 5.00 requests/s, windows of 1m (3 real windows folded into one)
+Method:    100 simulated runs of the real engine, seed 1
+Requests:  median 3,000, p90 6,000  (95% MC: median 2,500–3,500)
+Time:      median 10m, p90 20m or more (runs reached the horizon)  (95% MC: median 8m20s–12m)
+In time:   70% decide before maxDuration 1h (±10%)
+Outcomes:  rollback 30%, v2 70%
+
+ASSUMED  ERRORS
+v1       0.00200
+v2       0.00200
+
+IF BAD  METRIC  VALUE   LIMIT   REQUESTS TO IT  SHARE  CAUGHT IN TIME  MEDIAN TIME  RUNS
+v2      errors  0.0150  0.0100  812             21%    95%             30m          40
+
+Warning: only 70% of runs decide before maxDuration 1h0m0s
+
+What would help:
+  - a longer maxDuration: 1h30m decides in 80% of runs
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("WritePlan (-want +got):\n%s", diff)
+	}
+}
