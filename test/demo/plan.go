@@ -16,12 +16,13 @@ import (
 
 // planFlags are `kn iter8 plan`'s assumptions for the demo's scenario: its
 // rate (requests a one-minute window) and every version's true metric
-// values, as a user who knows them would type them.
+// values to four significant digits, as a user who knows them would type
+// them.
 func planFlags(x stack.Experiment) []string {
 	scn := x.Scenario
 	spec := scn.Experiment.Defaulted()
-	value := func(v string, m events.MetricSpec) string { return fmt.Sprintf("%g", scn.Truth[v][m.Name].Value(m)) }
-	args := []string{"--rate", fmt.Sprintf("%g", float64(scn.Traffic.RequestsPerInterval)/simulate.Interval.Seconds())}
+	value := func(v string, m events.MetricSpec) string { return fmt.Sprintf("%.4g", scn.Truth[v][m.Name].Value(m)) }
+	args := []string{"--rate", fmt.Sprintf("%.4g", float64(scn.Traffic.RequestsPerInterval)/simulate.Interval.Seconds())}
 	var base []string
 	for _, m := range spec.Metrics {
 		base = append(base, m.Name+"="+value(spec.Baseline, m))
