@@ -31,20 +31,21 @@ declare -A WHY=(
 )
 # COLD is each tool's cold build on a 2-core machine (module download
 # included; later tools reuse modules and packages the earlier ones
-# fetched), measured building them in this order with empty caches while
-# six other sessions shared the machine (load average about 25,
-# 2026-11-30); an idle machine is faster. README's table has the same.
+# fetched), measured building them in this order with empty caches on a
+# nearly idle machine (load average 3 to 8, 2026-11-30); a machine busy
+# with other builds can take several times longer. README's table has the
+# same figures.
 declare -A COLD=(
-  [etcd]="1.5 min"
-  [kube-apiserver]="17 min"
-  [knative-controller]="14.5 min"
-  [kn]="19.5 min"
-  [kubectl]="10 min"
-  [eventing-controllers]="3 min"
-  [broker-ingress]="1 min"
-  [broker-filter]="1 min"
-  [imc-dispatcher]="1 min"
-  [mtping]="1 min"
+  [etcd]="2.5 min"
+  [kube-apiserver]="12 min"
+  [kubectl]="1 min"
+  [knative-controller]="2.5 min"
+  [eventing-controllers]="1 min"
+  [broker-ingress]="10 s"
+  [broker-filter]="10 s"
+  [imc-dispatcher]="10 s"
+  [mtping]="10 s"
+  [kn]="2 min"
 )
 
 tty=false
