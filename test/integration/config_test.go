@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -81,13 +83,20 @@ func TestConfigAppliesAndRBACIsLeastPrivilege(t *testing.T) {
 	fkube := kubernetes.NewForConfigOrDie(as)
 
 	patch := []byte(`{"metadata":{"annotations":{"iter8.dev/status":"rbac test"}}}`)
-	svc, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
+	// The Serving controller writes the new Service too: a 409 means the
+	// update was authorised and lost a race, so read again and retry, as
+	// the store does.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("getting a Service: %w", err)
+		}
+		svc.Annotations = map[string]string{"iter8.dev/status": "rbac test"}
+		_, err = fsv.Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatalf("getting a Service: %v, want allowed", err)
-	}
-	svc.Annotations = map[string]string{"iter8.dev/status": "rbac test"}
-	if _, err := fsv.Services(ns).Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
-		t.Errorf("updating a Service in its namespace: %v, want allowed", err)
+		t.Errorf("reading and updating a Service in its namespace: %v, want allowed", err)
 	}
 	refused := map[string]error{}
 	_, refused["get secrets"] = fkube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
