@@ -30,9 +30,8 @@ type Functions struct {
 
 	bin, kubeconfig, addr string
 	extraArgs             []string
-	// Env is added to the process's environment after K_SINK and PORT
-	// are cleared, so that it may set them (see WithEnv).
-	env []string
+	env                   []string  // see WithEnv
+	out                   io.Writer // see WithLog; nil for none
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -40,16 +39,32 @@ type Functions struct {
 	log  *lockedbuf.Buffer
 }
 
+// Option configures StartFunctions.
+type Option func(*Functions)
+
+// WithArgs adds command-line arguments after --listen, --kubeconfig and
+// --grace.
+func WithArgs(args ...string) Option {
+	return func(f *Functions) { f.extraArgs = append(f.extraArgs, args...) }
+}
+
+// WithEnv adds env (KEY=VALUE) to the process's environment after K_SINK
+// and PORT are cleared, so that it may set them.
+func WithEnv(env ...string) Option {
+	return func(f *Functions) { f.env = append(f.env, env...) }
+}
+
+// WithLog copies the process's output to w as it comes, besides keeping it
+// for Log: a caller that streams it somewhere (a test's log, a file) still
+// gets the whole log back.
+func WithLog(w io.Writer) Option {
+	return func(f *Functions) { f.out = w }
+}
+
 // StartFunctions starts bin (bin/iter8-functions) against kubeconfig on a
 // free loopback port and waits until it is ready. Its logs are kept in
 // memory (see Log).
-func StartFunctions(ctx context.Context, bin, kubeconfig string, args ...string) (*Functions, error) {
-	return StartFunctionsWithEnv(ctx, bin, kubeconfig, nil, args...)
-}
-
-// StartFunctionsWithEnv is StartFunctions with env (KEY=VALUE) added to the
-// process's environment, K_SINK included.
-func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []string, args ...string) (*Functions, error) {
+func StartFunctions(ctx context.Context, bin, kubeconfig string, opts ...Option) (*Functions, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
 	}
@@ -59,7 +74,10 @@ func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []st
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, env: env, log: &lockedbuf.Buffer{}}
+	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, log: &lockedbuf.Buffer{}}
+	for _, o := range opts {
+		o(f)
+	}
 	return f, f.Restart(ctx)
 }
 
@@ -85,7 +103,11 @@ func (f *Functions) Restart(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		cmd = exec.Command(f.bin, append([]string{"--listen", f.addr, "--kubeconfig", f.kubeconfig, "--grace", "5s"}, f.extraArgs...)...)
 		cmd.Env = append(append(os.Environ(), "K_SINK=", "PORT="), f.env...)
-		cmd.Stdout, cmd.Stderr = f.log, f.log
+		var w io.Writer = f.log
+		if f.out != nil {
+			w = io.MultiWriter(f.log, f.out)
+		}
+		cmd.Stdout, cmd.Stderr = w, w
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("functions: %w", err)
