@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -55,11 +56,11 @@ func markdown(o options, rows, ctl []row) string {
 		if puts > 0 {
 			conflicts = r.api.conflicts / puts
 		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %v | %s |\n",
+		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %s | %s |\n",
 			r.n, r.replicas, m.Round(10*time.Millisecond), float64(m.Microseconds())/1000/float64(r.n),
 			strings.Join(verbs, ", "), conflicts, r.fnCPU/float64(r.ticks), 1000*r.perTick(r.fnCPU),
 			float64(r.rss)/(1<<20), r.perTick(r.queries), r.objBytes/1024, r.stateBytes/1024,
-			r.perTick(puts)*r.objBytes/1024, r.answers, r.load)
+			r.perTick(puts)*r.objBytes/1024, answers(r.answers), r.load)
 	}
 	b.WriteString(growth(rows))
 	if len(ctl) > 0 {
@@ -72,6 +73,19 @@ func markdown(o options, rows, ctl []row) string {
 		}
 	}
 	return b.String()
+}
+
+// answers renders the tick deliveries' statuses as "200: 998, 503: 2", by
+// status; "none" when no tick was answered.
+func answers(byStatus map[int]int) string {
+	if len(byStatus) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, status := range slices.Sorted(maps.Keys(byStatus)) {
+		out = append(out, fmt.Sprintf("%d: %d", status, byStatus[status]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // growth says how the tick's time and CPU grow from one N to the next, per
