@@ -3,11 +3,8 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -241,7 +238,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	conflicts := scrape(t, e.client.URL, "iter8_write_conflicts_total") + scrape(t, second.URL, "iter8_write_conflicts_total")
+	conflicts := scrape(ctx, t, e.client.URL, "iter8_write_conflicts_total") + scrape(ctx, t, second.URL, "iter8_write_conflicts_total")
 	t.Logf("%d deliveries of %d windows over 2 replicas: answers %v, %v write conflicts retried", len(queue), len(windows), tally.Snapshot(), conflicts)
 	e.checkCounts(ctx, t, want)
 	if r := e.record(ctx, t, "shop"); !r.State.WindowEnd.Equal(deliver.T0.Add(50 * time.Minute)) {
@@ -269,23 +266,11 @@ func TestWindowResentUnderNewID(t *testing.T) {
 }
 
 // scrape reads an unlabelled counter or gauge from a /metrics page.
-func scrape(t *testing.T, base, name string) float64 {
+func scrape(ctx context.Context, t *testing.T, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	v, err := deliver.Scrape(ctx, base, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics has no %s", name)
-	return 0
+	return v
 }

@@ -207,7 +207,13 @@ func tail(s string, n int) string {
 // many events it is handling right now (between its read of the Service
 // and its write, mostly). An error when it does not answer.
 func (f *Functions) EventsInFlight(ctx context.Context) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL+"/metrics", nil)
+	return Scrape(ctx, f.URL, "iter8_events_in_flight")
+}
+
+// Scrape reads the unlabelled counter or gauge called name from the
+// /metrics page under base: an error when it does not answer or has none.
+func Scrape(ctx context.Context, base, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -221,9 +227,9 @@ func (f *Functions) EventsInFlight(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "iter8_events_in_flight "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, fmt.Errorf("functions: /metrics has no iter8_events_in_flight")
+	return 0, fmt.Errorf("%s/metrics has no %s", base, name)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -91,6 +92,38 @@ func TestStartFunctionsOptions(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantCopy, copyTo.String()); diff != "" {
 				t.Errorf("the WithLog copy (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestScrape(t *testing.T) {
+	page := "# HELP iter8_events_in_flight x\niter8_events_in_flight 3\niter8_write_conflicts_total{kind=\"a\"} 1\niter8_write_conflicts_total 7\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, page)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, metric string
+		want         float64
+		wantErr      bool
+	}{
+		{name: "gauge", metric: "iter8_events_in_flight", want: 3},
+		{name: "the unlabelled one", metric: "iter8_write_conflicts_total", want: 7},
+		{name: "a prefix is not the metric", metric: "iter8_events", wantErr: true},
+		{name: "absent", metric: "iter8_nothing", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Scrape(context.Background(), srv.URL, tc.metric)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Scrape error = %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Scrape (-want +got):\n%s", diff)
 			}
 		})
 	}
