@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
+	"github.com/iter8-knative/iter8/test/internal/proc"
 )
 
 // Functions is the real iter8-functions binary, run on a fixed loopback
@@ -162,13 +163,7 @@ func (f *Functions) Stop() {
 	if f.cmd == nil {
 		return
 	}
-	_ = f.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		_ = f.cmd.Process.Kill()
-		<-f.done
-	}
+	proc.Terminate(f.cmd.Process, f.done, 10*time.Second)
 }
 
 // PID is the current process's id.
