@@ -93,14 +93,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 40)
-	rng := rand.New(rand.NewPCG(2026, 12))
-	var queue []deliver.Event
-	for _, w := range windows {
-		for range 1 + rng.IntN(2) {
-			queue = append(queue, w)
-		}
-	}
-	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	queue := redelivered(windows, rand.New(rand.NewPCG(2026, 12)), 2)
 
 	done := make(chan struct{})
 	var bg sync.WaitGroup
@@ -208,14 +201,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	replicas := []*deliver.Client{e.client, deliver.NewClient(second.URL)}
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 50)
-	rng := rand.New(rand.NewPCG(3, 5))
-	var queue []deliver.Event
-	for _, w := range windows {
-		for range 1 + rng.IntN(5) {
-			queue = append(queue, w)
-		}
-	}
-	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	queue := redelivered(windows, rand.New(rand.NewPCG(3, 5)), 5)
 
 	var tally deliver.Tally
 	var wg sync.WaitGroup
@@ -263,6 +249,19 @@ func TestWindowResentUnderNewID(t *testing.T) {
 		}
 	}
 	e.checkCounts(ctx, t, counts{trials: [2]float64{100, 10}, errs: [2]float64{1, 0}, windows: 1})
+}
+
+// redelivered is each event 1 to most times, in a random order: deliveries
+// as Knative's at-least-once retries may make them.
+func redelivered(evs []deliver.Event, rng *rand.Rand, most int) []deliver.Event {
+	var queue []deliver.Event
+	for _, ev := range evs {
+		for range 1 + rng.IntN(most) {
+			queue = append(queue, ev)
+		}
+	}
+	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	return queue
 }
 
 // scrape reads an unlabelled counter or gauge from a /metrics page.
