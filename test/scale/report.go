@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
 func median(d []time.Duration) time.Duration {
@@ -60,7 +61,7 @@ func markdown(o options, rows, ctl []row) string {
 			r.n, r.replicas, m.Round(10*time.Millisecond), float64(m.Microseconds())/1000/float64(r.n),
 			strings.Join(verbs, ", "), conflicts, r.fnCPU/float64(r.ticks), 1000*r.perTick(r.fnCPU),
 			float64(r.rss)/(1<<20), r.perTick(r.queries), r.objBytes/1024, r.stateBytes/1024,
-			r.perTick(puts)*r.objBytes/1024, answers(r.answers), r.load)
+			r.perTick(puts)*r.objBytes/1024, deliver.FormatStatuses(r.answers), r.load)
 	}
 	b.WriteString(growth(rows))
 	if len(ctl) > 0 {
@@ -73,19 +74,6 @@ func markdown(o options, rows, ctl []row) string {
 		}
 	}
 	return b.String()
-}
-
-// answers renders the tick deliveries' statuses as "200: 998, 503: 2", by
-// status; "none" when no tick was answered.
-func answers(byStatus map[int]int) string {
-	if len(byStatus) == 0 {
-		return "none"
-	}
-	var out []string
-	for _, status := range slices.Sorted(maps.Keys(byStatus)) {
-		out = append(out, fmt.Sprintf("%d: %d", status, byStatus[status]))
-	}
-	return strings.Join(out, ", ")
 }
 
 // growth says how the tick's time and CPU grow from one N to the next, per

@@ -332,7 +332,7 @@ func (r *result) markdown(o options) string {
 		{"events sustained", fmt.Sprintf("%.1f/s (%d answered 2xx in %s)", float64(len(r.latencies))/r.elapsed.Seconds(), len(r.latencies), r.elapsed.Round(time.Second))},
 		{"delivery latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", percentile(r.latencies, .5).Round(time.Millisecond),
 			percentile(r.latencies, .99).Round(time.Millisecond), percentile(r.latencies, 1).Round(time.Millisecond))},
-		{"answers other than 200 (redelivered)", fmt.Sprintf("%d %v", retried, r.answers)},
+		{"answers other than 200 (redelivered)", fmt.Sprintf("%d (%s)", retried, deliver.FormatStatuses(r.answers))},
 		{"write conflicts retried (iter8_write_conflicts_total)", fmt.Sprintf("%.0f", r.conflicts)},
 		{"functions RSS first / peak / last", fmt.Sprintf("%s / %s / %s", mib(first), mib(peak), mib(last))},
 		{"counts after the run", r.verify},
