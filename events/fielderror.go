@@ -42,6 +42,24 @@ func (e *FieldErrors) Add(path, format string, args ...any) {
 	*e = append(*e, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// checkLen checks the length n of a list or map at path that holds nouns:
+// present (isNil is false), at least least (0 or 1) and at most most of
+// them. It reports whether the items are worth checking one by one: false
+// when the list is missing or too short.
+func checkLen(path string, isNil bool, n int, noun string, least, most int, errs *FieldErrors) bool {
+	switch {
+	case isNil:
+		errs.Add(path, "required")
+		return false
+	case n < least:
+		errs.Add(path, "must have at least one %s", noun)
+		return false
+	case n > most:
+		errs.Add(path, "must have at most %d %ss, got %d", most, noun, n)
+	}
+	return true
+}
+
 // Err returns nil when there are no failures, so that a validator can end
 // with `return errs.Err()` without returning a typed nil.
 func (e FieldErrors) Err() error {

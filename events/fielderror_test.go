@@ -50,3 +50,32 @@ func TestPathHelpers(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestCheckLen(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		isNil        bool
+		n, least     int
+		want         []FieldError
+		wantChecking bool
+	}{
+		{name: "missing", isNil: true, least: 1, want: []FieldError{{Path: "data.versions", Message: "required"}}},
+		{name: "missing where empty is fine", isNil: true, want: []FieldError{{Path: "data.versions", Message: "required"}}},
+		{name: "empty", n: 0, least: 1, want: []FieldError{{Path: "data.versions", Message: "must have at least one version"}}},
+		{name: "empty allowed", n: 0, least: 0, wantChecking: true},
+		{name: "within", n: 3, least: 1, wantChecking: true},
+		{name: "too many, still checked", n: 4, least: 1, wantChecking: true,
+			want: []FieldError{{Path: "data.versions", Message: "must have at most 3 versions, got 4"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs FieldErrors
+			checking := checkLen("data.versions", tc.isNil, tc.n, "version", tc.least, 3, &errs)
+			if diff := cmp.Diff(tc.want, []FieldError(errs)); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			if checking != tc.wantChecking {
+				t.Errorf("checkLen = %v, want %v", checking, tc.wantChecking)
+			}
+		})
+	}
+}

@@ -21,26 +21,14 @@ func (m MetricsObserved) ValidateTypes(types map[string]string) error {
 	var errs FieldErrors
 	m.Window.validate(Field(dataPath, "window"), &errs)
 	vp := Field(dataPath, "versions")
-	switch {
-	case m.Versions == nil:
-		errs.Add(vp, "required")
-	case len(m.Versions) == 0:
-		errs.Add(vp, "must have at least one version")
-	case len(m.Versions) > MaxVersions:
-		errs.Add(vp, "must have at most %d versions, got %d", MaxVersions, len(m.Versions))
-	}
+	checkLen(vp, m.Versions == nil, len(m.Versions), "version", 1, MaxVersions, &errs)
 	for _, v := range sortedKeys(m.Versions) {
 		p := Key(vp, v)
 		if err := CheckLabel(v); err != nil {
 			errs.Add(p, "version name: %v", err)
 		}
 		metrics := m.Versions[v]
-		switch {
-		case len(metrics) == 0:
-			errs.Add(p, "must have at least one metric")
-		case len(metrics) > MaxMetrics:
-			errs.Add(p, "must have at most %d metrics, got %d", MaxMetrics, len(metrics))
-		}
+		checkLen(p, false, len(metrics), "metric", 1, MaxMetrics, &errs)
 		for _, name := range sortedKeys(metrics) {
 			mp := Key(p, name)
 			if err := CheckLabel(name); err != nil {

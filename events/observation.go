@@ -205,14 +205,7 @@ func (o Observation) validateMean(path string, errs *FieldErrors) {
 
 func (o Observation) validateHistogram(path string, errs *FieldErrors) {
 	bp, cp := Field(path, "bounds"), Field(path, "counts")
-	switch {
-	case o.Bounds == nil:
-		errs.Add(bp, "required")
-	case len(o.Bounds) == 0:
-		errs.Add(bp, "must have at least one bound")
-	case len(o.Bounds) > MaxBuckets:
-		errs.Add(bp, "must have at most %d bounds, got %d", MaxBuckets, len(o.Bounds))
-	}
+	checkLen(bp, o.Bounds == nil, len(o.Bounds), "bound", 1, MaxBuckets, errs)
 	// Paths are built only for failures: histograms are the bulk of a
 	// large window.
 	for i, b := range o.Bounds {

@@ -30,15 +30,8 @@ func checkRequired(path, s string, errs *FieldErrors) {
 // checkTraffic checks a split in percent per version: at least one version,
 // each in [0, 100], summing to 100 as Knative requires of spec.traffic.
 func checkTraffic(path string, t map[string]int, errs *FieldErrors) {
-	switch {
-	case t == nil:
-		errs.Add(path, "required")
+	if !checkLen(path, t == nil, len(t), "version", 1, MaxVersions, errs) {
 		return
-	case len(t) == 0:
-		errs.Add(path, "must have at least one version")
-		return
-	case len(t) > MaxVersions:
-		errs.Add(path, "must have at most %d versions, got %d", MaxVersions, len(t))
 	}
 	sum := 0
 	for _, v := range sortedKeys(t) {
@@ -157,12 +150,7 @@ func (a Assessed) Validate() error {
 		}
 	}
 	vp := Field(dataPath, "versions")
-	switch {
-	case a.Versions == nil:
-		errs.Add(vp, "required")
-	case len(a.Versions) > MaxVersions:
-		errs.Add(vp, "must have at most %d versions, got %d", MaxVersions, len(a.Versions))
-	}
+	checkLen(vp, a.Versions == nil, len(a.Versions), "version", 0, MaxVersions, &errs)
 	for i, v := range a.Versions {
 		v.validate(Index(vp, i), &errs)
 	}
@@ -184,11 +172,7 @@ func (v VersionAssessment) validate(path string, errs *FieldErrors) {
 		errs.Add(Field(path, "expectedLoss"), "must be a finite number >= 0, got %v", *l)
 	}
 	mp := Field(path, "metrics")
-	if v.Metrics == nil {
-		errs.Add(mp, "required")
-	} else if len(v.Metrics) > MaxMetrics {
-		errs.Add(mp, "must have at most %d metrics, got %d", MaxMetrics, len(v.Metrics))
-	}
+	checkLen(mp, v.Metrics == nil, len(v.Metrics), "metric", 0, MaxMetrics, errs)
 	for i, m := range v.Metrics {
 		m.validate(Index(mp, i), errs)
 	}

@@ -104,6 +104,7 @@ func New(s *store.Store, opts ...Option) *Handlers {
 	for _, o := range opts {
 		o(h)
 	}
+	h.log = slog.New(CapLogValues(h.log.Handler()))
 	return h
 }
 

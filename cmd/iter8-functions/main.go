@@ -97,9 +97,9 @@ func run() error {
 
 func newLogger(format string) *slog.Logger {
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+		return slog.New(functions.CapLogValues(slog.NewTextHandler(os.Stderr, nil)))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	return slog.New(functions.CapLogValues(slog.NewJSONHandler(os.Stderr, nil)))
 }
 
 func envOr(k, def string) string {

@@ -98,7 +98,7 @@ func ObjectiveVerdict(m Metric, o Objective, v, b Data, isBaseline bool, alpha f
 	if !o.Relative {
 		switch m.Kind {
 		case Quantile:
-			return quantileVerdict(v, m.Q, o, alpha, pr)
+			return quantileVerdict(v, m.Q, o, alpha)
 		case Ratio:
 			return rateVerdict(v.Successes, v.Trials, o.Limit, o.Upper, alpha)
 		}
@@ -175,7 +175,7 @@ func intervalVerdict(lo, hi, limit float64, upper bool) Verdict {
 // quantileVerdict decides an absolute limit L on the q-quantile Q of a
 // histogram. Q <= L iff F(L) >= q, and F is monotone, so the fraction at
 // a bound below L bounds F(L) from below and one above L from above.
-func quantileVerdict(d Data, q float64, o Objective, alpha float64, pr Priors) Verdict {
+func quantileVerdict(d Data, q float64, o Objective, alpha float64) Verdict {
 	n := d.Samples(Quantile)
 	// below: largest bound <= L (< L for lower limits, which need F(L-));
 	// above: smallest bound >= L; their cumulative counts.

@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,12 +119,8 @@ func run() error {
 		return err
 	}
 	// Other generators own marked sections of the same file: keep them.
-	old, err := os.ReadFile(*out)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("read %s: %w", *out, err)
-	}
-	if err := os.WriteFile(*out, []byte(gendoc.Keep(string(old), doc.String())), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+	if err := gendoc.KeepFile(*out, doc.String()); err != nil {
+		return err
 	}
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 	return nil

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/iter8-knative/iter8/test/internal/proc"
 )
 
 // process is one program of the local stack, run from bin/ with its output
@@ -51,13 +53,7 @@ func (p *process) stop(grace time.Duration) {
 	if p == nil || p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
+	proc.Terminate(p.cmd.Process, p.exited, grace)
 }
 
 // stopAll stops the processes at once, so that their graces overlap.

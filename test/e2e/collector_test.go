@@ -55,16 +55,7 @@ func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.Prometheu
 		}
 		p.Stop()
 	})
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: p.Env(), Broker: true, Replicas: replicas})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("functions log:\n%s", s.FunctionsLog())
-		}
-		s.Stop()
-	})
+	s := startStack(ctx, t, stack.Options{Cluster: c, Env: p.Env(), Broker: true, Replicas: replicas})
 	if err := s.Deploy(ctx, x); err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,12 @@ import (
 	"github.com/iter8-knative/iter8/test/stack"
 )
 
-// up starts the functions on the shared control plane and deploys the
-// scenario's versions into a fresh namespace.
-func up(t *testing.T, scenario string, seed uint64) (*stack.Stack, stack.Experiment, context.Context) {
+// startStack starts the stack with o, its Logf the test's, until the test
+// ends, and logs the functions' log if the test failed.
+func startStack(ctx context.Context, t *testing.T, o stack.Options) *stack.Stack {
 	t.Helper()
-	c := cluster.Shared(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Broker: true})
+	o.Logf = t.Logf
+	s, err := stack.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +32,17 @@ func up(t *testing.T, scenario string, seed uint64) (*stack.Stack, stack.Experim
 		}
 		s.Stop()
 	})
+	return s
+}
+
+// up starts the functions on the shared control plane and deploys the
+// scenario's versions into a fresh namespace.
+func up(t *testing.T, scenario string, seed uint64) (*stack.Stack, stack.Experiment, context.Context) {
+	t.Helper()
+	c := cluster.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	s := startStack(ctx, t, stack.Options{Cluster: c, Broker: true})
 	sc, err := simulate.LoadScenario(filepath.Join(c.Root, "test", "scenarios", scenario))
 	if err != nil {
 		t.Fatal(err)

@@ -49,11 +49,7 @@ func TestLoadDecidesPerformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := stack.Start(ctx, stack.Options{Cluster: c, Logf: t.Logf, Env: proxy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s := startStack(ctx, t, stack.Options{Cluster: c, Env: proxy})
 	// The stand-in's latencies are measured end to end on a busy 2-core
 	// machine, where scheduling adds a tail of its own; the truths and
 	// limits keep the true p95 far from every limit so that the verdict
@@ -115,7 +111,6 @@ func TestLoadDecidesPerformance(t *testing.T) {
 				}
 			})
 			if err != nil {
-				t.Logf("functions log:\n%s", s.FunctionsLog())
 				t.Fatal(err)
 			}
 			st := rec.State

@@ -52,17 +52,7 @@ func NewPod(t testing.TB, style Style, namespace, revision string) *Pod {
 	reg := promclient.NewRegistry()
 	switch style {
 	case OTel:
-		scope := promclient.Labels{"otel_scope_name": "knative.dev/serving/pkg/queue", "otel_scope_schema_url": "", "otel_scope_version": ""}
-		p.otel = promclient.NewHistogramVec(promclient.HistogramOpts{
-			Name: "kn_serving_invocation_duration_seconds", Help: "The duration of task execution",
-			Buckets: KnativeLatencyBounds, ConstLabels: scope,
-		}, []string{"http_response_status_code"})
-		info := promclient.NewGauge(promclient.GaugeOpts{
-			Name: "target_info", Help: "Target metadata",
-			ConstLabels: promclient.Labels{"k8s_namespace_name": namespace, "kn_revision_name": revision, "k8s_container_name": "queue-proxy"},
-		})
-		info.Set(1)
-		reg.MustRegister(p.otel, info)
+		p.otel = QueueProxyOTel(reg, namespace, "", revision)
 	case OpenCensus:
 		labels := []string{"namespace_name", "revision_name", "response_code", "response_code_class"}
 		p.ocCount = promclient.NewCounterVec(promclient.CounterOpts{Name: "revision_request_count", Help: "The number of requests that are routed to queue-proxy"}, labels)
@@ -74,6 +64,28 @@ func NewPod(t testing.TB, style Style, namespace, revision string) *Pod {
 	p.srv = httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+// QueueProxyOTel registers on reg what a v0.50 queue-proxy of revision
+// exports (the OTel style): the histogram
+// kn_serving_invocation_duration_seconds, labelled with the status code,
+// and target_info naming the namespace, the revision and, when service is
+// not "", the Service. It returns the histogram, for requests to be
+// observed on.
+func QueueProxyOTel(reg promclient.Registerer, namespace, service, revision string) *promclient.HistogramVec {
+	scope := promclient.Labels{"otel_scope_name": "knative.dev/serving/pkg/queue", "otel_scope_schema_url": "", "otel_scope_version": ""}
+	h := promclient.NewHistogramVec(promclient.HistogramOpts{
+		Name: "kn_serving_invocation_duration_seconds", Help: "The duration of task execution",
+		Buckets: KnativeLatencyBounds, ConstLabels: scope,
+	}, []string{"http_response_status_code"})
+	labels := promclient.Labels{"k8s_namespace_name": namespace, "kn_revision_name": revision, "k8s_container_name": "queue-proxy"}
+	if service != "" {
+		labels["kn_service_name"] = service
+	}
+	info := promclient.NewGauge(promclient.GaugeOpts{Name: "target_info", Help: "Target metadata", ConstLabels: labels})
+	info.Set(1)
+	reg.MustRegister(h, info)
+	return h
 }
 
 // Target is the pod's host:port for Prometheus's scrape config.

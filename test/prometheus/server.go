@@ -17,6 +17,8 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/iter8-knative/iter8/test/internal/proc"
 )
 
 // Where the prometheus binary is: EnvBinary when set, else Debian's
@@ -165,13 +167,7 @@ func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	proc.Terminate(s.cmd.Process, s.done, 20*time.Second)
 	s.cmd = nil
 }
 

@@ -55,7 +55,7 @@ func TestAnsweredInTimeUnderCPUContention(t *testing.T) {
 	e := newEnv(ctx, t, "v1", "v2")
 	const timeout = 10 * time.Second
 	e.fn.Stop()
-	fn, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(e.c.Root), e.c.Kubeconfig, "--request-timeout", timeout.String())
+	fn, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(e.c.Root), e.c.Kubeconfig, deliver.WithArgs("--request-timeout", timeout.String()))
 	if err != nil {
 		t.Fatal(err)
 	}

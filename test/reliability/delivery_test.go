@@ -3,11 +3,8 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,14 +93,7 @@ func TestFunctionKilledMidEventConverges(t *testing.T) {
 	e := newEnv(ctx, t, "v1", "v2")
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 40)
-	rng := rand.New(rand.NewPCG(2026, 12))
-	var queue []deliver.Event
-	for _, w := range windows {
-		for range 1 + rng.IntN(2) {
-			queue = append(queue, w)
-		}
-	}
-	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	queue := redelivered(windows, rand.New(rand.NewPCG(2026, 12)), 2)
 
 	done := make(chan struct{})
 	var bg sync.WaitGroup
@@ -211,14 +201,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	replicas := []*deliver.Client{e.client, deliver.NewClient(second.URL)}
 	e.start(ctx, t, "shop", longCanary("shop-v1", "shop-v2"))
 	windows, want := canaryWindows(t, e.subject("shop"), 50)
-	rng := rand.New(rand.NewPCG(3, 5))
-	var queue []deliver.Event
-	for _, w := range windows {
-		for range 1 + rng.IntN(5) {
-			queue = append(queue, w)
-		}
-	}
-	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	queue := redelivered(windows, rand.New(rand.NewPCG(3, 5)), 5)
 
 	var tally deliver.Tally
 	var wg sync.WaitGroup
@@ -241,7 +224,7 @@ func TestDuplicatedReorderedConcurrentWindows(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	conflicts := scrape(t, e.client.URL, "iter8_write_conflicts_total") + scrape(t, second.URL, "iter8_write_conflicts_total")
+	conflicts := scrape(ctx, t, e.client.URL, "iter8_write_conflicts_total") + scrape(ctx, t, second.URL, "iter8_write_conflicts_total")
 	t.Logf("%d deliveries of %d windows over 2 replicas: answers %v, %v write conflicts retried", len(queue), len(windows), tally.Snapshot(), conflicts)
 	e.checkCounts(ctx, t, want)
 	if r := e.record(ctx, t, "shop"); !r.State.WindowEnd.Equal(deliver.T0.Add(50 * time.Minute)) {
@@ -268,24 +251,25 @@ func TestWindowResentUnderNewID(t *testing.T) {
 	e.checkCounts(ctx, t, counts{trials: [2]float64{100, 10}, errs: [2]float64{1, 0}, windows: 1})
 }
 
+// redelivered is each event 1 to most times, in a random order: deliveries
+// as Knative's at-least-once retries may make them.
+func redelivered(evs []deliver.Event, rng *rand.Rand, most int) []deliver.Event {
+	var queue []deliver.Event
+	for _, ev := range evs {
+		for range 1 + rng.IntN(most) {
+			queue = append(queue, ev)
+		}
+	}
+	rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+	return queue
+}
+
 // scrape reads an unlabelled counter or gauge from a /metrics page.
-func scrape(t *testing.T, base, name string) float64 {
+func scrape(ctx context.Context, t *testing.T, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	v, err := deliver.Scrape(ctx, base, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics has no %s", name)
-	return 0
+	return v
 }

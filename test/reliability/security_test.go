@@ -229,7 +229,7 @@ func TestCrossTenantRefused(t *testing.T) {
 	if r, err := e.client.Post(ctx, tick); err != nil || r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "forbidden") {
 		t.Errorf("tick across all namespaces under a Role: %v %+v, want a 503 naming the refusal", err, r)
 	}
-	listed, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(c.Root), kubeconfig, "--namespaces", e.ns)
+	listed, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(c.Root), kubeconfig, deliver.WithArgs("--namespaces", e.ns))
 	if err != nil {
 		t.Fatal(err)
 	}

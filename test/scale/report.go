@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
 func median(d []time.Duration) time.Duration {
@@ -55,11 +57,11 @@ func markdown(o options, rows, ctl []row) string {
 		if puts > 0 {
 			conflicts = r.api.conflicts / puts
 		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %v | %s |\n",
+		fmt.Fprintf(&b, "| %d | %d | %s | %.1f ms | %s | %.3f | %.2f s (%.1f ms / experiment) | %.1f MiB | %.2f | %.1f KiB (%.1f KiB) | %.1f KiB | %s | %s |\n",
 			r.n, r.replicas, m.Round(10*time.Millisecond), float64(m.Microseconds())/1000/float64(r.n),
 			strings.Join(verbs, ", "), conflicts, r.fnCPU/float64(r.ticks), 1000*r.perTick(r.fnCPU),
 			float64(r.rss)/(1<<20), r.perTick(r.queries), r.objBytes/1024, r.stateBytes/1024,
-			r.perTick(puts)*r.objBytes/1024, r.answers, r.load)
+			r.perTick(puts)*r.objBytes/1024, deliver.FormatStatuses(r.answers), r.load)
 	}
 	b.WriteString(growth(rows))
 	if len(ctl) > 0 {

@@ -136,7 +136,7 @@ func (s *stack) measure(ctx context.Context, n int, replicaCounts []int, control
 			}
 		}
 		for range r {
-			f, err := deliver.StartFunctionsWithEnv(ctx, deliver.FunctionsBin(s.c.Root), s.c.Kubeconfig, env, args...)
+			f, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(s.c.Root), s.c.Kubeconfig, deliver.WithEnv(env...), deliver.WithArgs(args...))
 			if err != nil {
 				stopAll()
 				return rows, err

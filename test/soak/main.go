@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -38,6 +37,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/internal/gendoc"
 	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
@@ -115,7 +115,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	res.conflicts = scrape(fn.URL, "iter8_write_conflicts_total")
+	if res.conflicts, err = deliver.Scrape(ctx, fn.URL, "iter8_write_conflicts_total"); err != nil {
+		return err
+	}
 	st := store.New(sv.ServingV1())
 	res.verify = "exact"
 	for i, name := range names {
@@ -134,7 +136,7 @@ func run() error {
 	table := res.markdown(o)
 	fmt.Print(table)
 	if o.out != "" {
-		if err := writeSection(o.out, table); err != nil {
+		if err := gendoc.ReplaceFile(o.out, "soak", table); err != nil {
 			return err
 		}
 		logf("wrote the soak section of %s", o.out)
@@ -330,7 +332,7 @@ func (r *result) markdown(o options) string {
 		{"events sustained", fmt.Sprintf("%.1f/s (%d answered 2xx in %s)", float64(len(r.latencies))/r.elapsed.Seconds(), len(r.latencies), r.elapsed.Round(time.Second))},
 		{"delivery latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", percentile(r.latencies, .5).Round(time.Millisecond),
 			percentile(r.latencies, .99).Round(time.Millisecond), percentile(r.latencies, 1).Round(time.Millisecond))},
-		{"answers other than 200 (redelivered)", fmt.Sprintf("%d %v", retried, r.answers)},
+		{"answers other than 200 (redelivered)", fmt.Sprintf("%d (%s)", retried, deliver.FormatStatuses(r.answers))},
 		{"write conflicts retried (iter8_write_conflicts_total)", fmt.Sprintf("%.0f", r.conflicts)},
 		{"functions RSS first / peak / last", fmt.Sprintf("%s / %s / %s", mib(first), mib(peak), mib(last))},
 		{"counts after the run", r.verify},
@@ -344,43 +346,4 @@ func (r *result) markdown(o options) string {
 		fmt.Fprintf(&b, "| %s | %s |\n", r.rss[i].at.Round(time.Second), mib(r.rss[i].rss))
 	}
 	return b.String()
-}
-
-const (
-	beginMark = "<!-- soak:begin (written by go run ./test/soak) -->"
-	endMark   = "<!-- soak:end -->"
-)
-
-// writeSection replaces the soak section of a markdown file (appending one
-// when it has none).
-func writeSection(path, table string) error {
-	b, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	doc := string(b)
-	section := beginMark + "\n" + table + endMark
-	i, j := strings.Index(doc, beginMark), strings.Index(doc, endMark)
-	if i >= 0 && j > i {
-		doc = doc[:i] + section + doc[j+len(endMark):]
-	} else {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section + "\n"
-	}
-	return os.WriteFile(path, []byte(doc), 0o644)
-}
-
-func scrape(base, name string) float64 {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return -1
 }

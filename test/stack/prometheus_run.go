@@ -26,15 +26,7 @@ const PingSource = "/apis/v1/namespaces/iter8-system/pingsources/iter8-tick"
 // StartCollected sends the start event with p's spec, whose custom
 // metrics carry their query templates.
 func (s *Stack) StartCollected(ctx context.Context, p *PrometheusPath) error {
-	x := p.x
-	_, reply, err := s.Send(ctx, events.TypeExperimentStart, events.Subject(x.Namespace, x.Service), p.Spec())
-	if err != nil {
-		return err
-	}
-	if reply == nil || reply.Type() != events.TypeExperimentStarted {
-		return fmt.Errorf("start: no %s reply", events.TypeExperimentStarted)
-	}
-	return nil
+	return s.start(ctx, p.x, p.Spec())
 }
 
 // StartCollectedAs is StartCollected with the start event's id: runs that

@@ -10,11 +10,9 @@ import (
 
 	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// knativeLatencyBounds are the queue-proxy's request-duration bounds in
-// seconds (knative.dev/serving v0.50.0 pkg/queue/request_metric.go).
-var knativeLatencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+	"github.com/iter8-knative/iter8/test/prometheus"
+)
 
 // pod is one revision's scrape target, as a Knative pod exposes it with
 // request-metrics-protocol: prometheus and the default knative-otel
@@ -54,19 +52,10 @@ func appMetric(service, metric, suffix string) string {
 func newPod(namespace, service, revision string, ratios, means []string) (*pod, error) {
 	p := &pod{revision: revision, ratios: map[string]promclient.Counter{}, means: map[string][3]promclient.Gauge{}}
 	reg := promclient.NewRegistry()
-	scope := promclient.Labels{"otel_scope_name": "knative.dev/serving/pkg/queue", "otel_scope_schema_url": "", "otel_scope_version": ""}
-	p.duration = promclient.NewHistogramVec(promclient.HistogramOpts{
-		Name: "kn_serving_invocation_duration_seconds", Help: "The duration of task execution",
-		Buckets: knativeLatencyBounds, ConstLabels: scope,
-	}, []string{"http_response_status_code"})
-	info := promclient.NewGauge(promclient.GaugeOpts{
-		Name: "target_info", Help: "Target metadata",
-		ConstLabels: promclient.Labels{"k8s_namespace_name": namespace, "kn_revision_name": revision, "kn_service_name": service, "k8s_container_name": "queue-proxy"},
-	})
-	info.Set(1)
+	p.duration = prometheus.QueueProxyOTel(reg, namespace, service, revision)
 	app := promclient.Labels{"namespace": namespace, "revision": revision}
 	p.requests = promclient.NewCounter(promclient.CounterOpts{Name: metricIdent(service) + "_requests_total", Help: "Requests the application served", ConstLabels: app})
-	reg.MustRegister(p.duration, info, p.requests)
+	reg.MustRegister(p.requests)
 	for _, m := range ratios {
 		c := promclient.NewCounter(promclient.CounterOpts{Name: appMetric(service, m, "_total"), Help: "Requests with a " + m, ConstLabels: app})
 		reg.MustRegister(c)

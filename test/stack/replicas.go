@@ -2,109 +2,40 @@ package stack
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
-// replica is one running iter8-functions process.
-type replica struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *os.File // nil when the log goes to the caller's writer
-	url  string
-	// ready is how long it took to answer /readyz.
-	ready time.Duration
-}
+// readyBound caps the wait for a replica's /readyz, so that a binary that
+// never comes up fails Start instead of hanging until the test's deadline.
+const readyBound = 20 * time.Second
 
-// startReplica starts the real iter8-functions binary on a free port and
-// waits until it is ready. Its logs go to logw, else to a temp file.
-func startReplica(ctx context.Context, c *cluster.Cluster, logw io.Writer, env []string) (*replica, error) {
-	bin := filepath.Join(c.Bin, "iter8-functions")
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
+// startReplica starts the real iter8-functions binary on a free port with
+// deliver's starter (the reliability tests' own) and waits until it is
+// ready. Its logs are kept in memory and also copied to logw when not nil.
+func startReplica(ctx context.Context, c *cluster.Cluster, logw io.Writer, env []string) (*deliver.Functions, error) {
+	opts := []deliver.Option{deliver.WithEnv(env...)}
+	if logw != nil {
+		opts = append(opts, deliver.WithLog(logw))
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &replica{url: "http://" + addr}
-	r.cmd = exec.Command(bin, "--listen", addr, "--kubeconfig", c.Kubeconfig, "--grace", "5s")
-	r.cmd.Env = append(append(os.Environ(), "K_SINK=", "PORT="), env...)
-	if logw == nil {
-		f, err := os.CreateTemp("", "iter8-functions-*.log")
-		if err != nil {
-			return nil, err
-		}
-		r.log, logw = f, f
-	}
-	r.cmd.Stdout, r.cmd.Stderr = logw, logw
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	start := time.Now()
-	if err := r.cmd.Start(); err != nil {
-		r.stop()
-		return nil, fmt.Errorf("functions: %w", err)
-	}
-	r.done = make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(r.done) }()
-	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		resp, err := http.Get(r.url + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		r.stop()
-		return nil, fmt.Errorf("functions: not ready at %s: %w", r.url, err)
-	}
-	r.ready = time.Since(start)
-	return r, nil
-}
-
-// stop ends the process with SIGTERM, so that it finishes in-flight
-// events, and kills it if it takes too long.
-func (r *replica) stop() {
-	if r.done != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	}
-	if r.log != nil {
-		r.log.Close()
-		os.Remove(r.log.Name())
-	}
+	ctx, cancel := context.WithTimeout(ctx, readyBound)
+	defer cancel()
+	return deliver.StartFunctions(ctx, filepath.Join(c.Bin, "iter8-functions"), c.Kubeconfig, opts...)
 }
 
 // FunctionsLog returns the functions servers' logs, one replica after
-// another, when they go to files.
+// another.
 func (s *Stack) FunctionsLog() string {
 	var b strings.Builder
 	for _, r := range s.replicas {
-		if r.log == nil {
-			continue
-		}
-		got, _ := os.ReadFile(r.log.Name())
-		b.Write(got)
+		b.WriteString(r.Log())
 	}
 	return b.String()
 }
@@ -113,11 +44,7 @@ func (s *Stack) FunctionsLog() string {
 func (s *Stack) ReplicaLogs() []string {
 	var out []string
 	for _, r := range s.replicas {
-		var got []byte
-		if r.log != nil {
-			got, _ = os.ReadFile(r.log.Name())
-		}
-		out = append(out, string(got))
+		out = append(out, r.Log())
 	}
 	return out
 }

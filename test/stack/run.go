@@ -57,7 +57,13 @@ func (s *Stack) Deploy(ctx context.Context, x Experiment) error {
 
 // StartExperiment sends the start event.
 func (s *Stack) StartExperiment(ctx context.Context, x Experiment) error {
-	_, reply, err := s.Send(ctx, events.TypeExperimentStart, events.Subject(x.Namespace, x.Service), x.Spec())
+	return s.start(ctx, x, x.Spec())
+}
+
+// start sends the start event of x's Service with spec and checks that it
+// is answered with experiment.started.
+func (s *Stack) start(ctx context.Context, x Experiment, spec events.ExperimentSpec) error {
+	_, reply, err := s.Send(ctx, events.TypeExperimentStart, events.Subject(x.Namespace, x.Service), spec)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/cluster"
+	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
 // Image is the container image of the sample Service, by digest so that the
@@ -36,7 +37,7 @@ type Stack struct {
 	FunctionsURLs []string
 
 	broker   *brokerPath
-	replicas []*replica
+	replicas []*deliver.Functions
 	ownsCl   bool
 	counter  int
 }
@@ -47,8 +48,8 @@ type Options struct {
 	// one when nil.
 	Cluster *cluster.Cluster
 	Logf    func(format string, args ...any)
-	// FunctionsLog receives the functions server's JSON logs; a file in
-	// the temp dir when nil.
+	// FunctionsLog also receives the functions servers' JSON logs as they
+	// come; Stack.FunctionsLog returns them in any case.
 	FunctionsLog io.Writer
 	// Env is added to the functions' environment, such as the collector's
 	// settings (PrometheusPath.Env).
@@ -89,14 +90,15 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		env = append(append(env, proxy...), "K_SINK="+cluster.BrokerIngressURL(SystemNamespace, BrokerName))
 	}
 	for range max(o.Replicas, 1) {
+		t0 := time.Now()
 		r, err := startReplica(ctx, s.Cluster, o.FunctionsLog, env)
 		if err != nil {
 			s.Stop()
 			return nil, err
 		}
-		s.Logf("functions: iter8-functions ready at %s in %s (pid %d)", r.url, r.ready.Round(time.Millisecond), r.cmd.Process.Pid)
+		s.Logf("functions: iter8-functions ready at %s in %s (pid %d)", r.URL, time.Since(t0).Round(time.Millisecond), r.PID())
 		s.replicas = append(s.replicas, r)
-		s.FunctionsURLs = append(s.FunctionsURLs, r.url)
+		s.FunctionsURLs = append(s.FunctionsURLs, r.URL)
 	}
 	s.FunctionsURL = s.FunctionsURLs[0]
 	if o.Broker {
@@ -118,7 +120,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // events) and the control plane if Start started it.
 func (s *Stack) Stop() {
 	for _, r := range s.replicas {
-		r.stop()
+		r.Stop()
 	}
 	s.broker.stop()
 	if s.ownsCl && s.Cluster != nil {

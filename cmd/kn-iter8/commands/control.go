@@ -85,7 +85,7 @@ func newControlCmd(e *env, kf *kubeFlags, a controlAction) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = deliver(ctx, e, cl, sf, ev)
+			_, err = deliver(ctx, e, kf, cl, sf, ev)
 			return err
 		},
 	}

@@ -2,6 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
@@ -13,8 +15,9 @@ import (
 
 // kubeFlags are kn's global flags (`kn options` lists them). kn hands its
 // global flags on to plugins, so kn-iter8 accepts every one of them: the
-// connection flags work as in kn; --config, --log-http and --no-log-http are
-// accepted and have no effect here (help says so); --plugins-dir and
+// connection flags work as in kn; --log-http logs each HTTP request and
+// response of the plugin (loghttp.go), --no-log-http turns that off;
+// --config is accepted and has no effect here (help says so); --plugins-dir and
 // --lookup-plugins, kn's own business, are accepted and hidden, as kn hides
 // them.
 type kubeFlags struct {
@@ -22,6 +25,11 @@ type kubeFlags struct {
 	namespace                    string
 	as, asUID                    string
 	asGroups                     []string
+
+	// logHTTP and noLogHTTP are --log-http and kn's negation of it;
+	// httpLog is where the lines go (stderr).
+	logHTTP, noLogHTTP bool
+	httpLog            io.Writer
 
 	ignoredString string
 	ignoredBool   bool
@@ -38,8 +46,8 @@ func (f *kubeFlags) register(root *cobra.Command) {
 	pf.StringVar(&f.asUID, "as-uid", "", "UID to impersonate for the operation")
 	// kn's own global flags, which kn hands on to plugins.
 	pf.StringVar(&f.ignoredString, "config", "", "kn configuration file (kn's global flag; accepted, no effect in kn iter8)")
-	pf.BoolVar(&f.ignoredBool, "log-http", false, "log http traffic (kn's global flag; accepted, no effect in kn iter8)")
-	pf.BoolVar(&f.ignoredBool, "no-log-http", false, "do not log http traffic (kn's global flag; accepted, no effect in kn iter8)")
+	pf.BoolVar(&f.logHTTP, "log-http", false, "log each HTTP request and response (method, URL without its query, status, time; no headers or bodies) to stderr")
+	pf.BoolVar(&f.noLogHTTP, "no-log-http", false, "do not log HTTP requests (overrides --log-http)")
 	pf.StringVar(&f.ignoredString, "plugins-dir", "", "kn plugins directory (kn's business; accepted, no effect in kn iter8)")
 	pf.BoolVar(&f.ignoredBool, "lookup-plugins", false, "look up kn plugins in $PATH (kn's business; accepted, no effect in kn iter8)")
 	// As in kn: the negative bool flag and the plugin settings are hidden.
@@ -90,6 +98,9 @@ func kubeClients(f *kubeFlags) (*clients, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kn-iter8"
+	if l := f.httpLogger(); l != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return wrapHTTP(rt, l) })
+	}
 	sv, err := servingclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("knative serving client: %w", err)

@@ -111,7 +111,7 @@ func Usagef(format string, args ...any) error { return usagef(format, args...) }
 func NewRoot(e Env) *cobra.Command { return newRootCmd(e.internal()) }
 
 func newRootCmd(e *env) *cobra.Command {
-	kf := &kubeFlags{}
+	kf := &kubeFlags{httpLog: e.stderr}
 	root := &cobra.Command{
 		Use:   "kn-iter8",
 		Short: "Run and follow iter8 experiments on Knative Services",

@@ -89,7 +89,7 @@ func discoverBroker(ctx context.Context, cl *clients, ns, name string) (string, 
 // the cluster, and reports whether it did. Without either it prints the
 // curl command that sends it and succeeds: the event is valid, only the
 // way to the cluster is missing.
-func deliver(ctx context.Context, e *env, cl *clients, sf sendFlags, ev event.Event) (bool, error) {
+func deliver(ctx context.Context, e *env, kf *kubeFlags, cl *clients, sf sendFlags, ev event.Event) (bool, error) {
 	sink, audience := sf.sink, ""
 	if sink == "" {
 		var err error
@@ -114,7 +114,7 @@ func deliver(ctx context.Context, e *env, cl *clients, sf sendFlags, ev event.Ev
 	if err != nil {
 		return false, err
 	}
-	status, reply, err := post(ctx, e.http, sink, token, ev)
+	status, reply, err := post(ctx, loggedClient(e.http, kf.httpLogger()), sink, token, ev)
 	if err != nil {
 		return false, fmt.Errorf("sending %s for %s to %s: %w%s", ev.Type(), ev.Subject(), sink, err, hintFor(sink, err))
 	}

@@ -84,7 +84,7 @@ printed.`,
 			if err != nil {
 				return err
 			}
-			sent, err := deliver(ctx, e, cl, sf, ev)
+			sent, err := deliver(ctx, e, kf, cl, sf, ev)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package gendoc
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +37,14 @@ func TestReplace(t *testing.T) {
 		name:    "begin without end",
 		doc:     "<!-- s:begin -->\n",
 		wantErr: true,
+	}, {
+		name:    "end without begin",
+		doc:     "<!-- s:end -->\n",
+		wantErr: true,
+	}, {
+		name:    "section twice",
+		doc:     "<!-- s:begin -->\na\n<!-- s:end -->\n<!-- s:begin -->\nb\n<!-- s:end -->\n",
+		wantErr: true,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,11 +60,73 @@ func TestReplace(t *testing.T) {
 }
 
 func TestKeep(t *testing.T) {
-	old := "# Old\n<!-- a:begin -->\nA\n<!-- a:end -->\n<!-- b:begin -->\nB\n<!-- b:end -->\n"
 	fresh := "# New\n<!-- a:begin -->\nA2\n<!-- a:end -->\n"
-	want := "# New\n<!-- a:begin -->\nA2\n<!-- a:end -->\n\n<!-- b:begin -->\nB\n<!-- b:end -->\n"
-	if diff := cmp.Diff(want, Keep(old, fresh)); diff != "" {
-		t.Errorf("Keep (-want +got):\n%s", diff)
+	tests := []struct {
+		name, old, want string
+		// wantErr is the error's text; "" for none.
+		wantErr string
+	}{{
+		name: "another's section kept",
+		old:  "# Old\n<!-- a:begin -->\nA\n<!-- a:end -->\n<!-- b:begin -->\nB\n<!-- b:end -->\n",
+		want: fresh + "\n<!-- b:begin -->\nB\n<!-- b:end -->\n",
+	}, {
+		name: "own section broken in old is fresh's to write",
+		old:  "<!-- a:end -->\n<!-- a:begin -->\n",
+		want: fresh,
+	}, {
+		name: "nothing to keep",
+		old:  "",
+		want: fresh,
+	}, {
+		name:    "end before begin",
+		old:     "<!-- b:end -->\nB\n<!-- b:begin -->\n",
+		wantErr: `keeping another generator's section: section "b": "<!-- b:end -->" comes before "<!-- b:begin -->"`,
+	}, {
+		name:    "begin duplicated",
+		old:     "<!-- b:begin -->\nB\n<!-- b:begin -->\nB\n<!-- b:end -->\n",
+		wantErr: `keeping another generator's section: section "b": "<!-- b:begin -->" appears 2 times and "<!-- b:end -->" 1 times, want once each`,
+	}, {
+		name:    "end missing",
+		old:     "<!-- b:begin -->\nB\n",
+		wantErr: `keeping another generator's section: section "b": "<!-- b:begin -->" has no "<!-- b:end -->" after it`,
+	}, {
+		name:    "begin missing",
+		old:     "B\n<!-- b:end -->\n",
+		wantErr: `keeping another generator's section: section "b": "<!-- b:end -->" has no "<!-- b:begin -->" before it`,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Keep(tc.old, fresh)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if diff := cmp.Diff(tc.wantErr, gotErr); diff != "" {
+				t.Errorf("Keep error (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Keep (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKeepFileNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	broken := "<!-- scale:begin -->\nrows\n"
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := KeepFile(path, "# Benchmarks\n")
+	if err == nil || !strings.Contains(err.Error(), path+": ") || !strings.Contains(err.Error(), `section "scale"`) {
+		t.Fatalf("KeepFile error = %v, want one naming %s and section \"scale\"", err, path)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(broken, string(raw)); diff != "" {
+		t.Errorf("the file was written despite the error (-want +got):\n%s", diff)
 	}
 }
 

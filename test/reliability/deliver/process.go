@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
+	"github.com/iter8-knative/iter8/test/internal/proc"
 )
 
 // Functions is the real iter8-functions binary, run on a fixed loopback
@@ -30,9 +31,8 @@ type Functions struct {
 
 	bin, kubeconfig, addr string
 	extraArgs             []string
-	// Env is added to the process's environment after K_SINK and PORT
-	// are cleared, so that it may set them (see WithEnv).
-	env []string
+	env                   []string  // see WithEnv
+	out                   io.Writer // see WithLog; nil for none
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -40,16 +40,32 @@ type Functions struct {
 	log  *lockedbuf.Buffer
 }
 
+// Option configures StartFunctions.
+type Option func(*Functions)
+
+// WithArgs adds command-line arguments after --listen, --kubeconfig and
+// --grace.
+func WithArgs(args ...string) Option {
+	return func(f *Functions) { f.extraArgs = append(f.extraArgs, args...) }
+}
+
+// WithEnv adds env (KEY=VALUE) to the process's environment after K_SINK
+// and PORT are cleared, so that it may set them.
+func WithEnv(env ...string) Option {
+	return func(f *Functions) { f.env = append(f.env, env...) }
+}
+
+// WithLog copies the process's output to w as it comes, besides keeping it
+// for Log: a caller that streams it somewhere (a test's log, a file) still
+// gets the whole log back.
+func WithLog(w io.Writer) Option {
+	return func(f *Functions) { f.out = w }
+}
+
 // StartFunctions starts bin (bin/iter8-functions) against kubeconfig on a
 // free loopback port and waits until it is ready. Its logs are kept in
 // memory (see Log).
-func StartFunctions(ctx context.Context, bin, kubeconfig string, args ...string) (*Functions, error) {
-	return StartFunctionsWithEnv(ctx, bin, kubeconfig, nil, args...)
-}
-
-// StartFunctionsWithEnv is StartFunctions with env (KEY=VALUE) added to the
-// process's environment, K_SINK included.
-func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []string, args ...string) (*Functions, error) {
+func StartFunctions(ctx context.Context, bin, kubeconfig string, opts ...Option) (*Functions, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
 	}
@@ -59,7 +75,10 @@ func StartFunctionsWithEnv(ctx context.Context, bin, kubeconfig string, env []st
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, extraArgs: args, env: env, log: &lockedbuf.Buffer{}}
+	f := &Functions{URL: "http://" + addr, bin: bin, kubeconfig: kubeconfig, addr: addr, log: &lockedbuf.Buffer{}}
+	for _, o := range opts {
+		o(f)
+	}
 	return f, f.Restart(ctx)
 }
 
@@ -85,7 +104,11 @@ func (f *Functions) Restart(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		cmd = exec.Command(f.bin, append([]string{"--listen", f.addr, "--kubeconfig", f.kubeconfig, "--grace", "5s"}, f.extraArgs...)...)
 		cmd.Env = append(append(os.Environ(), "K_SINK=", "PORT="), f.env...)
-		cmd.Stdout, cmd.Stderr = f.log, f.log
+		var w io.Writer = f.log
+		if f.out != nil {
+			w = io.MultiWriter(f.log, f.out)
+		}
+		cmd.Stdout, cmd.Stderr = w, w
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("functions: %w", err)
@@ -140,13 +163,7 @@ func (f *Functions) Stop() {
 	if f.cmd == nil {
 		return
 	}
-	_ = f.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		_ = f.cmd.Process.Kill()
-		<-f.done
-	}
+	proc.Terminate(f.cmd.Process, f.done, 10*time.Second)
 }
 
 // PID is the current process's id.
@@ -185,7 +202,13 @@ func tail(s string, n int) string {
 // many events it is handling right now (between its read of the Service
 // and its write, mostly). An error when it does not answer.
 func (f *Functions) EventsInFlight(ctx context.Context) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL+"/metrics", nil)
+	return Scrape(ctx, f.URL, "iter8_events_in_flight")
+}
+
+// Scrape reads the unlabelled counter or gauge called name from the
+// /metrics page under base: an error when it does not answer or has none.
+func Scrape(ctx context.Context, base, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -199,9 +222,9 @@ func (f *Functions) EventsInFlight(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "iter8_events_in_flight "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, fmt.Errorf("functions: /metrics has no iter8_events_in_flight")
+	return 0, fmt.Errorf("%s/metrics has no %s", base, name)
 }
