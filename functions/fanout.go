@@ -146,10 +146,10 @@ func (h *Handlers) each(ctx context.Context, recs []store.Record, n int, do func
 // CollectExperiment handles dev.iter8.experiment.collect: the collection
 // of one experiment for one tick (collectOne), on whichever replica the
 // event reaches. It is idempotent: the collector's window ends at the
-// event's tick, so every delivery computes the same window with the same
-// dedupe key, which the Service's dedupe window recognises; a window that
-// starts before the collector's mark (an older tick) folds in nothing and
-// queries nothing; and maxDuration is judged at the tick. An event about
+// event's tick and starts at the collector's mark, which the window's
+// write moves to its end, so any later delivery finds its window starting
+// before the mark and folds in nothing (nor queries, once the mark is at
+// the tick); and maxDuration is judged at the tick. An event about
 // an experiment that is no longer running (ended, or replaced by another)
 // does nothing. At most WithCollectConcurrency events run at once in one
 // replica; the rest wait for a slot within their deadline.

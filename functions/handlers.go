@@ -179,16 +179,17 @@ func (h *Handlers) Observe(ctx context.Context, e cloudevents.Event) (*cloudeven
 	if err != nil {
 		return nil, err
 	}
-	res, out, err := h.fold(ctx, ns, name, nil, windowKey(e, obs), obs, false)
+	res, out, err := h.fold(ctx, ns, name, nil, windowKey(e, obs), obs, e.Source() == collector.Source)
 	return h.reply(ctx, res, out, err)
 }
 
 // windowKey is a metrics event's dedupe key: its source and the window's
 // id (events.WindowID) rather than the event id, so that a window resent
 // under a new id is still counted once (docs/events.md). A redelivery
-// keeps its window, so it is recognised too; and the collector's events,
-// whose id is the WindowID, get the same key as the windows it folds in
-// directly on the tick.
+// keeps its window, so it is recognised too. A window of the collector's
+// source (collector.Event) is a collector window, whichever way it comes:
+// the collector's mark counts it once against the windows the tick folds
+// in, which record no key.
 func windowKey(e cloudevents.Event, obs events.MetricsObserved) string {
 	return events.DedupeKeyOf(e.Source(), events.WindowID(e.Subject(), e.Source(), obs.Window))
 }
@@ -212,9 +213,13 @@ func (h *Handlers) foldWith(ctx context.Context, ns, name string, from *store.Re
 }
 
 // observeOp is the engine's Observe of obs. A collector window that starts
-// before the collector's mark changes nothing: two ticks delivered at once
-// compute windows with different ends (so different dedupe keys) over the
-// same time, and only the first to be written may count.
+// before the collector's mark changes nothing: that is how each collector
+// window counts once. The mark is written with the window and moves to its
+// end, so a redelivery of the same window, and a window of another tick
+// over the same time (two ticks delivered at once compute windows with
+// different ends), start before it once the first is written; the store
+// re-runs the op on the record written meanwhile (a 409, or the previous
+// member of a group commit), so no dedupe key is needed.
 func (h *Handlers) observeOp(obs events.MetricsObserved, fromCollector bool) op {
 	now := h.now()
 	return func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {

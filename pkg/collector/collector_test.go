@@ -299,7 +299,7 @@ func TestWindows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantWindows := []Window{{Key: events.DedupeKeyOf(Source, events.WindowID("shop/checkout", Source, want.Window)), Data: want,
+			wantWindows := []Window{{Data: want,
 				Missing: Missing{{Version: "v2", Metric: "x", Reason: "the query returned no series"}}}}
 			if diff := cmp.Diff(wantWindows, got); diff != "" {
 				t.Errorf("Windows (-want +got):\n%s", diff)

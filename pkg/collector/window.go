@@ -16,12 +16,11 @@ import (
 // window's dedupe key, so every replica must use the same.
 const Source = "/apis/v1/namespaces/iter8-system/services/iter8-functions"
 
-// Window is one collected metrics window of one experiment.
+// Window is one collected metrics window of one experiment. It has no
+// dedupe key: the functions count it once by Since, the collector's mark,
+// which they move to the window's end in the same write (and, sent as an
+// event, its id is events.WindowID: see Event).
 type Window struct {
-	// Key is the window's dedupe key (events.DedupeKey of Event): the same
-	// window of the same Service always has the same key, so a store that
-	// has applied it once ignores it when a tick is delivered again.
-	Key  string
 	Data events.MetricsObserved
 	// Missing lists the metrics that had no data in the window, none of
 	// them with onMissing "fail".
@@ -63,11 +62,7 @@ func (c *Collector) Windows(ctx context.Context, x Experiment, now time.Time) ([
 	if len(obs.Versions) == 0 {
 		return nil, nil
 	}
-	e, err := Event(x.Namespace, x.Service, obs)
-	if err != nil {
-		return nil, err
-	}
-	return []Window{{Key: events.DedupeKey(e), Data: obs, Missing: missing}}, nil
+	return []Window{{Data: obs, Missing: missing}}, nil
 }
 
 // Event wraps a collected window in a CloudEvent for ns/service, for a

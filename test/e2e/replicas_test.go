@@ -18,6 +18,7 @@ import (
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/stats"
+	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/cluster"
 	"github.com/iter8-knative/iter8/test/stack"
 )
@@ -80,6 +81,60 @@ type outcome struct {
 	// Answers are each step's status, and how many of its deliveries
 	// applied it (answered with a reply).
 	Answers []string
+	// Annotations are iter8's annotations on the Service but for what
+	// differs from run to run (see comparable): the state, the events log,
+	// the assessment and the status line.
+	Annotations map[string]string
+}
+
+// comparable returns iter8's annotations without what legitimately
+// differs from run to run and replica to replica: what a replica's clock
+// stamps (the state's started, updated, since and pausedFor, its
+// history's times, the events log's times and ids, a hash that includes
+// the time), and the dedupe keys, of which only their number is kept: a
+// window's key hashes its Service's namespace, and each run has its own.
+// Everything else must not depend on how many replicas served the events.
+func comparable(t *testing.T, ann map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range ann {
+		if !strings.HasPrefix(k, events.Prefix) {
+			continue
+		}
+		var doc any
+		switch k {
+		case store.AnnotationState, store.AnnotationEvents:
+			if err := json.Unmarshal([]byte(v), &doc); err != nil {
+				t.Fatalf("annotation %s: %v", k, err)
+			}
+		default:
+			out[k] = v
+			continue
+		}
+		if st, ok := doc.(map[string]any); ok {
+			for _, f := range []string{"started", "updated", "since", "pausedFor"} {
+				delete(st, f)
+			}
+			keys, _ := st["dedupe"].(string)
+			st["dedupe"] = fmt.Sprintf("%d keys", len(keys)/12)
+			if h, ok := st["history"].(map[string]any); ok {
+				if points, ok := h["points"].([]any); ok {
+					for _, p := range points {
+						delete(p.(map[string]any), "t")
+					}
+				}
+			}
+		}
+		if log, ok := doc.([]any); ok {
+			for _, e := range log {
+				delete(e.(map[string]any), "id")
+				delete(e.(map[string]any), "time")
+			}
+		}
+		b, _ := json.Marshal(doc)
+		out[k] = string(b)
+	}
+	return out
 }
 
 // replicaRun starts the functions with n replicas behind the Broker's
@@ -154,6 +209,7 @@ func replicaRun(ctx context.Context, t *testing.T, c *cluster.Cluster, n int, t0
 		o := results[svc]
 		o.Phase, o.Outcome, o.Winner = string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner
 		o.Iteration, o.Traffic, o.History = rec.State.Iteration, rec.State.Traffic, decisions(rec.State.History)
+		o.Annotations = comparable(t, rec.Service.Annotations)
 		o.Trials, o.Count = map[string]float64{}, map[string]float64{}
 		for vi, v := range rec.State.Versions {
 			o.Trials[v] = rec.State.Data[vi][0].Trials // errors
@@ -212,7 +268,9 @@ func mustScenario(t *testing.T, c *cluster.Cluster, name string) simulate.Scenar
 // fanned out through the Broker all along: each step must be applied by
 // exactly one delivery, the counts must be exactly the windows' sums,
 // every replica must have served windows and collect events, and every
-// Service must end exactly as a single replica leaves it on the same input.
+// Service must end exactly as a single replica leaves it on the same input,
+// down to its annotations and events log but for what differs from run to
+// run (comparable).
 func TestReplicasExactlyOnce(t *testing.T) {
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -281,6 +339,9 @@ type collectedEnd struct {
 	Traffic                map[string]int
 	Data                   [][]stats.Data
 	History                []experiment.Point
+	// Dedupe is the state's dedupe keys: the start's alone, since the
+	// collector's windows count once by its mark, not by keys.
+	Dedupe string
 }
 
 // decisions is the history without its times: the split and the
@@ -298,8 +359,8 @@ func decisions(h experiment.History) []experiment.Point {
 // replica and then on three: each tick fans out to a collect event per
 // running experiment, which the Broker's Trigger spreads over the
 // replicas. Both runs must fold in exactly what was served, each window
-// once, and end in the same state; with three, every replica must have
-// collected.
+// once, and end in the same state, with no dedupe key but the start's;
+// with three, every replica must have collected.
 func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 	var ends []collectedEnd
 	for _, n := range []int{1, 3} {
@@ -312,8 +373,15 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 			}
 			exact(t, p, rec)
 			t.Logf("%d replicas: %s %s after %d windows, traffic %v", n, rec.State.Phase, rec.State.Outcome, rec.State.Iteration, rec.State.Traffic)
+			var keys struct{ Dedupe string }
+			if err := json.Unmarshal([]byte(rec.Service.Annotations[store.AnnotationState]), &keys); err != nil {
+				t.Fatal(err)
+			}
+			if len(keys.Dedupe) != 12 {
+				t.Errorf("%d bytes of dedupe keys after %d windows, want the start's 12 alone", len(keys.Dedupe), rec.State.Iteration)
+			}
 			ends = append(ends, collectedEnd{string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner,
-				rec.State.Iteration, rec.State.Traffic, rec.State.Data, decisions(rec.State.History)})
+				rec.State.Iteration, rec.State.Traffic, rec.State.Data, decisions(rec.State.History), keys.Dedupe})
 			for k, l := range s.ReplicaLogs() {
 				applied := countLog(l, "collect", "applied")
 				t.Logf("replica %d: %d collect events applied, %d ticks fanned out", k, applied, countLog(l, "tick", "applied"))

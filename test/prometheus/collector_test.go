@@ -176,11 +176,7 @@ func TestCollectorAgainstPrometheus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := collector.Event(ns, service, first)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []collector.Window{{Key: events.DedupeKey(e), Data: first}}
+		want := []collector.Window{{Data: first}}
 		if diff := cmp.Diff(want, got, approx); diff != "" {
 			t.Errorf("Windows (-want +got):\n%s", diff)
 		}

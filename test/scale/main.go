@@ -12,7 +12,7 @@
 // real Knative Serving controller beside a smaller N and reports its
 // reconciles and CPU per iter8 write.
 //
-//	go run ./test/scale [-n 10,100] [-replicas 1,3] [-ticks 2] [-controller-n 10] [-out docs/benchmarks.md] [-section scale]
+//	go run ./test/scale [-n 10,100] [-replicas 1,3] [-ticks 2] [-controller-n 10] [-out docs/benchmarks.md] [-section scale] [-dump DIR]
 //
 // make bench runs the defaults; the N = 1,000 figures come from
 //
@@ -49,6 +49,7 @@ type options struct {
 	scrape       time.Duration
 	out, section string
 	fanout       bool
+	dump         string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func run() error {
 	flag.DurationVar(&o.scrape, "scrape", 2*time.Second, "Prometheus's scrape interval")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown file whose section -section is replaced; empty: none")
 	flag.StringVar(&o.section, "section", "scale", "the section of -out to write (scale-large for the N = 1,000 run)")
+	flag.StringVar(&o.dump, "dump", "", "directory to write every Service's iter8 annotations into after each row (one JSON file per row); empty: none")
 	flag.Parse()
 	var err error
 	if o.ns, err = ints(nFlag); err != nil {

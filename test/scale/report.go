@@ -43,7 +43,7 @@ func markdown(o options, rows, ctl []row) string {
 		b.WriteString(intro + "\n\n")
 	}
 	b.WriteString(header(o) + "\n\n")
-	b.WriteString("Services are created as objects with the Serving controller off (its cost is measured apart, with -controller-n); every experiment is a canary on the built-in errors ratio that never decides, and before every tick each revision serves new requests that Prometheus scrapes. A tick is sent to one replica, as a PingSource's Trigger delivers it; what the functions emit goes through a stand-in Broker that delivers to the replicas in turn.\n\n")
+	b.WriteString("Services are created as objects with the Serving controller off (its cost is measured apart, with -controller-n); every row starts experiments of its own (so that each row's Services hold the same number of windows, one per tick), each a canary on the built-in errors ratio that never decides, and before every tick each revision serves new requests that Prometheus scrapes. A tick is sent to one replica, as a PingSource's Trigger delivers it; what the functions emit goes through a stand-in Broker that delivers to the replicas in turn.\n\n")
 	b.WriteString("| N | replicas | tick: every experiment folded (median) | per experiment | API requests / experiment / tick | 409s / PUT | functions CPU / tick | peak RSS / replica | Prometheus queries / experiment / tick | Service as stored (iter8 annotations) | bytes to etcd / experiment / tick | tick answers | load average |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {

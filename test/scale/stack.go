@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,15 +94,34 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// measure creates n Services with running experiments and, for each
-// replica count, runs the ticks.
+// measure, for each replica count, creates n Services with running
+// experiments and runs the ticks. Each replica count has Services and
+// experiments of its own (namespace scale-N-rR), so that every row
+// measures experiments that have folded in the same windows: the state
+// grows with each window (the events log, the history), and a row that
+// went on with the previous row's experiments would weigh its Services
+// after more windows, not more replicas.
 func (s *stack) measure(ctx context.Context, n int, replicaCounts []int, controller bool) ([]row, error) {
-	ns := fmt.Sprintf("scale-%d", n)
-	if controller {
-		ns = fmt.Sprintf("scale-controller-%d", n)
+	var rows []row
+	for _, r := range replicaCounts {
+		ns := fmt.Sprintf("scale-%d-r%d", n, r)
+		if controller {
+			ns = fmt.Sprintf("scale-controller-%d-r%d", n, r)
+		}
+		rw, err := s.measureOne(ctx, ns, n, r, controller)
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, rw)
 	}
+	return rows, nil
+}
+
+// measureOne creates n Services with running experiments in namespace ns
+// and runs the ticks on r replicas.
+func (s *stack) measureOne(ctx context.Context, ns string, n, r int, controller bool) (row, error) {
 	if _, err := s.c.Kube().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", ns, err)
+		return row{}, fmt.Errorf("namespace %s: %w", ns, err)
 	}
 	sv := servingclient.NewForConfigOrDie(s.c.Config)
 	name := func(i int) string { return fmt.Sprintf("svc-%d", i) }
@@ -114,61 +134,46 @@ func (s *stack) measure(ctx context.Context, n int, replicaCounts []int, control
 		}
 		return deliver.BareService(ctx, sv, ns, name(i), name(i)+"-v1", name(i)+"-v2")
 	}); err != nil {
-		return nil, err
+		return row{}, err
 	}
 	s.logf("%s: %d Services created in %s", ns, n, time.Since(t0).Round(time.Millisecond))
-	var rows []row
-	started := false
-	for _, r := range replicaCounts {
-		env := []string{"ITER8_PROMETHEUS_URL=" + s.prom.URL(), "ITER8_PROMETHEUS_PRESET=knative-opencensus",
-			"ITER8_PROMETHEUS_DELAY=0s", "K_SINK=" + s.broker.url, "ITER8_LOG_FORMAT=text",
-			// Each tick collects up to its own time, not the minute's.
-			"ITER8_TICK_PERIOD=1ms", "ITER8_TICK_FANOUT=" + strconv.FormatBool(s.o.fanout)}
-		args := []string{"-namespaces", ns}
-		if s.o.workers > 0 {
-			args = append(args, "-tick-workers", strconv.Itoa(s.o.workers))
-		}
-		var fns []*deliver.Functions
-		var urls []string
-		stopAll := func() {
-			for _, f := range fns {
-				f.Stop()
-			}
-		}
-		for range r {
-			f, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(s.c.Root), s.c.Kubeconfig, deliver.WithEnv(env...), deliver.WithArgs(args...))
-			if err != nil {
-				stopAll()
-				return rows, err
-			}
-			fns, urls = append(fns, f), append(urls, f.URL)
-		}
-		s.broker.route(urls)
-		if !started {
-			t0 := time.Now()
-			client := deliver.NewClient(urls[0])
-			if err := parallel(n, 8, func(i int) error {
-				ev, _ := deliver.New(events.TypeExperimentStart, "start", events.Subject(ns, name(i)), spec(name(i)))
-				rep, _, err := client.Deliver(ctx, ev)
-				if err == nil && rep.Status != http.StatusOK {
-					err = fmt.Errorf("start %s/%s: HTTP %d %s", ns, name(i), rep.Status, rep.Body)
-				}
-				return err
-			}); err != nil {
-				stopAll()
-				return rows, err
-			}
-			started = true
-			s.logf("%s: %d experiments started in %s", ns, n, time.Since(t0).Round(time.Millisecond))
-		}
-		rw, err := s.ticks(ctx, ns, n, fns, controller)
-		stopAll()
-		if err != nil {
-			return rows, err
-		}
-		rows = append(rows, rw)
+	env := []string{"ITER8_PROMETHEUS_URL=" + s.prom.URL(), "ITER8_PROMETHEUS_PRESET=knative-opencensus",
+		"ITER8_PROMETHEUS_DELAY=0s", "K_SINK=" + s.broker.url, "ITER8_LOG_FORMAT=text",
+		// Each tick collects up to its own time, not the minute's.
+		"ITER8_TICK_PERIOD=1ms", "ITER8_TICK_FANOUT=" + strconv.FormatBool(s.o.fanout)}
+	args := []string{"-namespaces", ns}
+	if s.o.workers > 0 {
+		args = append(args, "-tick-workers", strconv.Itoa(s.o.workers))
 	}
-	return rows, nil
+	var fns []*deliver.Functions
+	var urls []string
+	defer func() {
+		for _, f := range fns {
+			f.Stop()
+		}
+	}()
+	for range r {
+		f, err := deliver.StartFunctions(ctx, deliver.FunctionsBin(s.c.Root), s.c.Kubeconfig, deliver.WithEnv(env...), deliver.WithArgs(args...))
+		if err != nil {
+			return row{}, err
+		}
+		fns, urls = append(fns, f), append(urls, f.URL)
+	}
+	s.broker.route(urls)
+	t0 = time.Now()
+	client := deliver.NewClient(urls[0])
+	if err := parallel(n, 8, func(i int) error {
+		ev, _ := deliver.New(events.TypeExperimentStart, "start", events.Subject(ns, name(i)), spec(name(i)))
+		rep, _, err := client.Deliver(ctx, ev)
+		if err == nil && rep.Status != http.StatusOK {
+			err = fmt.Errorf("start %s/%s: HTTP %d %s", ns, name(i), rep.Status, rep.Body)
+		}
+		return err
+	}); err != nil {
+		return row{}, err
+	}
+	s.logf("%s: %d experiments started in %s", ns, n, time.Since(t0).Round(time.Millisecond))
+	return s.ticks(ctx, ns, n, fns, controller)
 }
 
 // snapshot is every counter a tick is measured by.
@@ -294,8 +299,40 @@ func (s *stack) ticks(ctx context.Context, ns string, n int, fns []*deliver.Func
 			}
 		}
 		s.logf("%s, %d replicas, tick %d: every experiment folded in %s; %v", ns, len(fns), k, took.Round(time.Millisecond), d.verb)
+		if k == s.o.ticks-1 {
+			if err := s.dump(ns, recs); err != nil {
+				return rw, err
+			}
+		}
 	}
 	return rw, nil
+}
+
+// dump writes the iter8 annotations of every Service in recs, by name,
+// into -dump's directory, one JSON file per row (its namespace), to diff
+// two rows' state.
+func (s *stack) dump(ns string, recs []store.Record) error {
+	if s.o.dump == "" {
+		return nil
+	}
+	out := map[string]map[string]string{}
+	for _, r := range recs {
+		ann := map[string]string{}
+		for k, v := range r.Service.Annotations {
+			if strings.HasPrefix(k, events.Prefix) {
+				ann[k] = v
+			}
+		}
+		out[r.Service.Name] = ann
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.o.dump, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.o.dump, ns+".json"), b, 0o644)
 }
 
 // promQueries is how many instant queries Prometheus has answered.
