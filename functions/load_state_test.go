@@ -1,7 +1,6 @@
 package functions
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"testing"
@@ -66,13 +65,7 @@ func TestLoadStateStaysSmall(t *testing.T) {
 	r.all(t, event(t, events.TypeExperimentStart, "/test", "start", loadNeverDecides))
 	st, _, _ := r.stored(t, "default", "shop")
 	for k := 1; k <= 100; k++ {
-		tick := t0.Add(time.Duration(k) * time.Minute)
-		r.now = tick.Add(time.Second)
-		e := collectEvent(t, "default", st.ID, tick, "")
-		r.all(t, e)
-		if _, err := r.hs[k%3].Route(context.Background(), e); err != nil {
-			t.Fatalf("tick %d redelivered: %v", k, err)
-		}
+		r.tickTwice(t, st.ID, k)
 	}
 	got, dedupe, size := r.stored(t, "default", "shop")
 	t.Logf("after 100 bursts: state annotation %d bytes, %d of them dedupe keys", size, len(dedupe))
