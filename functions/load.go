@@ -40,9 +40,10 @@ func WithLoader(l Loader) Option { return func(h *Handlers) { h.load = l } }
 // window records no dedupe key: like the collector's windows, it counts
 // once by the collector's mark (State.Collected), which its write moves to
 // the window's end (observeOp), so a key would only take 12 bytes of the
-// Service's annotations per burst. Two replicas that send overlapping
-// bursts for one tick each compute another window, which no key would
-// have told apart: the mark does, counting the first written.
+// Service's annotations per burst. Two replicas that send bursts for one
+// tick at once measure different windows, which keys (one per window)
+// never told apart: it is the mark that counts only the first written of
+// overlapping windows.
 func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) error {
 	if h.load == nil || rec.Spec == nil || rec.Spec.Load == nil || rec.State == nil || rec.State.Phase != experiment.PhaseRunning || rec.Service == nil {
 		return nil

@@ -112,15 +112,9 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 			}
 			exact(t, p, rec)
 			t.Logf("%d replicas: %s %s after %d windows, traffic %v", n, rec.State.Phase, rec.State.Outcome, rec.State.Iteration, rec.State.Traffic)
-			var keys struct{ Dedupe string }
-			if err := json.Unmarshal([]byte(rec.Service.Annotations[store.AnnotationState]), &keys); err != nil {
-				t.Fatal(err)
-			}
-			if len(keys.Dedupe) != 12 {
-				t.Errorf("%d bytes of dedupe keys after %d windows, want the start's 12 alone", len(keys.Dedupe), rec.State.Iteration)
-			}
+			keys := startKeyAlone(t, rec)
 			ends = append(ends, collectedEnd{string(rec.State.Phase), string(rec.State.Outcome), rec.State.Winner,
-				rec.State.Iteration, rec.State.Traffic, rec.State.Data, decisions(rec.State.History), keys.Dedupe})
+				rec.State.Iteration, rec.State.Traffic, rec.State.Data, decisions(rec.State.History), keys})
 			for k, l := range s.ReplicaLogs() {
 				applied := countLog(l, "collect", "applied")
 				t.Logf("replica %d: %d collect events applied, %d ticks fanned out", k, applied, countLog(l, "tick", "applied"))
@@ -135,6 +129,21 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 			t.Errorf("three replicas ended differently from one on the same traffic (-one +three):\n%s", diff)
 		}
 	}
+}
+
+// startKeyAlone returns the dedupe keys of rec's state, and fails unless
+// they are the start's 12 bytes alone: the collector's windows and the
+// load generator's bursts count once by the collector's mark, not by keys.
+func startKeyAlone(t *testing.T, rec store.Record) string {
+	t.Helper()
+	var keys struct{ Dedupe string }
+	if err := json.Unmarshal([]byte(rec.Service.Annotations[store.AnnotationState]), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.Dedupe) != 12 {
+		t.Errorf("%d bytes of dedupe keys after %d windows, want the start's 12 alone", len(keys.Dedupe), rec.State.Iteration)
+	}
+	return keys.Dedupe
 }
 
 // countLog counts the JSON log lines with message msg and, unless empty,
