@@ -36,7 +36,14 @@ func WithLoader(l Loader) Option { return func(h *Handlers) { h.load = l } }
 // burst that can never work (a target off the tag host) fails the
 // experiment. A tick time at that already has its burst folded in (a
 // redelivered collect event, a doubled tick) sends none: its window would
-// count once anyway, and the load would reach the version twice.
+// count once anyway, and the load would reach the version twice. Its
+// window records no dedupe key: like the collector's windows, it counts
+// once by the collector's mark (State.Collected), which its write moves to
+// the window's end (observeOp), so a key would only take 12 bytes of the
+// Service's annotations per burst. Two replicas that send bursts for one
+// tick at once measure different windows, which keys (one per window)
+// never told apart: it is the mark that counts only the first written of
+// overlapping windows.
 func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) error {
 	if h.load == nil || rec.Spec == nil || rec.Spec.Load == nil || rec.State == nil || rec.State.Phase != experiment.PhaseRunning || rec.Service == nil {
 		return nil
@@ -67,7 +74,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) 
 	burst := experiment.LoadBurst{Asked: b.Stats.Asked, Requested: b.Stats.Requested, Sent: b.Stats.Sent, Errors: b.Stats.Errors,
 		Seconds: b.Stats.Span.Seconds(), KeptUp: b.Stats.KeptUp(), Capped: strings.Join(b.Stats.Capped, "; "), Tick: at}
 	observe := h.observeOp(b.Data, true)
-	res, out, err := h.foldWith(ctx, ns, name, nil, b.Key, func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
+	_, out, err := h.foldWith(ctx, ns, name, nil, "", func(spec events.ExperimentSpec, st experiment.State) (experiment.State, experiment.Result, error) {
 		counted := !collectedAlready(st, b.Data.Window)
 		next, result, err := observe(spec, st)
 		if err == nil && counted {
@@ -84,9 +91,7 @@ func (h *Handlers) loadOne(ctx context.Context, rec store.Record, at time.Time) 
 	if err != nil {
 		return fmt.Errorf("load %s: %w", rec.Name(), err)
 	}
-	if !res.Duplicate {
-		h.forward(ctx, out)
-	}
+	h.forward(ctx, out) // nothing, when the mark showed it folded in already
 	return nil
 }
 

@@ -46,8 +46,7 @@ func (f *fakeLoader) Run(_ context.Context, x load.Target) (load.Burst, error) {
 	}
 	obs := events.NewMetricsObserved(*f.now, f.now.Add(10*time.Second))
 	obs.Set(x.Version, "errors", events.Ratio(1, 100))
-	return load.Burst{Key: events.DedupeKeyOf(load.Source, events.WindowID(events.Subject(x.Namespace, x.Service), load.Source, obs.Window)),
-		Data: obs, Stats: load.Stats{Asked: 10, Requested: 10, Sent: 100, Errors: 1, Span: 10 * time.Second}}, nil
+	return load.Burst{Data: obs, Stats: load.Stats{Asked: 10, Requested: 10, Sent: 100, Errors: 1, Span: 10 * time.Second}}, nil
 }
 
 // loadFixture starts a performance experiment with a load block on

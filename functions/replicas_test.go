@@ -122,6 +122,20 @@ func (r *replicas) stored(t *testing.T, ns, name string) (experiment.State, stri
 	return st.State, st.Dedupe, len(raw)
 }
 
+// tickTwice delivers the collect event of default/shop's experiment id
+// for the k-th minute's tick to every replica at once, a second after the
+// tick, then once more to one of them, as a redelivery.
+func (r *replicas) tickTwice(t *testing.T, id string, k int) {
+	t.Helper()
+	tick := t0.Add(time.Duration(k) * time.Minute)
+	r.now = tick.Add(time.Second)
+	e := collectEvent(t, "default", id, tick, "")
+	r.all(t, e)
+	if _, err := r.hs[k%len(r.hs)].Route(context.Background(), e); err != nil {
+		t.Fatalf("tick %d redelivered: %v", k, err)
+	}
+}
+
 // event is an event about default/shop from source with id.
 func event(t *testing.T, typ, source, id string, data any) cloudevents.Event {
 	t.Helper()
@@ -227,13 +241,7 @@ func TestTickOnlyStateStaysSmall(t *testing.T) {
 	st, _, _ := r.stored(t, "default", "shop")
 	largest, at := 0, 0
 	for k := 1; k <= 200; k++ {
-		tick := t0.Add(time.Duration(k) * time.Minute)
-		r.now = tick.Add(time.Second)
-		e := collectEvent(t, "default", st.ID, tick, "")
-		r.all(t, e)
-		if _, err := r.hs[k%3].Route(context.Background(), e); err != nil {
-			t.Fatalf("tick %d redelivered: %v", k, err)
-		}
+		r.tickTwice(t, st.ID, k)
 		size := 0
 		for key, v := range r.annotations(t, "default", "shop") {
 			if strings.HasPrefix(key, events.Prefix) {

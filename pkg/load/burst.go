@@ -13,11 +13,10 @@ import (
 	"github.com/iter8-knative/iter8/events"
 )
 
-// Burst is what one burst measured.
+// Burst is what one burst measured. It has no dedupe key: the functions
+// count its window once by the collector's mark, which they move to the
+// window's end in the same write, as for the collector's windows.
 type Burst struct {
-	// Key is the window's dedupe key: the same window of the same Service
-	// always has the same key.
-	Key  string
 	Data events.MetricsObserved
 	// Stats says how well the generator kept to the requested rate.
 	Stats Stats
@@ -88,7 +87,6 @@ func (g *Generator) Run(ctx context.Context, x Target) (Burst, error) {
 	}
 	st := Stats{Asked: x.Spec.Load.Defaulted().Rate, Requested: p.rate, Sent: m.sent, Errors: m.errors,
 		Span: m.last.Sub(m.first) + time.Duration(float64(time.Second)/p.rate), WarmUp: warm, Capped: p.capped}
-	key := events.DedupeKeyOf(Source, events.WindowID(subject, Source, obs.Window))
 	level := slog.LevelInfo
 	if !st.KeptUp() {
 		level = slog.LevelWarn
@@ -96,5 +94,5 @@ func (g *Generator) Run(ctx context.Context, x Target) (Burst, error) {
 	log.LogAttrs(ctx, level, "load burst", slog.String("service", subject), slog.String("version", x.Version),
 		slog.Int64("sent", st.Sent), slog.Int64("errors", st.Errors), slog.Float64("requested", st.Requested),
 		slog.Float64("achieved", st.Achieved()), slog.Int64("warmUp", warm), slog.String("capped", strings.Join(p.capped, "; ")))
-	return Burst{Key: key, Data: obs, Stats: st}, nil
+	return Burst{Data: obs, Stats: st}, nil
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/iter8-knative/iter8/events"
 )
 
-// Source is the CloudEvents source of the windows the generator measures,
-// part of each window's dedupe key: every replica must use the same.
-const Source = "/apis/v1/namespaces/iter8-system/services/iter8-functions/load"
-
 // Defaults of the ceiling (see FromEnv).
 const (
 	// DefaultMaxRate is the highest rate a burst is sent at, whatever the

@@ -187,9 +187,6 @@ func TestRunMeasures(t *testing.T) {
 	if _, ok := v["conversion"]; ok {
 		t.Error("the generator observed a metric it does not measure")
 	}
-	if b.Key != events.DedupeKeyOf(Source, events.WindowID("ns/shop", Source, b.Data.Window)) {
-		t.Errorf("key %q is not the window's", b.Key)
-	}
 }
 
 func TestRunRefusesOtherHosts(t *testing.T) {

@@ -130,6 +130,7 @@ func TestLoadDecidesPerformance(t *testing.T) {
 			if got := rec.State.Data[0][0].Trials; got != float64(st.Load.Sent) {
 				t.Errorf("errors metric has %v trials, the load status %d requests", got, st.Load.Sent)
 			}
+			startKeyAlone(t, rec)
 		})
 	}
 }
