@@ -14,15 +14,7 @@ func TestFoldedCanaryRampsAsFastInTime(t *testing.T) {
 	s := load(t, "canary-good")
 	// At 50 requests a window the ramp, not the samples, sets the pace.
 	s.Traffic.RequestsPerInterval = 50
-	var first experiment.State
-	_, err := simulate.RunAll(s, simulate.Options{Runs: 1, Seed: 3, Workers: 1, OnState: func(_ int, st experiment.State) {
-		if st.Iteration == 1 {
-			first = st
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := stateAt(t, s, 3, 1)
 	fine, err := Estimate(s.Experiment, first, ETAOptions{Runs: 60, Horizon: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -47,15 +39,7 @@ func TestABETADrawsFromThePosterior(t *testing.T) {
 		wider    bool
 	}{{"ab-conversion", true}, {"canary-good", false}} {
 		s := load(t, c.scenario)
-		var third experiment.State
-		_, err := simulate.RunAll(s, simulate.Options{Runs: 1, Seed: 4, Workers: 1, OnState: func(_ int, st experiment.State) {
-			if st.Iteration == 2 {
-				third = st
-			}
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		third := stateAt(t, s, 4, 2)
 		drawn, err := Estimate(s.Experiment, third, ETAOptions{Runs: 60, Horizon: 100})
 		if err != nil {
 			t.Fatal(err)
@@ -68,4 +52,22 @@ func TestABETADrawsFromThePosterior(t *testing.T) {
 			t.Errorf("%s: spread %v–%v drawn, %v–%v at the point estimates: wider %v, want %v", c.scenario, drawn.P10, drawn.P90, point.P10, point.P90, got, c.wider)
 		}
 	}
+}
+
+// stateAt is the engine's state after window iteration of one run of s.
+func stateAt(t *testing.T, s simulate.Scenario, seed uint64, iteration int) experiment.State {
+	t.Helper()
+	var at *experiment.State
+	_, err := simulate.RunAll(s, simulate.Options{Runs: 1, Seed: seed, Workers: 1, OnState: func(_ int, st experiment.State) {
+		if st.Iteration == iteration {
+			at = &st
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at == nil {
+		t.Fatalf("%s seed %d decided before window %d", s.Name, seed, iteration)
+	}
+	return *at
 }
