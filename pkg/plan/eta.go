@@ -23,9 +23,11 @@ const (
 	ETAPilot  = 20
 	ETABudget = 3000
 	// ETAMaxWindows caps a forward run's windows, as MaxWindows does a
-	// plan's, but finer: an ETA is read in minutes (720 keeps one-minute
-	// windows for 12 hours, two-minute ones for the default 24).
-	ETAMaxWindows = 720
+	// plan's, but finer: an ETA is read in minutes, and a folded window
+	// decides only at its end (1440 keeps one-minute windows for the
+	// default maxDuration of 24 hours). The budget keeps a slow
+	// experiment's ETA cheap: fewer, longer runs.
+	ETAMaxWindows = 1440
 )
 
 // ErrNoETA is wrapped when the state cannot be continued yet: not
@@ -49,6 +51,9 @@ type ETA struct {
 	// limit.
 	Decided  float64            `json:"decidedInTime"`
 	Outcomes map[string]float64 `json:"outcomes"`
+	// Scale is the survival correction's λ: the factor the observed
+	// differences of the reward from the baseline were scaled by (1: none).
+	Scale float64 `json:"scale,omitempty"`
 	// Window and Rate are what the ETA assumed, read from the state: the
 	// mean window length and requests a second so far.
 	Window Seconds `json:"windowSeconds"`
@@ -69,15 +74,24 @@ type ETAOptions struct {
 	// maxDuration (a scenario's horizon).
 	Horizon int
 	Workers int
-	// Posterior draws each run's truth from the posterior; false takes
-	// the point estimates.
-	Posterior bool
+	// Point takes the (corrected) point estimates in every run instead of
+	// drawing each run's truth from the posterior around them: a narrower
+	// spread that leaves out what the data do not yet know. For
+	// benchmarks.
+	Point bool
+	// Truth, when set, replaces what the data imply: an oracle that knows
+	// every version's distributions, for benchmarks only.
+	Truth map[string]map[string]simulate.Dist
+	// Raw leaves out the survival correction (survival.go): the estimates
+	// as the data give them. For benchmarks.
+	Raw bool
 }
 
 // Estimate simulates st forward: each run draws every version's metric
 // distributions from the posterior its data imply (a version without data
-// takes the baseline's) and continues the real engine from st at the rate
-// and window length seen so far, until it decides or reaches maxDuration.
+// takes the baseline's), moved by the survival correction (survival.go),
+// and continues the real engine from st at the rate and window length
+// seen so far, until it decides or reaches maxDuration.
 func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ETA, error) {
 	spec = spec.Defaulted()
 	if st.Phase != experiment.PhaseRunning || st.Iteration < 1 {
@@ -112,7 +126,20 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		o.Budget = ETABudget
 	}
 	horizon := (left + f - 1) / f
-	run := func(i int) (simulate.RunResult, error) { return forward(spec, st, o, i, rpi, horizon, step) }
+	scale := 1.0
+	var center map[string]map[string]simulate.Dist
+	if o.Truth == nil && !o.Raw {
+		var err error
+		real := max(1, int64(math.Round(total/float64(st.Iteration))))
+		center, scale, err = survivalScale(spec, st, fitted(spec, st, nil), window, real, o.Seed, o.Workers)
+		if err != nil {
+			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
+		}
+		if o.Point || !drawn(spec.Kind) {
+			o.Truth = center
+		}
+	}
+	run := func(i int) (simulate.RunResult, error) { return forward(spec, st, o, center, i, rpi, horizon, f, step) }
 	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)
 	if err == nil {
 		steps := 0
@@ -129,7 +156,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 	}
 	o.Runs = len(results)
-	e := ETA{Iteration: st.Iteration, Runs: o.Runs, Window: window.Seconds(), Rate: total / ran.Seconds(), Outcomes: map[string]float64{}}
+	e := ETA{Iteration: st.Iteration, Runs: o.Runs, Scale: scale, Window: window.Seconds(), Rate: total / ran.Seconds(), Outcomes: map[string]float64{}}
 	var secs, windows []float64
 	decided := 0
 	for _, r := range results {
@@ -177,12 +204,31 @@ func parallel(from, to, workers int, run func(int) (simulate.RunResult, error)) 
 
 // forward is run i: a truth drawn from the posterior, then one continued
 // run of the engine.
-func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, i int, rpi int64, windows int, step time.Duration) (simulate.RunResult, error) {
+func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, center map[string]map[string]simulate.Dist, i int, rpi int64, windows, f int, step time.Duration) (simulate.RunResult, error) {
 	seed := o.Seed
 	rng := rand.New(rand.NewPCG(seed, uint64(i)))
-	if !o.Posterior {
+	if o.Point {
 		rng = nil
 	}
+	truth := o.Truth
+	if truth == nil {
+		truth = around(spec, center, fitted(spec, st, nil), fitted(spec, st, rng))
+	}
+	sc := simulate.Scenario{
+		Name: "eta", Experiment: folded(spec, f), Truth: truth, Expect: simulate.PossibleOutcomes(spec),
+		Traffic: simulate.Traffic{RequestsPerInterval: rpi, MaxIntervals: windows},
+	}
+	r, err := simulate.RunAll(sc, simulate.Options{Runs: 1, First: i, Seed: seed, Workers: 1, Interval: step, From: &st})
+	if err != nil {
+		return simulate.RunResult{}, err
+	}
+	return r[0], nil
+}
+
+// fitted is what st's data imply: every version's metrics at their
+// point estimates (or drawn from the posterior when rng is set), a version
+// without data on a metric taking the baseline's.
+func fitted(spec events.ExperimentSpec, st experiment.State, rng *rand.Rand) map[string]map[string]simulate.Dist {
 	truth := map[string]map[string]simulate.Dist{}
 	for v, name := range st.Versions {
 		truth[name] = map[string]simulate.Dist{}
@@ -197,15 +243,37 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, i in
 			truth[name][m.Name] = d
 		}
 	}
-	sc := simulate.Scenario{
-		Name: "eta", Experiment: spec, Truth: truth, Expect: simulate.PossibleOutcomes(spec),
-		Traffic: simulate.Traffic{RequestsPerInterval: rpi, MaxIntervals: windows},
+	return truth
+}
+
+// drawn tells whether the ETA of an experiment of this kind draws each
+// run's truth from the posterior. A/B and A/B/n experiments do: how long
+// they take hangs on differences the data know only roughly. Canary and
+// performance experiments decide against fixed limits, and their ETAs
+// measured closer to the truth at the point estimates (a canary's ramp is
+// the same in every run; drawing values near a limit stretched its spread
+// to hours for a clearly good candidate).
+func drawn(kind string) bool { return kind == events.KindAB || kind == events.KindABN }
+
+// around moves a posterior draw by what the survival correction moved the
+// point estimates: drawn + (center − point), metric by metric, so that the
+// draws spread around the corrected values. Without a center, the draw.
+func around(spec events.ExperimentSpec, center, point, drawn map[string]map[string]simulate.Dist) map[string]map[string]simulate.Dist {
+	if center == nil {
+		return drawn
 	}
-	r, err := simulate.RunAll(sc, simulate.Options{Runs: 1, First: i, Seed: seed, Workers: 1, Interval: step, From: &st})
-	if err != nil {
-		return simulate.RunResult{}, err
+	for v, ms := range drawn {
+		for _, m := range spec.Metrics {
+			shift := center[v][m.Name].Value(m) - point[v][m.Name].Value(m)
+			if shift == 0 {
+				continue
+			}
+			if d, err := scaled(ms[m.Name], m, ms[m.Name].Value(m)+shift); err == nil {
+				ms[m.Name] = d
+			}
+		}
 	}
-	return r[0], nil
+	return drawn
 }
 
 // placeholder stands for a metric no version has data on yet: it cannot

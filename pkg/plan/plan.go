@@ -28,7 +28,9 @@ const (
 	MaxBadRuns = 100
 	// MaxWindows caps the windows of one run: a longer horizon is
 	// simulated in coarser windows (several real windows folded into one),
-	// which the anytime-valid rules allow at a small cost in resolution.
+	// which the anytime-valid rules allow at a small cost in resolution;
+	// the traffic moves as far in a folded window as in the real windows
+	// it stands for (folded).
 	MaxWindows = 240
 	// Extend is how far past maxDuration the expected case runs, so that
 	// the plan can say how much longer a slow experiment would need.
@@ -149,6 +151,7 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 		// Run past maxDuration: a run is cut at the real limit when scored.
 		run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
 	}
+	run = folded(run, g.factor)
 	p := Plan{
 		Kind: spec.Kind, Versions: spec.Versions(), Rate: a.Rate, Window: g.window.Seconds(),
 		MaxDuration: maxD.Seconds(), Seed: o.Seed, Assumed: map[string]map[string]float64{},
@@ -188,7 +191,7 @@ const Zoom = 4
 // chance of deciding in time can only be underestimated (by the share of
 // runs deciding between Zoom·p90 and maxDuration).
 func zoom(spec events.ExperimentSpec, a Assumptions, truth map[string]map[string]simulate.Dist, g grid, o Options) (grid, bool, error) {
-	run := spec
+	run := folded(spec, g.factor)
 	run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
 	results, err := simulate.RunAll(g.scenario("plan-pilot", run, truth, spec),
 		simulate.Options{Seed: o.Seed ^ 0x5eed, Workers: o.Workers, Interval: g.window, Runs: PilotRuns})

@@ -1,0 +1,151 @@
+package plan
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/stats"
+)
+
+// The survival correction (docs/planning.md, "The ETA"). An experiment
+// still running after t windows is, among all runs of the same truth, one
+// whose evidence has so far been weaker than usual: that is why it has not
+// decided. Its point estimates of the differences between versions are
+// therefore too small, and a forward run at those estimates is too slow,
+// most of all late in a run (the benchmark measured ETAs about 1.6× too
+// long at fixed true values). The correction is the conditional maximum
+// likelihood estimate given survival: the observed differences from the
+// baseline are scaled by the λ ≥ 1 that maximises
+//
+//	−(λ−1)²·Z²/2 − log P_λ(no decision in t windows),
+//
+// where Z² is Σ (difference / its standard error)² (the normal likelihood
+// of the observed differences when the true ones are λ times them), and
+// P_λ is estimated by running the real engine from the start under the
+// scaled truth, with common random numbers across λ.
+var (
+	// SurvivalScales is the grid of λ.
+	SurvivalScales = []float64{0.25, 0.5, 0.75, 1, 1.5, 2, 3}
+	// SurvivalRuns is the runs per λ.
+	SurvivalRuns = 24
+	// SurvivalBudget caps the engine windows of all survival runs; a
+	// longer history is simulated in folded windows.
+	SurvivalBudget = 3000
+)
+
+// survivalScale returns the truth with the reward's differences from the
+// baseline scaled by the conditional MLE of λ, and λ; the truth as given
+// and 1 when the correction does not apply (no reward, a quantile reward,
+// no difference seen).
+func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[string]map[string]simulate.Dist, window time.Duration, rpi int64, seed uint64, workers int) (map[string]map[string]simulate.Dist, float64, error) {
+	if spec.Reward == nil || (spec.Kind != events.KindAB && spec.Kind != events.KindABN) {
+		return truth, 1, nil
+	}
+	j := slices.IndexFunc(spec.Metrics, func(m events.MetricSpec) bool { return m.Name == spec.Reward.Metric })
+	if j < 0 {
+		return truth, 1, nil
+	}
+	m := spec.Metrics[j]
+	base, baseSE, ok := estimate(m, st.Data[0][j])
+	if !ok {
+		return truth, 1, nil
+	}
+	var zs []float64
+	diffs := map[string]float64{}
+	for v := 1; v < len(st.Versions); v++ {
+		x, se, ok := estimate(m, st.Data[v][j])
+		if !ok || !(se*se+baseSE*baseSE > 0) {
+			continue
+		}
+		diffs[st.Versions[v]] = x - base
+		zs = append(zs, (x-base)/math.Sqrt(se*se+baseSE*baseSE))
+	}
+	if len(zs) == 0 {
+		return truth, 1, nil
+	}
+	at := func(lambda float64) (map[string]map[string]simulate.Dist, bool) {
+		out := map[string]map[string]simulate.Dist{}
+		for v, ms := range truth {
+			out[v] = ms
+			d, ok := diffs[v]
+			if !ok {
+				continue
+			}
+			s, err := scaled(ms[m.Name], m, base+lambda*d)
+			if err != nil {
+				return nil, false // out of range (a ratio above 1): not a candidate λ
+			}
+			out[v] = maps.Clone(ms)
+			out[v][m.Name] = s
+		}
+		return out, true
+	}
+	t := st.Iteration
+	f := max(1, (t*SurvivalRuns*len(SurvivalScales)+SurvivalBudget-1)/SurvivalBudget)
+	best, bestL := 1.0, math.Inf(-1)
+	var bestTruth map[string]map[string]simulate.Dist
+	for _, lambda := range SurvivalScales {
+		tr, ok := at(lambda)
+		if !ok {
+			break
+		}
+		sc := simulate.Scenario{
+			Name: "eta-survival", Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
+			Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
+		}
+		rs, err := simulate.RunAll(sc, simulate.Options{Runs: SurvivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
+		if err != nil {
+			return nil, 0, err
+		}
+		alive := 0
+		for _, r := range rs {
+			if r.Outcome == simulate.OutcomeInconclusive {
+				alive++
+			}
+		}
+		p := (float64(alive) + 0.5) / (float64(len(rs)) + 1)
+		if l := foldedLogLik(zs, lambda) - math.Log(p); l > bestL {
+			best, bestL, bestTruth = lambda, l, tr
+		}
+	}
+	return bestTruth, best, nil
+}
+
+// estimate is a ratio's or a mean's point estimate and standard error;
+// ok is false for a quantile or without data.
+func estimate(m events.MetricSpec, d stats.Data) (x, se float64, ok bool) {
+	switch experiment.KindOf(m.Type) {
+	case stats.Ratio:
+		if !(d.Trials > 0) {
+			return 0, 0, false
+		}
+		p := d.Successes / d.Trials
+		return p, math.Sqrt(max(p*(1-p), 0.25/d.Trials) / d.Trials), true
+	case stats.Mean:
+		if !(d.Count > 1) {
+			return 0, 0, false
+		}
+		return d.Mu, math.Sqrt(d.M2/(d.Count-1)) / math.Sqrt(d.Count), true
+	}
+	return 0, 0, false
+}
+
+// foldedLogLik is the log-likelihood of the observed standardised
+// differences zs when the true ones are λ·zs, read as magnitudes (a folded
+// normal each): how long an experiment takes depends on how large the
+// differences are, not their signs, and the magnitude of a noisy
+// difference overstates the true one (E z² = μ² + 1), which this
+// likelihood corrects: its maximum is below λ = 1, down to 0 when |z| ≤ 1.
+func foldedLogLik(zs []float64, lambda float64) float64 {
+	l := 0.0
+	for _, z := range zs {
+		a, b := z*(1-lambda), z*(1+lambda)
+		l += math.Log(math.Exp(-a*a/2) + math.Exp(-b*b/2))
+	}
+	return l
+}
