@@ -193,11 +193,11 @@ func ETAAccuracy(s simulate.Scenario, refine, runs int, seed uint64, ests []ETAE
 		eta := func(i, at int) (ETA, error) {
 			o := est.Options
 			o.Horizon = s.Traffic.MaxIntervals - at
-			e, err := Estimate(s.Experiment, states[i][at-1], o)
+			x, err := Estimate(s.Experiment, states[i][at-1], o)
 			if err != nil {
-				return e, fmt.Errorf("%s %s run %d window %d: %w", s.Name, est.Name, i, at, err)
+				return x, fmt.Errorf("%s %s run %d window %d: %w", s.Name, est.Name, i, at, err)
 			}
-			return e, nil
+			return x, nil
 		}
 		for i, r := range results {
 			for k := range e.Fixed {

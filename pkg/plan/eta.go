@@ -127,11 +127,14 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	}
 	horizon := (left + f - 1) / f
 	scale := 1.0
+	// point is fitted once: the survival correction starts from it, and
+	// every drawn run is moved by what the correction moved it.
+	point := fitted(spec, st, nil)
 	var center map[string]map[string]simulate.Dist
 	if o.Truth == nil && !o.Raw {
 		var err error
-		real := max(1, int64(math.Round(total/float64(st.Iteration))))
-		center, scale, err = survivalScale(spec, st, fitted(spec, st, nil), window, real, o.Seed, o.Workers)
+		perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
+		center, scale, err = survivalScale(spec, st, point, window, perWindow, o.Seed, o.Workers)
 		if err != nil {
 			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 		}
@@ -139,7 +142,9 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 			o.Truth = center
 		}
 	}
-	run := func(i int) (simulate.RunResult, error) { return forward(spec, st, o, center, i, rpi, horizon, f, step) }
+	run := func(i int) (simulate.RunResult, error) {
+		return forward(spec, st, o, center, point, i, rpi, horizon, f, step)
+	}
 	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)
 	if err == nil {
 		steps := 0
@@ -204,7 +209,7 @@ func parallel(from, to, workers int, run func(int) (simulate.RunResult, error)) 
 
 // forward is run i: a truth drawn from the posterior, then one continued
 // run of the engine.
-func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, center map[string]map[string]simulate.Dist, i int, rpi int64, windows, f int, step time.Duration) (simulate.RunResult, error) {
+func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, center, point map[string]map[string]simulate.Dist, i int, rpi int64, windows, f int, step time.Duration) (simulate.RunResult, error) {
 	seed := o.Seed
 	rng := rand.New(rand.NewPCG(seed, uint64(i)))
 	if o.Point {
@@ -212,7 +217,7 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, cent
 	}
 	truth := o.Truth
 	if truth == nil {
-		truth = around(spec, center, fitted(spec, st, nil), fitted(spec, st, rng))
+		truth = around(spec, center, point, fitted(spec, st, rng))
 	}
 	sc := simulate.Scenario{
 		Name: "eta", Experiment: folded(spec, f), Truth: truth, Expect: simulate.PossibleOutcomes(spec),

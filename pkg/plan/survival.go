@@ -28,14 +28,15 @@ import (
 // of the observed differences when the true ones are λ times them), and
 // P_λ is estimated by running the real engine from the start under the
 // scaled truth, with common random numbers across λ.
-var (
-	// SurvivalScales is the grid of λ.
-	SurvivalScales = []float64{0.25, 0.5, 0.75, 1, 1.5, 2, 3}
-	// SurvivalRuns is the runs per λ.
-	SurvivalRuns = 24
-	// SurvivalBudget caps the engine windows of all survival runs; a
+// survivalScales is the grid of λ.
+var survivalScales = []float64{0.25, 0.5, 0.75, 1, 1.5, 2, 3}
+
+const (
+	// survivalRuns is the runs per λ.
+	survivalRuns = 24
+	// survivalBudget caps the engine windows of all survival runs; a
 	// longer history is simulated in folded windows.
-	SurvivalBudget = 3000
+	survivalBudget = 3000
 )
 
 // survivalScale returns the truth with the reward's differences from the
@@ -86,10 +87,10 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 		return out, true
 	}
 	t := st.Iteration
-	f := max(1, (t*SurvivalRuns*len(SurvivalScales)+SurvivalBudget-1)/SurvivalBudget)
+	f := max(1, (t*survivalRuns*len(survivalScales)+survivalBudget-1)/survivalBudget)
 	best, bestL := 1.0, math.Inf(-1)
 	var bestTruth map[string]map[string]simulate.Dist
-	for _, lambda := range SurvivalScales {
+	for _, lambda := range survivalScales {
 		tr, ok := at(lambda)
 		if !ok {
 			break
@@ -98,7 +99,7 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 			Name: "eta-survival", Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
 			Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
 		}
-		rs, err := simulate.RunAll(sc, simulate.Options{Runs: SurvivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
+		rs, err := simulate.RunAll(sc, simulate.Options{Runs: survivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
 		if err != nil {
 			return nil, 0, err
 		}
