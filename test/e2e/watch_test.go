@@ -12,7 +12,7 @@ import (
 
 	"github.com/iter8-knative/iter8/cmd/kn-iter8/commands"
 	"github.com/iter8-knative/iter8/events"
-	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
+	"github.com/iter8-knative/iter8/test/lockedbuf"
 )
 
 // TestWatchShowsTheEventsOnTheBroker: `kn iter8 watch`, reading only the

@@ -14,29 +14,12 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/lockedbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while watch writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // watching starts `kn iter8 watch` on h in the background and returns once
 // its watch is open, with its output and a channel for its exit code.
-func watching(t *testing.T, h *harness, args ...string) (*syncBuffer, <-chan int) {
+func watching(t *testing.T, h *harness, args ...string) (*lockedbuf.Buffer, <-chan int) {
 	t.Helper()
 	opened := make(chan struct{})
 	var once sync.Once
@@ -44,7 +27,7 @@ func watching(t *testing.T, h *harness, args ...string) (*syncBuffer, <-chan int
 		once.Do(func() { close(opened) })
 		return false, nil, nil
 	})
-	out := &syncBuffer{}
+	out := &lockedbuf.Buffer{}
 	h.env.stdout = out
 	code := make(chan int, 1)
 	go func() { code <- run(context.Background(), h.env, append([]string{"watch"}, args...)) }()
@@ -76,7 +59,7 @@ func step(t *testing.T, h *harness, key string, f func(events.ExperimentSpec, ex
 // waitFor waits until out shows want: watch draws what it reads when it
 // reads it, so a test that changes the Service twice in a row may see only
 // the second.
-func waitFor(t *testing.T, out *syncBuffer, want string) {
+func waitFor(t *testing.T, out *lockedbuf.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), want) {

@@ -17,8 +17,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
 	"github.com/iter8-knative/iter8/test/internal/proc"
+	"github.com/iter8-knative/iter8/test/lockedbuf"
 )
 
 // Functions is the real iter8-functions binary, run on a fixed loopback

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/iter8-knative/iter8/test/internal/lockedbuf"
+	"github.com/iter8-knative/iter8/test/lockedbuf"
 )
 
 // fakeEnv makes the test binary, run by StartFunctions, stand in for
