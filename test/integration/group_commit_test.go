@@ -16,7 +16,6 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/store"
-	"github.com/iter8-knative/iter8/test/cluster"
 )
 
 // putGate sits between a Store and the API server. Armed, it holds the
@@ -103,12 +102,7 @@ func writeGroup(ctx context.Context, t *testing.T, g *putGate, s *store.Store, n
 // process that dies right after the group's write has written all of it:
 // a fresh process finds every redelivered event a duplicate.
 func TestStoreGroupCommit(t *testing.T) {
-	c := cluster.Shared(t)
-	ns := c.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	sv := servingclient.NewForConfigOrDie(c.Config)
-	bareService(ctx, t, sv, ns, "shop")
+	ctx, c, ns, sv := shopService(t, 2*time.Minute)
 	g := &putGate{}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { g.rt = rt; return g }

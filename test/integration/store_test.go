@@ -25,6 +25,19 @@ import (
 )
 
 // bareService creates a Service with no controller involvement needed.
+// shopService creates the bare Service "shop" in a fresh namespace of the
+// shared cluster, and a context that ends after timeout or with the test.
+func shopService(t *testing.T, timeout time.Duration) (context.Context, *cluster.Cluster, string, servingclient.Interface) {
+	t.Helper()
+	c := cluster.Shared(t)
+	ns := c.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	sv := servingclient.NewForConfigOrDie(c.Config)
+	bareService(ctx, t, sv, ns, "shop")
+	return ctx, c, ns, sv
+}
+
 func bareService(ctx context.Context, t testing.TB, sv servingclient.Interface, ns, name string) {
 	t.Helper()
 	svc := &servingv1.Service{
@@ -74,12 +87,7 @@ func addTrials(n float64) store.Mutation {
 // would, each with its own in-process lock, so that they really conflict on
 // the API server). Every distinct event must count exactly once.
 func TestStoreConcurrentDuplicatesCountedOnce(t *testing.T) {
-	c := cluster.Shared(t)
-	ns := c.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	sv := servingclient.NewForConfigOrDie(c.Config)
-	bareService(ctx, t, sv, ns, "shop")
+	ctx, c, ns, _ := shopService(t, 2*time.Minute)
 
 	replicas := make([]*store.Store, 4)
 	for i := range replicas {
@@ -147,12 +155,7 @@ func TestStoreConcurrentDuplicatesCountedOnce(t *testing.T) {
 // our read and our write: the write conflicts and is re-applied on the
 // fresh object, losing neither change.
 func TestStoreStaleWriteRetried(t *testing.T) {
-	c := cluster.Shared(t)
-	ns := c.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sv := servingclient.NewForConfigOrDie(c.Config)
-	bareService(ctx, t, sv, ns, "shop")
+	ctx, _, ns, sv := shopService(t, time.Minute)
 	s := store.New(sv.ServingV1())
 
 	calls := 0
@@ -196,12 +199,7 @@ func TestStoreStaleWriteRetried(t *testing.T) {
 // Knative's validation refuses it before any write, and the Service keeps
 // its traffic and annotations.
 func TestStoreInvalidTrafficNeverWritten(t *testing.T) {
-	c := cluster.Shared(t)
-	ns := c.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sv := servingclient.NewForConfigOrDie(c.Config)
-	bareService(ctx, t, sv, ns, "shop")
+	ctx, _, ns, sv := shopService(t, time.Minute)
 	before, _ := sv.ServingV1().Services(ns).Get(ctx, "shop", metav1.GetOptions{})
 	s := store.New(sv.ServingV1())
 	_, err := s.Update(ctx, ns, "shop", "k", func(r store.Record) (*store.Change, error) {
