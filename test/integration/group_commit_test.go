@@ -20,8 +20,8 @@ import (
 
 // putGate sits between a Store and the API server. Armed, it holds the
 // next PUT until released, so that a test can queue writes behind it; with
-// lose set, the PUTs after the held one reach the API server but their
-// replies are lost, as when the process dies right after writing.
+// lose set, the PUTs after the held one that the API server accepts lose
+// their replies, as when the process dies right after writing.
 type putGate struct {
 	rt      http.RoundTripper
 	mu      sync.Mutex
@@ -53,7 +53,10 @@ func (g *putGate) RoundTrip(req *http.Request) (*http.Response, error) {
 		return g.rt.RoundTrip(req)
 	}
 	resp, err := g.rt.RoundTrip(req)
-	if lose && err == nil {
+	// Only a write that landed loses its reply: the Serving controller
+	// also writes the Service, so a PUT may meet a 409, which the Store
+	// must see to re-run the group, as it would in a live process.
+	if lose && err == nil && resp.StatusCode < 300 {
 		resp.Body.Close()
 		return nil, errors.New("connection reset by peer: the functions process died after writing")
 	}
