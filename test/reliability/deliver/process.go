@@ -64,8 +64,12 @@ func WithLog(w io.Writer) Option {
 
 // StartFunctions starts bin (bin/iter8-functions) against kubeconfig on a
 // free loopback port and waits until it is ready. Its logs are kept in
-// memory (see Log).
+// memory (see Log). This module's bin/iter8-functions is first brought up
+// to date with the source (see fresh).
 func StartFunctions(ctx context.Context, bin, kubeconfig string, opts ...Option) (*Functions, error) {
+	if err := fresh(bin); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("functions: %s is not built (run `make build`): %w", bin, err)
 	}
