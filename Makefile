@@ -52,6 +52,7 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 	$(GO) run ./test/calibration
 	$(GO) run ./test/loadbench
 	$(GO) run ./test/planbench
+	$(GO) run ./test/planbench -passage
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 	$(GO) run ./test/scale -n 10,100 -replicas 1,3 -ticks 2 -controller-n 10
 	$(GO) run ./test/stackstart -runs 3

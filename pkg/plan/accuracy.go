@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -146,8 +147,11 @@ type ETAResult struct {
 	Refine int `json:"refine"`
 	// Used is the runs that decided after at least four windows, and
 	// Windows their median windows.
-	Used       int            `json:"used"`
-	Windows    float64        `json:"windows"`
+	Used    int     `json:"used"`
+	Windows float64 `json:"windows"`
+	// Durations are the used runs' windows, in run order: their spread is
+	// what no ETA from the state can foresee (docs/planning.md).
+	Durations  []float64      `json:"durations"`
 	Estimators []ETAEstimates `json:"estimators"`
 }
 
@@ -180,6 +184,7 @@ func ETAAccuracy(s simulate.Scenario, refine, runs int, seed uint64, ests []ETAE
 		}
 	}
 	res.Used = len(durations)
+	res.Durations = slices.Clone(durations)
 	if res.Used == 0 {
 		return res, nil
 	}

@@ -6,6 +6,12 @@
 // itself; then it runs the scenario with the real engine, keeps every
 // state, and compares the ETA shown at 25%, 50% and 75% of each run's
 // duration with the time that actually remained.
+//
+// Two more modes write sections of docs/planning.md: -passage tables the
+// first-passage model of the ideal ETA (plan.PassageAccuracy, seconds; in
+// `make bench`), and -etabound measures the oracle ETA alone with many
+// traced runs on the A/B scenarios (tens of minutes; run by hand, the
+// command in its heading).
 package main
 
 import (
@@ -33,7 +39,28 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed")
 	dir := flag.String("scenarios", "test/scenarios", "scenario directory")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file whose planning section to rewrite; empty: print only")
+	bound := flag.Bool("etabound", false, "measure only the oracle ETA, with -eta-runs traced runs on the -only scenarios (default "+boundScenarios+"), beside the first-passage model, into the etabound section of -bound-out")
+	boundOut := flag.String("bound-out", "docs/planning.md", "markdown file whose etabound (-etabound) or passage (-passage) section to rewrite; empty: print only")
+	passageOnly := flag.Bool("passage", false, "table only the first-passage model of the ideal ETA into the passage section of -bound-out (seconds)")
+	paths := flag.Int("passage-paths", 8000, "paths a row of -passage")
 	flag.Parse()
+	if *passageOnly {
+		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
+			slog.Error("planbench", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *bound {
+		if *only == "" {
+			*only = boundScenarios
+		}
+		if err := etaBound(*dir, *boundOut, *only, *etaRuns, *runs, *etaForward, *seed); err != nil {
+			slog.Error("planbench", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*dir, *out, *only, *runs, *etaRuns, *heavyRuns, *etaForward, *seed); err != nil {
 		slog.Error("planbench", "err", err)
 		os.Exit(1)
@@ -164,7 +191,7 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 		}
 	}
 	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d.\n\n", met, timed, oracleMet, timed)
-	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so even the oracle's ETA is long there whenever durations vary between runs; where the oracle misses, the target is out of reach of any estimate from the state.\n\n")
+	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so even the oracle's ETA is long there whenever durations vary between runs: [docs/planning.md](planning.md#what-no-eta-can-do) shows in closed form that the ideal ETA misses at 75% once the CV of the duration passes about 0.45, and measures the oracle with more runs.\n\n")
 	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below ETA\" is the share of runs that decided before the ETA (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated).\n\n")
 	b.WriteString("| scenario | estimator | runs at 25/50/75% | below ETA at 25% | at 50% | at 75% | in p10–p90 | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
