@@ -11,6 +11,11 @@
 // experiment's own engine state (simulate.Options.From) on distributions
 // drawn from the posterior its data imply.
 //
+// PassageAccuracy is the first-passage model of an ETA (Brownian evidence
+// deciding at a level, its decision time inverse Gaussian): what the ideal
+// ETA achieves, in closed form, at moments picked by a run's own end and
+// at moments fixed in advance (docs/planning.md, "What no ETA can do").
+//
 // It is pure: no I/O, no clock, no global RNG. Where the assumptions come
 // from (Prometheus, flags) belongs to its callers; how a plan is shown
 // belongs to pkg/present. It may import events, pkg/stats, pkg/experiment
