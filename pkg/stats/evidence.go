@@ -201,10 +201,10 @@ func foldRatio(ab, ba []float64, maximize bool, pa, pb, wa, wb Data) {
 		return
 	}
 	if min(na, nb) <= maxExactWindow {
-		lw, lo := hypergeometricLogWeights(na, nb, sa+sb)
+		t := newTilt(hypergeometricLogWeights(na, nb, sa+sb))
 		for g, l := range liftGrid {
-			ab[g] = roundDown(ab[g] + l*sa - logTilt(lw, lo, l))
-			ba[g] = roundDown(ba[g] - l*sa - logTilt(lw, lo, -l))
+			ab[g] = roundDown(ab[g] + l*sa - t.at(l))
+			ba[g] = roundDown(ba[g] - l*sa - t.at(-l))
 		}
 		return
 	}
@@ -240,20 +240,47 @@ func hypergeometricLogWeights(na, nb, s float64) ([]float64, float64) {
 	return lw, lo
 }
 
-// logTilt is ln Σ_x w_x e^{ℓx} − ln Σ_x w_x, the log moment generating
-// function of the hypergeometric law at ℓ.
-func logTilt(lw []float64, lo, l float64) float64 {
-	mx0, mx := math.Inf(-1), math.Inf(-1)
-	for i, w := range lw {
-		mx0 = math.Max(mx0, w)
-		mx = math.Max(mx, w+l*(lo+float64(i)))
+// tilt is the log moment generating function of the hypergeometric law
+// with log weights lw over x = lo, lo+1, …: at(ℓ) is
+// ln Σ_x w_x e^{ℓx} − ln Σ_x w_x. The normaliser ln Σ_x w_x does not depend
+// on ℓ, so it is computed once for the 64 lifts a window is folded at (it
+// was half of foldRatio's exponentials); at(ℓ) computes the same floating-
+// point operations in the same order as before, so every ln e is unchanged.
+type tilt struct {
+	lw         []float64
+	lo         float64
+	mx0, logS0 float64
+}
+
+func newTilt(lw []float64, lo float64) tilt {
+	mx0 := math.Inf(-1)
+	for _, w := range lw {
+		// A plain comparison rather than math.Max, which spends its time
+		// on NaN and signed zeros: every w is finite (a log of a positive
+		// ratio), and the largest is what matters.
+		if w > mx0 {
+			mx0 = w
+		}
 	}
-	s0, s := 0.0, 0.0
-	for i, w := range lw {
+	s0 := 0.0
+	for _, w := range lw {
 		s0 += math.Exp(w - mx0)
-		s += math.Exp(w + l*(lo+float64(i)) - mx)
 	}
-	return mx + math.Log(s) - mx0 - math.Log(s0)
+	return tilt{lw: lw, lo: lo, mx0: mx0, logS0: math.Log(s0)}
+}
+
+func (t tilt) at(l float64) float64 {
+	mx := math.Inf(-1)
+	for i, w := range t.lw {
+		if x := w + l*(t.lo+float64(i)); x > mx {
+			mx = x
+		}
+	}
+	s := 0.0
+	for i, w := range t.lw {
+		s += math.Exp(w + l*(t.lo+float64(i)) - mx)
+	}
+	return mx + math.Log(s) - t.mx0 - t.logS0
 }
 
 // windowLogE is ln e_w for alternative rates ta (of a) and tb (of b).

@@ -31,7 +31,7 @@ func TestLogTiltBruteForce(t *testing.T) {
 		if math.Abs(den-1) > 1e-9 {
 			t.Fatalf("%+v: weights sum to %v", tc, den)
 		}
-		if got, want := logTilt(lw, lo, tc.l), math.Log(num); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+		if got, want := newTilt(lw, lo).at(tc.l), math.Log(num); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
 			t.Errorf("%+v: ln M(ℓ) = %.12g, brute force %.12g", tc, got, want)
 		}
 	}
@@ -274,5 +274,43 @@ func TestMeanEvidenceScaleFree(t *testing.T) {
 	ems, _ := ms.logE(Mean, 1, 0)
 	if !(es > 0) || math.Abs(es-ems) > 1e-9*math.Abs(es) {
 		t.Errorf("ln E in seconds %v, in milliseconds %v", es, ems)
+	}
+}
+
+// logTiltBefore is ln M(ℓ) as foldRatio computed it before tilt hoisted the
+// normaliser: TestTiltIsBitIdentical holds tilt to it, so that stored
+// evidence, and every decision read from it, is unchanged.
+func logTiltBefore(lw []float64, lo, l float64) float64 {
+	mx0, mx := math.Inf(-1), math.Inf(-1)
+	for i, w := range lw {
+		mx0 = math.Max(mx0, w)
+		mx = math.Max(mx, w+l*(lo+float64(i)))
+	}
+	s0, s := 0.0, 0.0
+	for i, w := range lw {
+		s0 += math.Exp(w - mx0)
+		s += math.Exp(w + l*(lo+float64(i)) - mx)
+	}
+	return mx + math.Log(s) - mx0 - math.Log(s0)
+}
+
+func TestTiltIsBitIdentical(t *testing.T) {
+	for _, na := range []float64{1, 7, 60, 600, 5000} {
+		for _, nb := range []float64{1, 9, 55, 610, 4999} {
+			for _, s := range []float64{0, 1, 3, 40, 130, 700, na + nb} {
+				if s > na+nb {
+					continue
+				}
+				lw, lo := hypergeometricLogWeights(na, nb, s)
+				tl := newTilt(lw, lo)
+				for _, l := range liftGrid {
+					for _, l := range []float64{l, -l} {
+						if got, want := tl.at(l), logTiltBefore(lw, lo, l); math.Float64bits(got) != math.Float64bits(want) {
+							t.Fatalf("na=%v nb=%v s=%v ℓ=%v: tilt %v, before %v", na, nb, s, l, got, want)
+						}
+					}
+				}
+			}
+		}
 	}
 }
