@@ -82,9 +82,9 @@ func Assess(p Problem, data [][]Data, excluded []bool) (Assessment, error) {
 			vr.Samples = math.Max(vr.Samples, d.Samples(m.Kind))
 			mr := &vr.Metrics[i]
 			mr.CSLower, mr.CSUpper = metricCS(m, d, dec.Alpha, pr)
-			var src rand.Source
+			var src *rand.Rand
 			if slot[i] >= 0 {
-				src = rand.NewPCG(streamSeed(p.Seed, uint64(v), uint64(i)))
+				src = rand.New(rand.NewPCG(streamSeed(p.Seed, uint64(v), uint64(i))))
 			}
 			switch m.Kind {
 			case Ratio:
@@ -92,10 +92,13 @@ func Assess(p Problem, data [][]Data, excluded []bool) (Assessment, error) {
 				mr.Mean = post.Mean()
 				mr.Lower, mr.Upper = post.Quantile(tail), post.Quantile(1-tail)
 				if src != nil {
-					post.Src = src
+					// post.Rand(), two Gamma draws, with their constants
+					// set up once (gammaShape).
+					ga, gb := newGammaShape(post.Alpha), newGammaShape(post.Beta)
 					xs := draws(v, i)
 					for j := range xs {
-						xs[j] = post.Rand()
+						x, y := ga.rand(src), gb.rand(src)
+						xs[j] = x / (x + y)
 					}
 				}
 			case Mean:

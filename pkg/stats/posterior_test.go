@@ -80,11 +80,11 @@ func TestMeanIntervalMatchesClassical(t *testing.T) {
 // fullDirichletQuantile draws every bucket mass of ref's posterior (no
 // window, no lazy groups) and applies ref's within-bucket model, as the
 // model is defined.
-func fullDirichletQuantile(ref *quantileSampler, src rand.Source) float64 {
+func fullDirichletQuantile(ref *quantileSampler, src *rand.Rand) float64 {
 	k := len(ref.alpha)
 	total := 0.0
 	for j := range k {
-		ref.g[j] = gammaRand(ref.alpha[j], src)
+		ref.g[j] = newGammaShape(ref.alpha[j]).rand(src)
 		total += ref.g[j]
 	}
 	ref.v0, ref.v1 = 0, k-1
@@ -118,19 +118,12 @@ func TestQuantileSamplerMatchesFullDirichlet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := newQuantileSampler(bounds, counts, c.q, 0.5)
 			if c.force {
-				s.w0, s.w1 = 3, 3
-				s.aBelow, s.aAbove = 0, 0
-				for j := range 3 {
-					s.aBelow += s.alpha[j]
-				}
-				for j := 4; j < len(s.alpha); j++ {
-					s.aAbove += s.alpha[j]
-				}
+				s.setWindow(3, 3)
 			}
 			ref := newQuantileSampler(bounds, counts, c.q, 0.5)
 			const n = 40000
 			got, want := make([]float64, n), make([]float64, n)
-			src1, src2 := rand.NewPCG(1, 1), rand.NewPCG(2, 2)
+			src1, src2 := rand.New(rand.NewPCG(1, 1)), rand.New(rand.NewPCG(2, 2))
 			for i := range n {
 				got[i] = s.rand(src1)
 				want[i] = fullDirichletQuantile(ref, src2)
@@ -178,7 +171,7 @@ func TestQuantileSamplerTwoBuckets(t *testing.T) {
 	w := distuv.Beta{Alpha: prior + counts[0], Beta: prior + counts[1]}
 	const n = 50000
 	xs := make([]float64, n)
-	src := rand.NewPCG(5, 6)
+	src := rand.New(rand.NewPCG(5, 6))
 	for i := range xs {
 		xs[i] = s.rand(src)
 	}
@@ -193,7 +186,7 @@ func TestQuantileSamplerTwoBuckets(t *testing.T) {
 }
 
 func TestQuantileSamplerEdges(t *testing.T) {
-	src := rand.NewPCG(1, 2)
+	src := rand.New(rand.NewPCG(1, 2))
 	// No bounds at all: the only bucket is the overflow.
 	if x := newQuantileSampler(nil, nil, 0.5, 0.5).rand(src); !math.IsInf(x, 1) {
 		t.Errorf("no bounds: draw %v, want +Inf", x)

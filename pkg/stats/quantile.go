@@ -3,8 +3,6 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // This file holds the posterior of a Quantile metric: a Dirichlet over the
@@ -32,10 +30,15 @@ type quantileSampler struct {
 	q, zq          float64   // the quantile and its probit
 	alpha          []float64 // posterior concentration per bucket
 	lo, hi         []float64 // bucket edges
+	logLo, logHi   []float64 // their logs, for the within-bucket model
 	w0, w1         int       // the individually drawn window, inclusive
 	aBelow, aAbove float64   // concentrations of the aggregated groups
-	g              []float64 // scratch Gamma variates
-	v0, v1         int       // the buckets whose g is drawn in this draw
+	// shapes are the Gamma samplers of the window's buckets (indexed from
+	// w0) and of the aggregated groups, set up once for all draws.
+	shapes                 []gammaShape
+	shapeBelow, shapeAbove gammaShape
+	g                      []float64 // scratch Gamma variates
+	v0, v1                 int       // the buckets whose g is drawn in this draw
 	// Per bucket, from the counts: whether its edges' CDF values rest on
 	// data (edgeCount observations on each side) and whether the bucket
 	// below and the one above may shape it (neighbourCount observations in
@@ -55,6 +58,8 @@ func newQuantileSampler(bounds, counts []float64, q, prior float64) *quantileSam
 		alpha: make([]float64, k),
 		lo:    make([]float64, k),
 		hi:    make([]float64, k),
+		logLo: make([]float64, k),
+		logHi: make([]float64, k),
 		g:     make([]float64, k),
 	}
 	total := 0.0
@@ -77,6 +82,7 @@ func newQuantileSampler(bounds, counts []float64, q, prior float64) *quantileSam
 		default:
 			s.lo[j] = math.Inf(-1)
 		}
+		s.logLo[j], s.logHi[j] = math.Log(s.lo[j]), math.Log(s.hi[j])
 	}
 	// The cumulative mass F_j up to bucket j is Beta(C_j, A - C_j).
 	s.w0, s.w1 = -1, k-1
@@ -96,35 +102,40 @@ func newQuantileSampler(bounds, counts []float64, q, prior float64) *quantileSam
 	if s.w0 < 0 {
 		s.w0 = k - 1
 	}
-	s.w0, s.w1 = max(0, s.w0-2), min(k-1, s.w1+2)
-	s.shapes(bounds, counts)
-	for j := range s.w0 {
-		s.aBelow += s.alpha[j]
-	}
-	for j := s.w1 + 1; j < k; j++ {
-		s.aAbove += s.alpha[j]
-	}
+	s.shapeBuckets(bounds, counts)
+	s.setWindow(max(0, s.w0-2), min(k-1, s.w1+2))
 	return s
 }
 
-func gammaRand(a float64, src rand.Source) float64 {
-	if a == 0 {
-		return 0
+// setWindow makes buckets w0 to w1 the individually drawn window and the
+// rest the two aggregated groups.
+func (s *quantileSampler) setWindow(w0, w1 int) {
+	s.w0, s.w1 = w0, w1
+	s.aBelow, s.aAbove = 0, 0
+	for j := range w0 {
+		s.aBelow += s.alpha[j]
 	}
-	return distuv.Gamma{Alpha: a, Beta: 1, Src: src}.Rand()
+	for j := w1 + 1; j < len(s.alpha); j++ {
+		s.aAbove += s.alpha[j]
+	}
+	s.shapes = s.shapes[:0]
+	for j := w0; j <= w1; j++ {
+		s.shapes = append(s.shapes, newGammaShape(s.alpha[j]))
+	}
+	s.shapeBelow, s.shapeAbove = newGammaShape(s.aBelow), newGammaShape(s.aAbove)
 }
 
 // rand draws one posterior quantile. Bucket masses are Gamma variates
 // normalised by their total (the standard Dirichlet construction); the
 // quantile is found in unnormalised units, target = q x total.
-func (s *quantileSampler) rand(src rand.Source) float64 {
-	below := gammaRand(s.aBelow, src)
+func (s *quantileSampler) rand(src *rand.Rand) float64 {
+	below := s.shapeBelow.rand(src)
 	total := below
 	for j := s.w0; j <= s.w1; j++ {
-		s.g[j] = gammaRand(s.alpha[j], src)
+		s.g[j] = s.shapes[j-s.w0].rand(src)
 		total += s.g[j]
 	}
-	above := gammaRand(s.aAbove, src)
+	above := s.shapeAbove.rand(src)
 	total += above
 	target := s.q * total
 	s.v0, s.v1 = s.w0, s.w1
@@ -146,10 +157,10 @@ func (s *quantileSampler) rand(src rand.Source) float64 {
 
 // split draws the proportions inside an aggregated group [from, to] whose
 // total is groupTotal and locates the target in it.
-func (s *quantileSampler) split(from, to int, groupTotal, cum, total, target float64, src rand.Source) float64 {
+func (s *quantileSampler) split(from, to int, groupTotal, cum, total, target float64, src *rand.Rand) float64 {
 	sum := 0.0
 	for j := from; j <= to; j++ {
-		s.g[j] = gammaRand(s.alpha[j], src)
+		s.g[j] = newGammaShape(s.alpha[j]).rand(src)
 		sum += s.g[j]
 	}
 	scale := groupTotal / sum
@@ -176,8 +187,8 @@ const (
 	neighbourCount = 10
 )
 
-// shapes fills edgesOK, leftOK and rightOK from the counts.
-func (s *quantileSampler) shapes(bounds, counts []float64) {
+// shapeBuckets fills edgesOK, leftOK and rightOK from the counts.
+func (s *quantileSampler) shapeBuckets(bounds, counts []float64) {
 	k := len(s.alpha)
 	s.edgesOK, s.leftOK, s.rightOK = make([]bool, k), make([]bool, k), make([]bool, k)
 	raw := make([]float64, k) // observations <= the bucket's upper edge
@@ -217,7 +228,7 @@ func (s *quantileSampler) shapes(bounds, counts []float64) {
 // on, the draw is uniform in log x over the bucket, so the interval widens
 // to the bucket's edges: the histogram says no more. Buckets reaching 0 or
 // below use the chord in x rather than log x.
-func (s *quantileSampler) interpolate(j int, cum, mass, total, target float64, src rand.Source) float64 {
+func (s *quantileSampler) interpolate(j int, cum, mass, total, target float64, src *rand.Rand) float64 {
 	lo, hi := s.lo[j], s.hi[j]
 	if math.IsInf(hi, 1) || math.IsInf(lo, -1) {
 		if math.IsInf(hi, 1) {
@@ -236,15 +247,15 @@ func (s *quantileSampler) interpolate(j int, cum, mass, total, target float64, s
 		}
 		return lo + math.Min(1, math.Max(0, (s.zq-zlo)/(zhi-zlo)))*(hi-lo)
 	}
-	ul, uh := math.Log(lo), math.Log(hi)
+	ul, uh := s.logLo[j], s.logHi[j]
 	// Neighbouring bounds and their probits, when drawn and informative.
 	left, right := j >= 1 && s.leftOK[j] && j-1 >= s.v0, j+1 < len(s.alpha)-1 && s.rightOK[j] && j+1 <= s.v1
 	var u0, z0, u3, z3 float64
 	if left {
-		u0, z0 = math.Log(s.lo[j-1]), probit((cum-s.g[j-1])/total)
+		u0, z0 = s.logLo[j-1], probit((cum-s.g[j-1])/total)
 	}
 	if right {
-		u3, z3 = math.Log(s.hi[j+1]), probit((cum+mass+s.g[j+1])/total)
+		u3, z3 = s.logHi[j+1], probit((cum+mass+s.g[j+1])/total)
 	}
 	var xs [2]float64
 	n := 0
@@ -292,7 +303,7 @@ func (s *quantileSampler) interpolate(j int, cum, mass, total, target float64, s
 }
 
 // uniform is a uniform variate in [0, 1) from src.
-func uniform(src rand.Source) float64 {
+func uniform(src *rand.Rand) float64 {
 	return float64(src.Uint64()>>11) / (1 << 53)
 }
 
