@@ -1,9 +1,14 @@
 package plan
 
 import (
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
 )
 
 // BenchmarkPlanREADMEABN plans README's abn spec (three versions, ratio
@@ -22,9 +27,54 @@ func BenchmarkPlanREADMEABN(b *testing.B) {
 	}
 	a := Assumptions{Rate: 20, Values: map[string]map[string]float64{
 		"shop-v1": {"conversion": 0.1, "errors": 0.002, "latency-p95": 120}}}
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := Make(spec, a, Options{Seed: 1, Workers: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkETAABNThree is the ETA describe shows for abn-three (three
+// versions, ratio and mean metrics) after its fourth window, on one worker:
+// its CPU time (docs/planning.md quotes it).
+func BenchmarkETAABNThree(b *testing.B) {
+	s, err := simulate.LoadScenario(filepath.Join("..", "..", "test", "scenarios", "abn-three.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The state after window 4 of the scenario's first run (it does not
+	// stop there: the ETA continues it).
+	var st *experiment.State
+	if _, err := simulate.RunAll(s, simulate.Options{Runs: 1, Seed: 1, Workers: 1, OnState: func(_ int, at experiment.State) {
+		if at.Iteration == 4 {
+			st = &at
+		}
+	}}); err != nil || st == nil {
+		b.Fatalf("no state at window 4: %v", err)
+	}
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := Estimate(s.Experiment, *st, ETAOptions{Workers: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU reports cpu-ns/op, the process's CPU time since cpu0 per
+// iteration: on a shared, loaded machine the wall time (ns/op) measures
+// the load, the CPU time the code.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -43,6 +43,21 @@ import "math"
 // ranges much wider than the data's spread, where the best λ is near 1).
 var boundedLambdas, boundedLogWeights = makeBoundedLambdas()
 
+// boundedPsi is psiE at each of boundedLambdas, computed once: MeanCS's
+// bisections call boundedLogE hundreds of times a window, and the values
+// are the same floats psiE returns, so nothing changes but the time.
+var boundedPsi = func() []float64 {
+	psi := make([]float64, len(boundedLambdas))
+	for i, l := range boundedLambdas {
+		psi[i] = psiE(l)
+	}
+	return psi
+}()
+
+// boundedLambdaCount is len(boundedLambdas), so that boundedLogE's terms
+// live on the stack.
+const boundedLambdaCount = 17
+
 func makeBoundedLambdas() ([]float64, []float64) {
 	var l, w []float64
 	for k := -12; k <= 4; k++ {
@@ -78,11 +93,11 @@ func boundedLogE(d Data, limit, lo, hi float64, above bool) float64 {
 	}
 	s := d.Count * gap / r
 	v := (d.M2 + d.Count*gap*gap) / (r * r)
-	terms := make([]float64, len(boundedLambdas))
+	var terms [boundedLambdaCount]float64
 	for i, l := range boundedLambdas {
-		terms[i] = l*s - psiE(l)*v
+		terms[i] = l*s - boundedPsi[i]*v
 	}
-	return logSumExp(boundedLogWeights, terms)
+	return logSumExp(boundedLogWeights, terms[:])
 }
 
 // meanVerdict decides "mean <= limit" (upper) or "mean >= limit" for Mean

@@ -132,3 +132,16 @@ func TestMeanVerdictUnbounded(t *testing.T) {
 		t.Errorf("mean <= 20 in [0, 10]: %v, want satisfied", v)
 	}
 }
+
+// TestBoundedPsiIsPsiE: boundedLogE's table is the function it replaced,
+// bit for bit, and its terms array fits the mixture.
+func TestBoundedPsiIsPsiE(t *testing.T) {
+	if len(boundedLambdas) != boundedLambdaCount {
+		t.Fatalf("%d lambdas, boundedLambdaCount %d", len(boundedLambdas), boundedLambdaCount)
+	}
+	for i, l := range boundedLambdas {
+		if math.Float64bits(boundedPsi[i]) != math.Float64bits(psiE(l)) {
+			t.Errorf("λ=%v: table %v, psiE %v", l, boundedPsi[i], psiE(l))
+		}
+	}
+}
