@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -91,6 +92,17 @@ type ETAPoint struct {
 	// Inside counts the actual remaining times inside the p10–p90 spread,
 	// a time on its edge counting one half: calibrated, 80%.
 	Inside float64 `json:"inside"`
+	// PITBelow and PITInside are the same two checks on the randomised
+	// probability integral transform u of the actual remaining windows
+	// under the ETA's forward runs (u uniform between the share of runs
+	// shorter than it and the share not longer): the expected count of
+	// u < ½ and of u in [0.1, 0.9]. Remaining windows are whole numbers,
+	// and a calibrated ETA whose p10 and p90 fall on the same window or
+	// two would score far below 80% on Inside; u is uniform whenever the
+	// ETA's distribution is the true one, lattice or not, and the runs'
+	// empirical distribution is read the same way (a new draw's rank).
+	PITBelow  float64 `json:"pitBelow"`
+	PITInside float64 `json:"pitInside"`
 }
 
 func (p *ETAPoint) add(e ETA, actual float64) {
@@ -99,6 +111,29 @@ func (p *ETAPoint) add(e ETA, actual float64) {
 	p.Actuals = append(p.Actuals, actual)
 	p.Below += half(actual*e.Window, e.Median)
 	p.Inside += half(actual*e.Window, e.P90) - half(actual*e.Window, e.P10)
+	lo, hi := pit(e.Forward, actual)
+	p.PITBelow += within(lo, hi, 0, 0.5)
+	p.PITInside += within(lo, hi, 0.1, 0.9)
+}
+
+// pit is the range [F(x−), F(x)] of the empirical distribution of sorted
+// xs at x, the range the randomised PIT is uniform on. Of n runs, a new
+// draw from the same distribution has rank uniform on 0..n, so the range
+// is stretched to ranks: [k/(n+1), (k+ties+1)/(n+1)] with k runs below x.
+func pit(xs []float64, x float64) (lo, hi float64) {
+	n := float64(len(xs))
+	k := float64(sort.SearchFloat64s(xs, x))
+	ties := float64(sort.SearchFloat64s(xs, math.Nextafter(x, math.Inf(1)))) - k
+	return k / (n + 1), (k + ties + 1) / (n + 1)
+}
+
+// within is the share of [lo, hi] inside [a, b]: P(a ≤ u ≤ b) for u
+// uniform on [lo, hi].
+func within(lo, hi, a, b float64) float64 {
+	if !(hi > lo) {
+		return 0
+	}
+	return math.Max(0, math.Min(hi, b)-math.Max(lo, a)) / (hi - lo)
 }
 
 // half is 1 when x < y, ½ when they are equal, else 0.

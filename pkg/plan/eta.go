@@ -58,6 +58,10 @@ type ETA struct {
 	// mean window length and requests a second so far.
 	Window Seconds `json:"windowSeconds"`
 	Rate   float64 `json:"rate"`
+	// Forward are the runs' remaining windows, sorted: the whole
+	// predictive distribution, which the benchmark's calibration reads
+	// (ETAPoint.add). Not shown.
+	Forward []float64 `json:"-"`
 }
 
 // ETAOptions configure Estimate.
@@ -178,6 +182,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	sorted(secs)
 	e.P10, e.Median, e.P90 = quantile(secs, 0.1), quantile(secs, 0.5), quantile(secs, 0.9)
 	e.Windows = quantile(sorted(windows), 0.5)
+	e.Forward = windows
 	e.Decided = float64(decided) / float64(o.Runs)
 	return e, nil
 }

@@ -192,23 +192,26 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 	}
 	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d.\n\n", met, timed, oracleMet, timed)
 	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so even the oracle's ETA is long there whenever durations vary between runs: [docs/planning.md](planning.md#what-no-eta-can-do) shows in closed form that the ideal ETA misses at 75% once the CV of the duration passes about 0.45, and measures the oracle with more runs.\n\n")
-	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below ETA\" is the share of runs that decided before the ETA (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated).\n\n")
-	b.WriteString("| scenario | estimator | runs at 25/50/75% | below ETA at 25% | at 50% | at 75% | in p10–p90 | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below ETA\" is the share of runs that decided before the ETA (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated). Remaining windows are whole numbers, so a calibrated ETA whose p10 and p90 fall on one or two windows scores well below 80% there; the PIT columns read the same two checks off the randomised probability integral transform u of the actual remaining windows under the ETA's forward runs (u uniform between the shares of runs shorter and not longer, by rank), which is uniform whenever the ETA's distribution is the true one, lattice or not: \"u < ½\" is 50% and \"u in 10–90%\" 80% if calibrated.\n\n")
+	b.WriteString("| scenario | estimator | runs at 25/50/75% | below ETA at 25% | at 50% | at 75% | in p10–p90 | u < ½ at 25% | at 50% | at 75% | u in 10–90% | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		if r.res.Used == 0 {
 			continue
 		}
 		for _, e := range r.res.Estimators {
-			var n, below []string
-			inside, all := 0.0, 0
+			var n, below, pit []string
+			inside, pitInside, all := 0.0, 0.0, 0
 			for _, p := range e.Fixed {
 				k := len(p.Ratios)
 				n = append(n, fmt.Sprint(k))
 				below = append(below, fmt.Sprintf("%.0f%%", 100*p.Below/math.Max(1, float64(k))))
+				pit = append(pit, fmt.Sprintf("%.0f%%", 100*p.PITBelow/math.Max(1, float64(k))))
 				inside += p.Inside
+				pitInside += p.PITInside
 				all += k
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s |\n", r.name, e.Name, strings.Join(n, "/"), below[0], below[1], below[2], 100*inside/math.Max(1, float64(all)), r.took.Round(time.Second))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %s | %.0f%% | %s |\n", r.name, e.Name, strings.Join(n, "/"), below[0], below[1], below[2], 100*inside/math.Max(1, float64(all)),
+				pit[0], pit[1], pit[2], 100*pitInside/math.Max(1, float64(all)), r.took.Round(time.Second))
 		}
 	}
 }
