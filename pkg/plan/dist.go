@@ -42,13 +42,16 @@ func fit(m events.MetricSpec, d stats.Data, cv float64) (simulate.Dist, bool) {
 		}
 		return meanDist(m, d.Mu, sd), true
 	}
-	return fitHistogram(m, d, cv)
+	return fitHistogram(m, d, cv, nil)
 }
 
-// fitHistogram fits a lognormal to a histogram through two of its
-// quantiles, read by log-linear interpolation within their buckets: the
-// median and the metric's own quantile (the 90th when that is the median).
-func fitHistogram(m events.MetricSpec, d stats.Data, cv float64) (simulate.Dist, bool) {
+// fitHistogram fits a lognormal to a histogram by maximum likelihood on
+// the grouped counts (histfit.go), drawn from the fit's asymptotic law
+// when rng is set. The search starts from the lognormal through two of
+// its quantiles, read by log-linear interpolation within their buckets:
+// the median and the metric's own quantile (the 90th when that is the
+// median); that fit stands when the counts fill a single bucket.
+func fitHistogram(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (simulate.Dist, bool) {
 	total := 0.0
 	for _, c := range d.Counts {
 		total += c
@@ -67,6 +70,10 @@ func fitHistogram(m events.MetricSpec, d stats.Data, cv float64) (simulate.Dist,
 	sigma := (math.Log(xq) - math.Log(x50)) / distuv.UnitNormal.Quantile(q)
 	if !(sigma > 0) || math.IsInf(sigma, 0) {
 		sigma = sigmaOf(cv)
+	}
+	if h, ok := fitGrouped(d, math.Log(x50), sigma); ok {
+		mu, s := h.draw(rng)
+		return lognormal(mu, s), true
 	}
 	return lognormal(math.Log(x50), sigma), true
 }
@@ -155,8 +162,10 @@ func scaled(d simulate.Dist, m events.MetricSpec, v float64) (simulate.Dist, err
 }
 
 // posterior draws a distribution for metric m from what the data say of
-// it (the point estimates when rng is nil): a ratio's probability from its Beta(s+½, f+½) posterior, a mean from
-// its normal approximation; a histogram's fit is taken as it is.
+// it (the point estimates when rng is nil): a ratio's probability from its
+// Beta(s+½, f+½) posterior, a mean from its normal approximation, a
+// histogram's lognormal from the asymptotic law of its grouped-data MLE
+// (histfit.go).
 func posterior(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (simulate.Dist, bool) {
 	base, ok := fit(m, d, cv)
 	if !ok || rng == nil {
@@ -169,6 +178,8 @@ func posterior(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (s
 	case base.Normal != nil:
 		se := *base.Normal.SD / math.Sqrt(d.Count)
 		return normal(*base.Normal.Mean+se*rng.NormFloat64(), *base.Normal.SD), true
+	case experiment.KindOf(m.Type) == stats.Quantile:
+		return fitHistogram(m, d, cv, rng)
 	}
 	return base, true
 }
