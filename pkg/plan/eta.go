@@ -142,7 +142,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		if err != nil {
 			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 		}
-		if o.Point || !drawn(spec.Kind) {
+		if o.Point {
 			o.Truth = center
 		}
 	}
@@ -253,17 +253,19 @@ func fitted(spec events.ExperimentSpec, st experiment.State, rng *rand.Rand) map
 			truth[name][m.Name] = d
 		}
 	}
+	if spec.Kind == events.KindCanary && rng != nil && len(st.Versions) > 1 {
+		// The candidate's rates under the prior that it is like the
+		// baseline (canaryprior.go).
+		for j, m := range spec.Metrics {
+			c, b := st.Data[1][j], st.Data[0][j]
+			if experiment.KindOf(m.Type) == stats.Ratio && c.Trials > 0 && b.Trials > 0 {
+				pb, pc := newCanaryRates(c.Successes, c.Trials, b.Successes, b.Trials).draw(rng)
+				truth[st.Versions[0]][m.Name], truth[st.Versions[1]][m.Name] = bernoulli(pb), bernoulli(pc)
+			}
+		}
+	}
 	return truth
 }
-
-// drawn tells whether the ETA of an experiment of this kind draws each
-// run's truth from the posterior. A/B and A/B/n experiments do: how long
-// they take hangs on differences the data know only roughly. Canary and
-// performance experiments decide against fixed limits, and their ETAs
-// measured closer to the truth at the point estimates (a canary's ramp is
-// the same in every run; drawing values near a limit stretched its spread
-// to hours for a clearly good candidate).
-func drawn(kind string) bool { return kind == events.KindAB || kind == events.KindABN }
 
 // around moves a posterior draw by what the survival correction moved the
 // point estimates: drawn + (center − point), metric by metric, so that the

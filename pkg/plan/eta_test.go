@@ -15,12 +15,14 @@ func TestFoldedCanaryRampsAsFastInTime(t *testing.T) {
 	// At 50 requests a window the ramp, not the samples, sets the pace.
 	s.Traffic.RequestsPerInterval = 50
 	first := stateAt(t, s, 3, 1)
-	fine, err := Estimate(s.Experiment, first, ETAOptions{Runs: 60, Horizon: 100})
+	// At the point estimates: the draws of a folded and an unfolded ETA
+	// differ, and the ramp is what is measured here.
+	fine, err := Estimate(s.Experiment, first, ETAOptions{Runs: 60, Horizon: 100, Point: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const f = 4
-	coarse, err := Estimate(s.Experiment, first, ETAOptions{Runs: 60, Horizon: f * ETAMaxWindows})
+	coarse, err := Estimate(s.Experiment, first, ETAOptions{Runs: 60, Horizon: f * ETAMaxWindows, Point: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,15 +32,19 @@ func TestFoldedCanaryRampsAsFastInTime(t *testing.T) {
 	}
 }
 
-// An A/B ETA draws each run's truth from the posterior, so its spread
-// carries what the data do not know yet and is wider than at the point
-// estimates; a canary's does not draw.
-func TestABETADrawsFromThePosterior(t *testing.T) {
+// An ETA draws each run's truth from the posterior, so its spread carries
+// what the data do not know yet and is wider than at the point estimates:
+// an A/B's, and a canary's (canaryprior.go) and a performance test's.
+func TestETADrawsFromThePosterior(t *testing.T) {
 	for _, c := range []struct {
 		scenario string
 		wider    bool
-	}{{"ab-conversion", true}, {"canary-good", false}} {
+	}{{"ab-conversion", true}, {"canary-good", true}, {"performance-pass", true}} {
 		s := load(t, c.scenario)
+		if c.scenario == "performance-pass" {
+			// A window of 50 requests: it would decide by the second.
+			s.Traffic.RequestsPerInterval = 50
+		}
 		third := stateAt(t, s, 4, 2)
 		drawn, err := Estimate(s.Experiment, third, ETAOptions{Runs: 60, Horizon: 100})
 		if err != nil {
