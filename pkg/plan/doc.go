@@ -9,7 +9,9 @@
 // the SLO margin) into simulator scenarios and runs the real engine on them
 // through pkg/simulate, seeded and deterministic. The ETA continues the
 // experiment's own engine state (simulate.Options.From) on distributions
-// drawn from the posterior its data imply.
+// drawn from the posterior its data imply (a canary candidate's rates
+// under the prior that it has its baseline's, canaryprior.go; a
+// histogram's lognormal fitted to its bucket counts, histfit.go).
 //
 // PassageAccuracy is the first-passage model of an ETA (Brownian evidence
 // deciding at a level, its decision time inverse Gaussian): what the ideal
