@@ -167,6 +167,11 @@ func scaled(d simulate.Dist, m events.MetricSpec, v float64) (simulate.Dist, err
 // histogram's lognormal from the asymptotic law of its grouped-data MLE
 // (histfit.go).
 func posterior(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (simulate.Dist, bool) {
+	if rng != nil && experiment.KindOf(m.Type) == stats.Quantile {
+		// One grouped-data fit, drawn from: fit would make the same fit
+		// (a Newton search) only for it to be made again here.
+		return fitHistogram(m, d, cv, rng)
+	}
 	base, ok := fit(m, d, cv)
 	if !ok || rng == nil {
 		return base, ok
@@ -178,8 +183,6 @@ func posterior(m events.MetricSpec, d stats.Data, cv float64, rng *rand.Rand) (s
 	case base.Normal != nil:
 		se := *base.Normal.SD / math.Sqrt(d.Count)
 		return normal(*base.Normal.Mean+se*rng.NormFloat64(), *base.Normal.SD), true
-	case experiment.KindOf(m.Type) == stats.Quantile:
-		return fitHistogram(m, d, cv, rng)
 	}
 	return base, true
 }

@@ -75,13 +75,11 @@ func fitGrouped(d stats.Data, mu, sigma float64) (histFit, bool) {
 	f := func(x [2]float64) float64 { return -histLogLik(d, x[0], math.Exp(x[1])) }
 	x := [2]float64{mu, math.Log(sigma)}
 	fx := f(x)
-	var info [4]float64
 	// Damped Newton steps with finite-difference derivatives on (μ, ln σ),
 	// from the interpolated fit, which is close: two parameters, a
 	// smooth concave-near-the-top likelihood.
 	for range 50 {
 		g, hs := derivatives(f, x, fx)
-		info = hs
 		det := hs[0]*hs[3] - hs[1]*hs[2]
 		step := [2]float64{-g[0], -g[1]}
 		if hs[0] > 0 && det > 0 {
@@ -103,7 +101,7 @@ func fitGrouped(d stats.Data, mu, sigma float64) (histFit, bool) {
 	if math.IsNaN(fx) || math.IsInf(fx, 0) {
 		return histFit{}, false
 	}
-	_, info = derivatives(f, x, fx)
+	_, info := derivatives(f, x, fx)
 	h := histFit{mu: x[0], logSigma: x[1]}
 	var c mat.Cholesky
 	if ok := c.Factorize(mat.NewSymDense(2, info[:])); ok {
