@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/iter8-knative/iter8/pkg/plan"
-	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/test/internal/gendoc"
 )
 
@@ -21,23 +18,15 @@ import (
 // whether the target is out of reach of any estimate from the state. It
 // writes the "etabound" section of out (docs/planning.md).
 func etaBound(dir, out, only string, runs, measure, forward int, seed uint64) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no scenarios in %s: %v", dir, err)
+	scenarios, err := loadScenarios(dir, only)
+	if err != nil {
+		return err
 	}
 	var b strings.Builder
-	names := strings.Split(only, ",")
 	fmt.Fprintf(&b, "#### The oracle on the real engine (`go run ./test/planbench -etabound -eta-runs %d -only %s`, seed %d)\n\n", runs, only, seed)
 	fmt.Fprintf(&b, "The oracle ETA of the planning benchmark (true distributions, the same state continued by at most %d forward runs of the real engine) on %d traced runs a scenario, the same runs as the benchmark's first ones (same seed), cut into the same *refine* windows. Ratio: ETA / windows that actually remained, median over runs (95%% interval, order statistics); \"below\": the share of runs that decided before the ETA (a tie counts one half; 50%% if calibrated) with ±1.96 standard errors.\n\n", forward, runs)
 	b.WriteString("| scenario | refine | runs | CV of duration | ratio at 25% own | at 50% | at 75% | 75%: 1.3 | below ETA at 75% own | below ETA at 25/50/75% of median (runs) | time |\n|---|---:|---:|---:|---|---|---|---|---:|---|---:|\n")
-	for _, f := range files {
-		s, err := simulate.LoadScenario(f)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(names, s.Name) {
-			continue
-		}
+	for _, s := range scenarios {
 		t0 := time.Now()
 		// The benchmark's refine, from the same measurement.
 		acc, err := plan.PlanAccuracy(s, measure, seed, 0)

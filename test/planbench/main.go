@@ -68,9 +68,9 @@ func main() {
 }
 
 func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed uint64) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no scenarios in %s: %v", dir, err)
+	scenarios, err := loadScenarios(dir, only)
+	if err != nil {
+		return err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Planning accuracy (`go run ./test/planbench`, seed %d)\n\n", seed)
@@ -78,14 +78,7 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 	b.WriteString("| scenario | planned median (95% MC) | measured | grid ratio | order-stat. ratio | planned p90 (95% MC) | measured | grid ratio | order-stat. ratio | plan runs | plan time | met |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	allMet := true
 	var etas []etaRow
-	for _, f := range files {
-		s, err := simulate.LoadScenario(f)
-		if err != nil {
-			return err
-		}
-		if only != "" && !slices.Contains(strings.Split(only, ","), s.Name) {
-			continue
-		}
+	for _, s := range scenarios {
 		t0 := time.Now()
 		acc, err := plan.PlanAccuracy(s, runs, seed, 0)
 		if err != nil {
@@ -130,6 +123,26 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 		return nil
 	}
 	return gendoc.ReplaceFile(out, "planning", md)
+}
+
+// loadScenarios reads the scenarios in dir, in file order, keeping those
+// named in the comma-separated only (all when only is empty).
+func loadScenarios(dir, only string) ([]simulate.Scenario, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no scenarios in %s: %v", dir, err)
+	}
+	var out []simulate.Scenario
+	for _, f := range files {
+		s, err := simulate.LoadScenario(f)
+		if err != nil {
+			return nil, err
+		}
+		if only == "" || slices.Contains(strings.Split(only, ","), s.Name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 type etaRow struct {
