@@ -54,13 +54,17 @@ var boundedPsi = func() []float64 {
 	return psi
 }()
 
-// boundedLambdaCount is len(boundedLambdas), so that boundedLogE's terms
-// live on the stack.
-const boundedLambdaCount = 17
+// The mixture's λ are 1 − exp(−2^k) for k from boundedMinExp to
+// boundedMaxExp; boundedLambdaCount is how many, a constant so that
+// boundedLogE's terms live on the stack.
+const (
+	boundedMinExp, boundedMaxExp = -12, 4
+	boundedLambdaCount           = boundedMaxExp - boundedMinExp + 1
+)
 
 func makeBoundedLambdas() ([]float64, []float64) {
 	var l, w []float64
-	for k := -12; k <= 4; k++ {
+	for k := boundedMinExp; k <= boundedMaxExp; k++ {
 		l = append(l, -math.Expm1(-math.Ldexp(1, k)))
 	}
 	for range l {
