@@ -110,7 +110,7 @@ var PassageFractions = []float64{0.25, 0.5, 0.75}
 // points below b it decides with the Brownian bridge's crossing
 // probability exp(−2(b−x₀)(b−x₁)/step), so no crossing is missed, and the
 // decision time is put in the middle of its step: off by at most half a
-// step. A path's state at a moment is its last grid point before it; the
+// step. A path's state at a moment is its grid point nearest to it; the
 // remaining time is counted from that grid point.
 func PassageAccuracy(cv float64, paths, steps int, seed uint64) PassageResult {
 	mu := 1 / cv
