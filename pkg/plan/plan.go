@@ -10,22 +10,32 @@ import (
 	"github.com/iter8-knative/iter8/pkg/simulate"
 )
 
-// Run counts and caps, chosen so that a plan takes a few seconds on two
-// cores (docs/planning.md measures it).
+// Run counts and caps. Each case is sized by cost (budget.go): at most its
+// share of CostBudget cost units and at most its engine windows below, so
+// that every plan takes a few seconds on two cores (docs/planning.md
+// measures it).
 const (
-	// PilotRuns is the first batch, which sizes the rest.
+	// PilotRuns is the first batch, which sizes the rest, when it fits
+	// the budget; it is also the most runs a coarse pilot (zoom) takes.
 	PilotRuns = 30
+	// MinRuns is the fewest runs of the expected case, and of a coarse
+	// pilot: enough for a 95% interval of the median between order
+	// statistics 2 and 8.
+	MinRuns = 10
 	// MaxRuns bounds the expected case.
 	MaxRuns = 400
 	// StepBudget is how many engine windows the expected case may
 	// simulate in all: runs = StepBudget / the pilot's mean windows a
-	// run, within [PilotRuns, MaxRuns].
+	// run, within [MinRuns, MaxRuns], unless its cost share runs out first.
 	StepBudget = 3000
 	// BadBudget is the windows each bad-candidate case may simulate, sized
-	// as the expected case is, within [MinBadRuns, MaxBadRuns].
-	BadBudget  = 800
-	MinBadRuns = 20
-	MaxBadRuns = 100
+	// as the expected case is (a pilot of BadPilotRuns when it fits),
+	// within [MinBadRuns, MaxBadRuns], unless its share of what the
+	// expected case left of CostBudget runs out first.
+	BadBudget    = 800
+	BadPilotRuns = 20
+	MinBadRuns   = 5
+	MaxBadRuns   = 100
 	// MaxWindows caps the windows of one run: a longer horizon is
 	// simulated in coarser windows (several real windows folded into one),
 	// which the anytime-valid rules allow at a small cost in resolution;
@@ -63,7 +73,11 @@ type Plan struct {
 	Coarsened   int     `json:"coarsened,omitempty"`
 	MaxDuration Seconds `json:"maxDurationSeconds"`
 	Runs        int     `json:"runs"`
-	Seed        uint64  `json:"seed"`
+	// PilotRuns is the runs of the coarse pilot that chose a finer grid
+	// (zoom), beside Runs; 0 when the plan stayed on the pilot's grid and
+	// its runs are Runs' first.
+	PilotRuns int    `json:"pilotRuns,omitempty"`
+	Seed      uint64 `json:"seed"`
 	// Assumed is every version's simulated value of every metric.
 	Assumed map[string]map[string]float64 `json:"assumed"`
 	// Samples and Time are requests and wall-clock time until the
@@ -86,6 +100,8 @@ type Plan struct {
 	Report simulate.Report `json:"-"`
 	// windows is the windows each run took, samples the requests, sorted.
 	windows, samples []float64
+	// units is the cost units the plan simulated in all (budget.go).
+	units float64
 }
 
 // Seconds is a duration in seconds, as JSON numbers are.
@@ -135,26 +151,32 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 	}
 	maxD := spec.Limits.MaxDuration.Duration
 	g := gridOf(a, maxD, o.Horizon)
+	so := simulate.Options{Seed: o.Seed, Workers: o.Workers, Runs: o.Runs}
+	// head is expected-case runs already simulated: a coarse pilot's,
+	// when the plan stays on its grid. spent is the cost units so far.
+	var head []simulate.RunResult
+	pilot, spent := 0, 0.0
 	if o.Horizon <= 0 && g.factor > 1 {
 		// A coarse grid loses the time scale of a quick experiment: a
 		// coarse pilot finds it, and the plan runs on a grid fine enough
 		// for it, over a horizon of Zoom× the pilot's p90 (never less
 		// than maxDuration when that fits in MaxWindows real windows).
-		if g2, ok, err := zoom(spec, a, truth, g, o); err != nil {
+		sc := g.scenario("plan", runSpec(spec, g, 0), truth, spec)
+		g2, rs, ok, err := zoom(sc, a, maxD, g, so)
+		if err != nil {
 			return Plan{}, err
-		} else if ok {
-			g = g2
+		}
+		if ok {
+			g, pilot = g2, len(rs)
+			spent = float64(windowsOf(rs)) * windowCost(sc)
+		} else {
+			head = rs
 		}
 	}
-	run := spec
-	if o.Horizon <= 0 {
-		// Run past maxDuration: a run is cut at the real limit when scored.
-		run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
-	}
-	run = folded(run, g.factor)
+	run := runSpec(spec, g, o.Horizon)
 	p := Plan{
 		Kind: spec.Kind, Versions: spec.Versions(), Rate: a.Rate, Window: g.window.Seconds(),
-		MaxDuration: maxD.Seconds(), Seed: o.Seed, Assumed: map[string]map[string]float64{},
+		MaxDuration: maxD.Seconds(), Seed: o.Seed, PilotRuns: pilot, Assumed: map[string]map[string]float64{},
 	}
 	if g.factor > 1 {
 		p.Coarsened = g.factor
@@ -166,15 +188,21 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 		}
 	}
 	sc := g.scenario("plan", run, truth, spec)
-	so := simulate.Options{Seed: o.Seed, Workers: o.Workers, Interval: g.window, Runs: o.Runs}
-	results, err := sized(sc, so, StepBudget, PilotRuns, MaxRuns)
+	so.Interval = g.window
+	// The expected case leaves the bad cases at least their floors' runs
+	// (at its own mean cost a run).
+	results, err := sized(sc, so, budget{units: ExpectedShare * CostBudget, left: CostBudget - spent,
+		windows: StepBudget, reserve: len(spec.Objectives) * MinBadRuns,
+		minRuns: MinRuns, pilotRuns: PilotRuns, maxRuns: MaxRuns}, head)
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan: %w", err)
 	}
+	spent += float64(windowsOf(results)) * windowCost(sc)
 	p.Runs = len(results)
+	p.units = spent
 	p.Report = simulate.Summarize(sc, simulate.PolicyIter8, o.Seed, results)
 	p.summarize(spec, g, results, o.Horizon > 0)
-	if err := p.badCases(spec, a, g, run, truth, o); err != nil {
+	if err := p.badCases(spec, a, g, run, truth, o, CostBudget-spent); err != nil {
 		return Plan{}, err
 	}
 	p.advise(spec, a, g)
@@ -185,18 +213,20 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 // spans.
 const Zoom = 4
 
-// zoom runs a coarse pilot and, when Zoom times its p90 is shorter than
-// the grid's horizon, returns a finer grid over that shorter horizon.
-// Runs still undecided at its end count as not deciding in time, so the
-// chance of deciding in time can only be underestimated (by the share of
-// runs deciding between Zoom·p90 and maxDuration).
-func zoom(spec events.ExperimentSpec, a Assumptions, truth map[string]map[string]simulate.Dist, g grid, o Options) (grid, bool, error) {
-	run := folded(spec, g.factor)
-	run.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
-	results, err := simulate.RunAll(g.scenario("plan-pilot", run, truth, spec),
-		simulate.Options{Seed: o.Seed ^ 0x5eed, Workers: o.Workers, Interval: g.window, Runs: PilotRuns})
+// zoom runs a coarse pilot of sc (the expected case on grid g; from
+// MinRuns to PilotRuns runs within PilotShare of CostBudget) and, when
+// Zoom times its p90 is shorter than the grid's horizon, returns a finer
+// grid over that shorter horizon; otherwise the plan stays on g, and the
+// pilot's runs are its first runs. Runs still undecided at a zoomed
+// horizon count as not deciding in time, so the chance of deciding in
+// time can only be underestimated (by the share of runs deciding between
+// Zoom·p90 and maxDuration).
+func zoom(sc simulate.Scenario, a Assumptions, maxD time.Duration, g grid, o simulate.Options) (grid, []simulate.RunResult, bool, error) {
+	o.Interval, o.Runs = g.window, 0
+	results, err := sized(sc, o, budget{units: PilotShare * CostBudget, windows: math.MaxInt / MaxRuns,
+		minRuns: MinRuns, pilotRuns: PilotRuns, maxRuns: PilotRuns}, nil)
 	if err != nil {
-		return g, false, fmt.Errorf("plan: pilot: %w", err)
+		return g, nil, false, fmt.Errorf("plan: pilot: %w", err)
 	}
 	var w []float64
 	for _, r := range results {
@@ -204,35 +234,19 @@ func zoom(spec events.ExperimentSpec, a Assumptions, truth map[string]map[string
 	}
 	real := int(math.Ceil(Zoom * quantile(sorted(w), 0.9) * float64(g.factor)))
 	if real >= g.windows*g.factor {
-		return g, false, nil
+		return g, results, false, nil
 	}
-	return gridOf(a, spec.Limits.MaxDuration.Duration, max(real, MaxWindows)), true, nil
+	return gridOf(a, maxD, max(real, MaxWindows)), results, true, nil
 }
 
-// sized runs sc o.Runs times, or, when that is 0, first minRuns times
-// and then as many more as fit budget windows in all (at the pilot's mean
-// windows a run), up to maxRuns. The count depends on the runs only, so a
-// plan stays deterministic.
-func sized(sc simulate.Scenario, o simulate.Options, budget, minRuns, maxRuns int) ([]simulate.RunResult, error) {
-	fixed := o.Runs > 0
-	if !fixed {
-		o.Runs = minRuns
+// runSpec is spec as simulated on g: past maxDuration to the grid's
+// horizon unless a scenario's horizon was given (a run is cut at the real
+// limit when scored), folded.
+func runSpec(spec events.ExperimentSpec, g grid, horizon int) events.ExperimentSpec {
+	if horizon <= 0 {
+		spec.Limits.MaxDuration = &events.Duration{Duration: time.Duration(g.windows) * g.window}
 	}
-	results, err := simulate.RunAll(sc, o)
-	if err != nil || fixed {
-		return results, err
-	}
-	steps := 0
-	for _, r := range results {
-		steps += max(r.Intervals, 1)
-	}
-	n := min(maxRuns, max(minRuns, budget*len(results)/steps))
-	if n <= len(results) {
-		return results, nil
-	}
-	o.First, o.Runs = len(results), n-len(results)
-	more, err := simulate.RunAll(sc, o)
-	return append(results, more...), err
+	return folded(spec, g.factor)
 }
 
 // grid is the simulated time: windows of window, each of rpi requests,
@@ -332,8 +346,10 @@ func quantilesOf(xs []float64, censored bool) Quantiles {
 
 // badCases simulates, per objective, the expected case with one version
 // past that objective's limit by the margin: the last candidate (for
-// canary the candidate; for performance the baseline itself).
-func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run events.ExperimentSpec, truth map[string]map[string]simulate.Dist, o Options) error {
+// canary the candidate; for performance the baseline itself). The cases
+// share left cost units: each may spend what the cases before it left,
+// over the cases still to run.
+func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run events.ExperimentSpec, truth map[string]map[string]simulate.Dist, o Options, left float64) error {
 	versions := spec.Versions()
 	bad := versions[len(versions)-1]
 	for k, obj := range spec.Objectives {
@@ -342,10 +358,15 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 			return fmt.Errorf("plan: %w", err)
 		}
 		sc := g.scenario("plan-bad-"+obj.Metric, run, t, spec)
-		results, err := sized(sc, simulate.Options{Seed: o.Seed + uint64(k) + 1, Workers: o.Workers, Interval: g.window}, BadBudget, MinBadRuns, MaxBadRuns)
+		b := budget{units: left / float64(len(spec.Objectives)-k), windows: BadBudget,
+			minRuns: MinBadRuns, pilotRuns: BadPilotRuns, maxRuns: MaxBadRuns}
+		results, err := sized(sc, simulate.Options{Seed: o.Seed + uint64(k) + 1, Workers: o.Workers, Interval: g.window}, b, nil)
 		if err != nil {
 			return fmt.Errorf("plan: bad %s: %w", obj.Metric, err)
 		}
+		u := float64(windowsOf(results)) * windowCost(sc)
+		left -= u
+		p.units += u
 		i := slices.Index(versions, bad)
 		e := Exposure{Version: bad, Metric: obj.Metric, Value: v, Limit: limit, Runs: len(results)}
 		var all float64

@@ -28,7 +28,7 @@ func TestPlanTableAndJSON(t *testing.T) {
 	if err := json.Unmarshal(h.stdout.Bytes(), &p); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, h.stdout)
 	}
-	if p.Kind != "canary" || p.Rate != 50 || p.Runs < plan.PilotRuns || len(p.Bad) != 1 || p.Assumed["fresh-v1"]["errors"] != 0.002 {
+	if p.Kind != "canary" || p.Rate != 50 || p.Runs < plan.MinRuns || len(p.Bad) != 1 || p.Assumed["fresh-v1"]["errors"] != 0.002 {
 		t.Errorf("-o json: %+v", p)
 	}
 }
