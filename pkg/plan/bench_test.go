@@ -36,6 +36,54 @@ func BenchmarkPlanREADMEABN(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// BenchmarkWindowCost calibrates the cost units (budget.go): the CPU of
+// one engine window of each cost spec's expected case (one-minute windows,
+// 4 seeded runs on one worker, as `go test -bench Window ./pkg/simulate`
+// measures its two specs), over the units windowCost gives it: cpu-ns/unit
+// (docs/planning.md quotes it).
+func BenchmarkWindowCost(b *testing.B) {
+	for _, c := range costSpecs {
+		b.Run(c.name, func(b *testing.B) {
+			sc, g := expectedCase(b, c.name)
+			windows := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				rs, err := simulate.RunAll(sc, simulate.Options{Runs: 4, Seed: 1, Workers: 1, Interval: g.window})
+				if err != nil {
+					b.Fatal(err)
+				}
+				windows += windowsOf(rs)
+			}
+			ns := float64((cpuTime() - cpu).Nanoseconds()) / float64(windows)
+			b.ReportMetric(ns, "cpu-ns/window")
+			b.ReportMetric(windowCost(sc), "units/window")
+			b.ReportMetric(ns/windowCost(sc), "cpu-ns/unit")
+		})
+	}
+}
+
+// BenchmarkPlanSpecs plans each cost spec (seed 1) on one worker: its CPU
+// time, the cost units it simulated and its runs (docs/planning.md quotes
+// them).
+func BenchmarkPlanSpecs(b *testing.B) {
+	for _, c := range costSpecs {
+		b.Run(c.name, func(b *testing.B) {
+			spec, a := costSpecNamed(b, c.name)
+			var p Plan
+			cpu := cpuTime()
+			for b.Loop() {
+				var err error
+				if p, err = Make(spec, a, Options{Seed: 1, Workers: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu)
+			b.ReportMetric(p.units, "units/op")
+			b.ReportMetric(float64(p.Runs), "runs")
+		})
+	}
+}
+
 // BenchmarkETAABNThree is the ETA describe shows for abn-three (three
 // versions, ratio and mean metrics) after its fourth window, on one worker:
 // its CPU time (docs/planning.md quotes it).

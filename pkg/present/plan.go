@@ -23,7 +23,11 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 		window += fmt.Sprintf(" (%d real windows folded into one)", p.Coarsened)
 	}
 	row("Plan:", fmt.Sprintf("%s experiment, %s, %s requests/s, %s", p.Kind, strings.Join(p.Versions, " vs "), Num(p.Rate), window))
-	row("Method:", fmt.Sprintf("%d simulated runs of the real engine, seed %d", p.Runs, p.Seed))
+	method := fmt.Sprintf("%d simulated runs of the real engine", p.Runs)
+	if p.PilotRuns > 0 {
+		method += fmt.Sprintf(" (after a coarse pilot of %d)", p.PilotRuns)
+	}
+	row("Method:", fmt.Sprintf("%s, seed %d", method, p.Seed))
 	row("Requests:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", Count(int64(p.Samples.Median)), Count(int64(p.Samples.P90)),
 		censored(p.Samples), Count(int64(p.Samples.MedianCI[0])), Count(int64(p.Samples.MedianCI[1]))))
 	row("Time:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", secs(p.Time.Median), secs(p.Time.P90),

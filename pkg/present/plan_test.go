@@ -28,7 +28,7 @@ func TestETAText(t *testing.T) {
 
 func TestWritePlan(t *testing.T) {
 	p := plan.Plan{
-		Kind: "canary", Versions: []string{"v1", "v2"}, Rate: 5, Window: 60, Coarsened: 3, MaxDuration: 3600, Runs: 100, Seed: 1,
+		Kind: "canary", Versions: []string{"v1", "v2"}, Rate: 5, Window: 60, Coarsened: 3, MaxDuration: 3600, Runs: 100, PilotRuns: 30, Seed: 1,
 		Assumed: map[string]map[string]float64{"v1": {"errors": 0.002}, "v2": {"errors": 0.002}},
 		Samples: plan.Quantiles{Median: 3000, P90: 6000, MedianCI: [2]float64{2500, 3500}},
 		Time:    plan.Quantiles{Median: 600, P90: 1200, MedianCI: [2]float64{500, 700}, Censored: true},
@@ -42,7 +42,7 @@ func TestWritePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `Plan:      canary experiment, v1 vs v2, 5.00 requests/s, windows of 1m (3 real windows folded into one)
-Method:    100 simulated runs of the real engine, seed 1
+Method:    100 simulated runs of the real engine (after a coarse pilot of 30), seed 1
 Requests:  median 3,000, p90 6,000  (95% MC: median 2,500–3,500)
 Time:      median 10m, p90 20m or more (runs reached the horizon)  (95% MC: median 8m20s–12m)
 In time:   70% decide before maxDuration 1h (±10%)

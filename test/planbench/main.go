@@ -43,6 +43,7 @@ func main() {
 	boundOut := flag.String("bound-out", "docs/planning.md", "markdown file whose etabound (-etabound) or passage (-passage) section to rewrite; empty: print only")
 	passageOnly := flag.Bool("passage", false, "table only the first-passage model of the ideal ETA into the passage section of -bound-out (seconds)")
 	paths := flag.Int("passage-paths", 8000, "paths a row of -passage")
+	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only (use with -out \"\": the section needs both)")
 	flag.Parse()
 	if *passageOnly {
 		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
@@ -60,6 +61,9 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if !*eta {
+		*etaRuns = 0
 	}
 	if err := run(*dir, *out, *only, *runs, *etaRuns, *heavyRuns, *etaForward, *seed); err != nil {
 		slog.Error("planbench", "err", err)
@@ -93,6 +97,9 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 			s.Name, acc.GridPlanned[0], acc.PlanMedianCI[0], acc.PlanMedianCI[1], acc.GridMeasured[0], acc.GridMedianRatio, acc.MedianRatio,
 			acc.GridPlanned[1], acc.PlanP90CI[0], acc.PlanP90CI[1], acc.GridMeasured[1], acc.GridP90Ratio, acc.P90Ratio, acc.PlanRuns, cpu.Round(100*time.Millisecond), yes(met))
 		slog.Info("plan accuracy", "scenario", s.Name, "median", acc.GridMedianRatio, "p90", acc.GridP90Ratio, "took", cpu)
+		if etaRuns == 0 {
+			continue
+		}
 		t0 = time.Now()
 		traced := etaRuns
 		if len(s.Experiment.Versions()) > 2 {
@@ -114,9 +121,11 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 		}
 		slog.Info("eta accuracy", "scenario", s.Name, "runs", res.Used, "took", time.Since(t0))
 	}
-	fmt.Fprintf(&b, "\nEvery scenario within target: **%s**. The plan-run count comes from a step budget (%d engine windows for the expected case, %d per bad-candidate case), so the MC intervals above are the plan's own error; the measured figures use %d runs.\n\n",
-		yes(allMet), plan.StepBudget, plan.BadBudget, runs)
-	etaSection(&b, etas, etaRuns, heavyRuns, etaForward)
+	fmt.Fprintf(&b, "\nEvery scenario within target: **%s**. The plan-run count comes from the plan's budget (at most %d engine windows for the expected case and %d per bad-candidate case, and at most %d cost units for the whole plan: [docs/planning.md](planning.md#method)), so the MC intervals above are the plan's own error; the measured figures use %d runs.\n\n",
+		yes(allMet), plan.StepBudget, plan.BadBudget, plan.CostBudget, runs)
+	if etaRuns > 0 {
+		etaSection(&b, etas, etaRuns, heavyRuns, etaForward)
+	}
 	md := b.String()
 	fmt.Print(md)
 	if out == "" {
