@@ -15,7 +15,8 @@ import (
 // metrics and a p95 latency, whose assessment draws Dirichlet samples) as
 // `kn iter8 plan shop -f abn.yaml --rate 20 --baseline
 // conversion=0.1,errors=0.002,latency-p95=120` does (seed 1), on one
-// worker: its CPU time (docs/planning.md quotes it).
+// worker: its CPU time, the cost units it simulated and its runs
+// (docs/planning.md quotes them).
 func BenchmarkPlanREADMEABN(b *testing.B) {
 	spec, err := events.ParseSpec([]byte(`{"kind":"abn","baseline":"shop-v1","candidates":["shop-v2","shop-v3"],
 	  "metrics":[{"name":"errors","type":"ratio"},{"name":"latency-p95","type":"quantile","quantile":0.95,"unit":"ms"},
@@ -27,13 +28,16 @@ func BenchmarkPlanREADMEABN(b *testing.B) {
 	}
 	a := Assumptions{Rate: 20, Values: map[string]map[string]float64{
 		"shop-v1": {"conversion": 0.1, "errors": 0.002, "latency-p95": 120}}}
+	var p Plan
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := Make(spec, a, Options{Seed: 1, Workers: 1}); err != nil {
+		if p, err = Make(spec, a, Options{Seed: 1, Workers: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reportCPU(b, cpu)
+	b.ReportMetric(p.units, "units/op")
+	b.ReportMetric(float64(p.Runs), "runs")
 }
 
 // BenchmarkWindowCost calibrates the cost units (budget.go): the CPU of

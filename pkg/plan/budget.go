@@ -20,7 +20,7 @@ const (
 	// case, its pilot and its bad-candidate cases together (about 6 s of
 	// CPU on the reference machine). Run floors can overshoot it, by at
 	// most their own cost.
-	CostBudget = 40_000
+	CostBudget = 32_000
 	// ExpectedShare is the part of CostBudget the expected case (with the
 	// pilot whose runs it reuses) may spend; the bad-candidate cases share
 	// what is left.
