@@ -12,14 +12,17 @@ import (
 // the same runs on any machine and any number of cores. One unit is about
 // the CPU one version's ratio or mean metric takes in one engine window;
 // a quantile metric's Dirichlet draws take QuantileUnits of them, and
-// values drawn one request at a time RequestsPerUnit requests a unit
-// (BenchmarkWindowCost in pkg/plan measures CPU per unit on specs from one
-// version to four; docs/planning.md quotes it).
+// values drawn one request at a time RequestsPerUnit requests a unit.
+// BenchmarkWindowCost calibrates it on specs from one version to four:
+// 0.12 to 0.18 ms of CPU a unit at load average 10 (docs/planning.md).
 const (
 	// CostBudget is the units a whole plan may simulate: its expected
-	// case, its pilot and its bad-candidate cases together (about 6 s of
-	// CPU on the reference machine). Run floors can overshoot it, by at
-	// most their own cost.
+	// case, its pilot and its bad-candidate cases together. README's abn
+	// plan simulates 33,149 units in 5.8 to 6.6 s of CPU at load average
+	// 10 to 12 on the shared 2-core machine (BenchmarkPlanREADMEABN; 0.18
+	// to 0.21 ms a unit in whole plans). Run floors can overshoot it, by
+	// at most their own cost: four versions with two quantile objectives
+	// simulate 37,832 units.
 	CostBudget = 32_000
 	// ExpectedShare is the part of CostBudget the expected case (with the
 	// pilot whose runs it reuses) may spend; the bad-candidate cases share
@@ -35,15 +38,12 @@ const (
 	// a unit: a quantile metric's histogram below the simulator's bulk
 	// size, a mean metric that is neither Bernoulli nor normal.
 	RequestsPerUnit = 3500
-	// bulkHistogram is simulate's: from this many requests of one version
-	// in one window, a histogram is drawn as one multinomial.
-	bulkHistogram = 5000
 )
 
 // windowCost is the units one window of sc costs: every version's metrics,
 // and the values its requests draw one by one (all versions' requests
 // together are the window's; a histogram stops drawing them one by one at
-// bulkHistogram requests of a version).
+// simulate.BulkHistogram requests of a version).
 func windowCost(sc simulate.Scenario) float64 {
 	versions := sc.Experiment.Versions()
 	v := float64(len(versions))
@@ -54,7 +54,7 @@ func windowCost(sc simulate.Scenario) float64 {
 		case stats.Quantile:
 			units += v * QuantileUnits
 			if !bernoulliEverywhere(sc, versions, m) {
-				drawn += min(rpi, v*bulkHistogram)
+				drawn += min(rpi, v*simulate.BulkHistogram)
 			}
 		case stats.Mean:
 			units += v

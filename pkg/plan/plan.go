@@ -12,8 +12,8 @@ import (
 
 // Run counts and caps. Each case is sized by cost (budget.go): at most its
 // share of CostBudget cost units and at most its engine windows below, so
-// that every plan takes a few seconds on two cores (docs/planning.md
-// measures it).
+// that a plan takes at most about 6 s of CPU, 3 s on two idle cores,
+// unless its floors cost more (docs/planning.md measures both).
 const (
 	// PilotRuns is the first batch, which sizes the rest, when it fits
 	// the budget; it is also the most runs a coarse pilot (zoom) takes.

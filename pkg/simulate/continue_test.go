@@ -48,7 +48,7 @@ func TestContinueFromState(t *testing.T) {
 	}
 }
 
-// Above bulkHistogram requests a window, a histogram is one multinomial
+// Above BulkHistogram requests a window, a histogram is one multinomial
 // draw: its bucket shares must match the distribution's.
 func TestMultinomialHistogram(t *testing.T) {
 	mu, sigma := 4.0, 0.5

@@ -132,7 +132,7 @@ func (sm *sampler) observe(d Dist, m events.MetricSpec, j int, n int64) events.O
 		counts[sort.SearchFloat64s(bounds, 0)] += n - ones
 		return events.Histogram(bounds, counts)
 	}
-	if n >= bulkHistogram {
+	if n >= BulkHistogram {
 		sm.multinomial(n, d, bounds, counts)
 		return events.Histogram(bounds, counts)
 	}
@@ -143,12 +143,12 @@ func (sm *sampler) observe(d Dist, m events.MetricSpec, j int, n int64) events.O
 	return events.Histogram(bounds, counts)
 }
 
-// bulkHistogram is the number of requests from which a window's histogram
+// BulkHistogram is the number of requests from which a window's histogram
 // is drawn as one multinomial over the buckets (O(buckets)) rather than
 // request by request (O(n)): the same distribution, a different stream.
 // The shared scenarios stay below it, so their benchmark figures do not
 // move; a planned experiment on a busy Service goes above it.
-const bulkHistogram = 5000
+const BulkHistogram = 5000
 
 // multinomial draws the bucket counts of n values of the continuous d as
 // a chain of conditional binomials over the buckets' probabilities.
