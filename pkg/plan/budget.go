@@ -19,10 +19,10 @@ const (
 	// CostBudget is the units a whole plan may simulate: its expected
 	// case, its pilot and its bad-candidate cases together. README's abn
 	// plan simulates 33,149 units in 5.8 to 6.6 s of CPU at load average
-	// 10 to 12 on the shared 2-core machine (BenchmarkPlanREADMEABN; 0.18
-	// to 0.21 ms a unit in whole plans). Run floors can overshoot it, by
-	// at most their own cost: four versions with two quantile objectives
-	// simulate 37,832 units.
+	// 10 to 12 on the shared 2-core machine (BenchmarkPlanREADMEABN;
+	// whole plans take 0.14 to 0.23 ms a unit, BenchmarkPlanSpecs). Run
+	// floors can overshoot it by their own cost: four versions with two
+	// quantile objectives simulate 37,832 units.
 	CostBudget = 32_000
 	// ExpectedShare is the part of CostBudget the expected case (with the
 	// pilot whose runs it reuses) may spend; the bad-candidate cases share
