@@ -39,15 +39,15 @@ func (p *Plan) advise(spec events.ExperimentSpec, a Assumptions, g grid) {
 	}
 	for _, e := range p.Bad {
 		if e.Caught < WantCaught {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("a %s with %s %s (limit %s) is caught before maxDuration in only %.0f%% of runs",
-				e.Version, e.Metric, num(e.Value), num(e.Limit), 100*e.Caught))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("a %s with %s %s (limit %s) is caught before maxDuration in only %.0f%% of %d runs (95%% MC: %s)",
+				e.Version, e.Metric, num(e.Value), num(e.Limit), 100*e.Caught, e.Runs, PercentInterval(e.CaughtCI)))
 		}
 	}
 	if p.Decided >= WantDecided {
 		return
 	}
 	maxD := time.Duration(p.MaxDuration * float64(time.Second))
-	p.Warnings = append(p.Warnings, fmt.Sprintf("only %.0f%% of runs decide before maxDuration %s", 100*p.Decided, maxD))
+	p.Warnings = append(p.Warnings, fmt.Sprintf("only %.0f%% of %d runs decide before maxDuration %s (95%% MC: %s)", 100*p.Decided, p.Runs, maxD, PercentInterval(p.DecidedCI)))
 	t80 := math.NaN()
 	if q := quantile(p.windows, WantDecided); q < float64(g.windows) {
 		t80 = q * g.window.Seconds()

@@ -85,11 +85,16 @@ type Plan struct {
 	Samples Quantiles `json:"samples"`
 	Time    Quantiles `json:"timeSeconds"`
 	// Decided is P(a decision before maxDuration), with its Monte Carlo
-	// standard error.
-	Decided   float64 `json:"decidedInTime"`
-	DecidedSE float64 `json:"decidedInTimeSE"`
-	// Outcomes is each outcome's chance under the real limits.
-	Outcomes map[string]float64 `json:"outcomes"`
+	// standard error (Wald's, kept for compatibility: it reads 0 when
+	// every run or none decided) and its 95% interval (binomialCI), which
+	// is what the table shows.
+	Decided   float64    `json:"decidedInTime"`
+	DecidedSE float64    `json:"decidedInTimeSE"`
+	DecidedCI [2]float64 `json:"decidedInTimeCI"`
+	// Outcomes is each outcome's chance under the real limits, OutcomesCI
+	// its 95% interval (binomialCI).
+	Outcomes   map[string]float64    `json:"outcomes"`
+	OutcomesCI map[string][2]float64 `json:"outcomesCI"`
 	// Bad is the exposure of a candidate as bad as the SLO margin, one
 	// case per objective.
 	Bad         []Exposure `json:"badCandidate,omitempty"`
@@ -129,10 +134,13 @@ type Exposure struct {
 	Requests float64 `json:"requests"`
 	Share    float64 `json:"share"`
 	// Caught is P(it is rolled back, excluded or failed before
-	// maxDuration); Time is the median time until the run ended.
-	Caught float64 `json:"caught"`
-	Time   Seconds `json:"medianTimeSeconds"`
-	Runs   int     `json:"runs"`
+	// maxDuration), CaughtCI its 95% interval (binomialCI); Time is the
+	// median time until the run ended, TimeCI its 95% interval.
+	Caught   float64    `json:"caught"`
+	CaughtCI [2]float64 `json:"caughtCI"`
+	Time     Seconds    `json:"medianTimeSeconds"`
+	TimeCI   [2]float64 `json:"medianTimeCI"`
+	Runs     int        `json:"runs"`
 }
 
 // Make plans spec under a and o.
@@ -306,9 +314,9 @@ func scored(kind string, g grid, r simulate.RunResult, asIs bool) (string, bool)
 func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.RunResult, asIs bool) {
 	var samples, times []float64
 	decided, censored := 0, 0
-	p.Outcomes = map[string]float64{}
+	outcomes := map[string]int{}
 	for _, o := range simulate.PossibleOutcomes(spec) {
-		p.Outcomes[o] = 0
+		outcomes[o] = 0
 	}
 	for _, r := range results {
 		n := 0.0
@@ -319,7 +327,7 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 		times = append(times, float64(r.Intervals)*g.window.Seconds())
 		p.windows = append(p.windows, float64(r.Intervals))
 		out, ok := scored(spec.Kind, g, r, asIs)
-		p.Outcomes[out] += 1 / float64(len(results))
+		outcomes[out]++
 		if ok {
 			decided++
 		}
@@ -332,9 +340,12 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 	p.samples = samples
 	p.Time = quantilesOf(sorted(times), cens)
 	sorted(p.windows)
-	n := float64(len(results))
-	p.Decided = float64(decided) / n
-	p.DecidedSE = math.Sqrt(p.Decided * (1 - p.Decided) / n)
+	p.Outcomes, p.OutcomesCI = map[string]float64{}, map[string][2]float64{}
+	for o, k := range outcomes {
+		p.Outcomes[o], p.OutcomesCI[o] = share(k, len(results))
+	}
+	p.Decided, p.DecidedCI = share(decided, len(results))
+	p.DecidedSE = math.Sqrt(p.Decided * (1 - p.Decided) / float64(len(results)))
 }
 
 func quantilesOf(xs []float64, censored bool) Quantiles {
@@ -386,8 +397,8 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		}
 		e.Share = e.Requests / math.Max(all, 1)
 		e.Requests /= float64(len(results))
-		e.Caught = float64(caught) / float64(len(results))
-		e.Time = quantile(sorted(times), 0.5)
+		e.Caught, e.CaughtCI = share(caught, len(results))
+		e.Time, e.TimeCI = quantile(sorted(times), 0.5), quantileCI(times, 0.5)
 		p.Bad = append(p.Bad, e)
 	}
 	return nil

@@ -32,14 +32,8 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 		censored(p.Samples), Count(int64(p.Samples.MedianCI[0])), Count(int64(p.Samples.MedianCI[1]))))
 	row("Time:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", secs(p.Time.Median), secs(p.Time.P90),
 		censored(p.Time), secs(p.Time.MedianCI[0]), secs(p.Time.MedianCI[1])))
-	row("In time:", fmt.Sprintf("%s decide before maxDuration %s (±%s)", pct(p.Decided), secs(p.MaxDuration), pct(1.96*p.DecidedSE)))
-	var outs []string
-	for _, o := range sortedKeys(p.Outcomes) {
-		if p.Outcomes[o] > 0 {
-			outs = append(outs, fmt.Sprintf("%s %s", o, pct(p.Outcomes[o])))
-		}
-	}
-	row("Outcomes:", strings.Join(outs, ", "))
+	row("In time:", fmt.Sprintf("%s decide before maxDuration %s  (95%% MC: %s)", pct(p.Decided), secs(p.MaxDuration), pctRange(p.DecidedCI)))
+	row("Outcomes:", outcomes(p))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -62,9 +56,11 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
-		row("IF BAD", "METRIC", "VALUE", "LIMIT", "REQUESTS TO IT", "SHARE", "CAUGHT IN TIME", "MEDIAN TIME", "RUNS")
+		row("IF BAD", "METRIC", "VALUE", "LIMIT", "REQUESTS TO IT", "SHARE", "CAUGHT IN TIME (95% MC)", "MEDIAN TIME (95% MC)", "RUNS")
 		for _, e := range p.Bad {
-			row(e.Version, e.Metric, Num(e.Value), Num(e.Limit), Count(int64(math.Round(e.Requests))), pct(e.Share), pct(e.Caught), secs(e.Time), fmt.Sprint(e.Runs))
+			row(e.Version, e.Metric, Num(e.Value), Num(e.Limit), Count(int64(math.Round(e.Requests))), pct(e.Share),
+				fmt.Sprintf("%s (%s)", pct(e.Caught), pctRange(e.CaughtCI)),
+				fmt.Sprintf("%s (%s–%s)", secs(e.Time), secs(e.TimeCI[0]), secs(e.TimeCI[1])), fmt.Sprint(e.Runs))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -89,6 +85,37 @@ func ETAText(e plan.ETA) string {
 	return fmt.Sprintf("~%s to a decision (10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",
 		secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), e.Runs, e.Iteration)
 }
+
+// outcomes lists the outcomes seen, then those no run ended with (whose
+// chance is not zero but below the upper end of their interval), then
+// their 95% Monte Carlo intervals in the same order: "rollback 30%, v2
+// 70%; inconclusive 0%  (95% MC: 21–40%, 60–79%; 0–4%)".
+func outcomes(p plan.Plan) string {
+	var seen, never, cis, nevers []string
+	for _, o := range sortedKeys(p.Outcomes) {
+		if p.Outcomes[o] > 0 {
+			seen = append(seen, fmt.Sprintf("%s %s", o, pct(p.Outcomes[o])))
+			cis = append(cis, pctRange(p.OutcomesCI[o]))
+		} else {
+			never = append(never, o)
+			nevers = append(nevers, pctRange(p.OutcomesCI[o]))
+		}
+	}
+	s, ci := strings.Join(seen, ", "), strings.Join(cis, ", ")
+	if len(never) > 0 {
+		// Every outcome never seen has the same interval.
+		s += fmt.Sprintf("; %s 0%%", strings.Join(never, ", "))
+		ci += "; " + nevers[0]
+		if len(never) > 1 {
+			ci += " each"
+		}
+	}
+	return fmt.Sprintf("%s  (95%% MC: %s)", s, ci)
+}
+
+// pctRange is an interval of a proportion, its ends rounded outward so
+// that rounding never narrows it: "69–100%".
+func pctRange(ci [2]float64) string { return plan.PercentInterval(ci) }
 
 func censored(q plan.Quantiles) string {
 	if q.Censored {

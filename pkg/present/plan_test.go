@@ -32,8 +32,12 @@ func TestWritePlan(t *testing.T) {
 		Assumed: map[string]map[string]float64{"v1": {"errors": 0.002}, "v2": {"errors": 0.002}},
 		Samples: plan.Quantiles{Median: 3000, P90: 6000, MedianCI: [2]float64{2500, 3500}},
 		Time:    plan.Quantiles{Median: 600, P90: 1200, MedianCI: [2]float64{500, 700}, Censored: true},
-		Decided: 0.7, DecidedSE: 0.05, Outcomes: map[string]float64{"v2": 0.7, "rollback": 0.3, "inconclusive": 0},
-		Bad:         []plan.Exposure{{Version: "v2", Metric: "errors", Value: 0.015, Limit: 0.01, Requests: 812.4, Share: 0.21, Caught: 0.95, Time: 1800, Runs: 40}},
+		// 70, 30 and 0 of 100 runs, 38 of 40: Clopper–Pearson intervals.
+		Decided: 0.7, DecidedSE: 0.05, DecidedCI: [2]float64{0.60019, 0.78759},
+		Outcomes:   map[string]float64{"v2": 0.7, "rollback": 0.3, "inconclusive": 0},
+		OutcomesCI: map[string][2]float64{"v2": {0.60019, 0.78759}, "rollback": {0.21241, 0.39981}, "inconclusive": {0, 0.03622}},
+		Bad: []plan.Exposure{{Version: "v2", Metric: "errors", Value: 0.015, Limit: 0.01, Requests: 812.4, Share: 0.21,
+			Caught: 0.95, CaughtCI: [2]float64{0.83080, 0.99389}, Time: 1800, TimeCI: [2]float64{1500, 2100}, Runs: 40}},
 		Warnings:    []string{"only 70% of runs decide before maxDuration 1h0m0s"},
 		Suggestions: []string{"a longer maxDuration: 1h30m decides in 80% of runs"},
 	}
@@ -45,15 +49,15 @@ func TestWritePlan(t *testing.T) {
 Method:    100 simulated runs of the real engine (after a coarse pilot of 30), seed 1
 Requests:  median 3,000, p90 6,000  (95% MC: median 2,500–3,500)
 Time:      median 10m, p90 20m or more (runs reached the horizon)  (95% MC: median 8m20s–12m)
-In time:   70% decide before maxDuration 1h (±10%)
-Outcomes:  rollback 30%, v2 70%
+In time:   70% decide before maxDuration 1h  (95% MC: 60–79%)
+Outcomes:  rollback 30%, v2 70%; inconclusive 0%  (95% MC: 21–40%, 60–79%; 0–4%)
 
 ASSUMED  ERRORS
 v1       0.00200
 v2       0.00200
 
-IF BAD  METRIC  VALUE   LIMIT   REQUESTS TO IT  SHARE  CAUGHT IN TIME  MEDIAN TIME  RUNS
-v2      errors  0.0150  0.0100  812             21%    95%             30m          40
+IF BAD  METRIC  VALUE   LIMIT   REQUESTS TO IT  SHARE  CAUGHT IN TIME (95% MC)  MEDIAN TIME (95% MC)  RUNS
+v2      errors  0.0150  0.0100  812             21%    95% (83–100%)            30m (25m–35m)         40
 
 Warning: only 70% of runs decide before maxDuration 1h0m0s
 
@@ -62,5 +66,25 @@ What would help:
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WritePlan (-want +got):\n%s", diff)
+	}
+}
+
+// Outcomes no run ended with still show how likely they may be; interval
+// ends round outward.
+func TestPlanOutcomes(t *testing.T) {
+	tests := []struct {
+		out  map[string]float64
+		ci   map[string][2]float64
+		want string
+	}{
+		{map[string]float64{"v2": 1, "v1": 0, "inconclusive": 0}, map[string][2]float64{"v2": {0.6915, 1}, "v1": {0, 0.3085}, "inconclusive": {0, 0.3085}},
+			"v2 100%; inconclusive, v1 0%  (95% MC: 69–100%; 0–31% each)"},
+		{map[string]float64{"pass": 0.5, "fail": 0.5}, map[string][2]float64{"pass": {0.18709, 0.81291}, "fail": {0.18709, 0.81291}},
+			"fail 50%, pass 50%  (95% MC: 18–82%, 18–82%)"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, outcomes(plan.Plan{Outcomes: tt.out, OutcomesCI: tt.ci})); diff != "" {
+			t.Errorf("outcomes (-want +got):\n%s", diff)
+		}
 	}
 }

@@ -1,0 +1,132 @@
+package plan
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestBinomialCI checks the Clopper–Pearson interval against closed forms
+// (k = 0: 1 − 0.025^(1/n); k = n: 0.025^(1/n); k = 1: 1 − 0.975^(1/n)) and
+// the textbook 5 of 10: 0.18709–0.81291.
+func TestBinomialCI(t *testing.T) {
+	tests := []struct {
+		k, n int
+		want [2]float64
+	}{
+		{0, 10, [2]float64{0, 1 - math.Pow(0.025, 0.1)}},
+		{10, 10, [2]float64{math.Pow(0.025, 0.1), 1}},
+		{1, 10, [2]float64{1 - math.Pow(0.975, 0.1), 0.44502}},
+		{5, 10, [2]float64{0.18709, 0.81291}},
+		{5, 5, [2]float64{math.Pow(0.025, 0.2), 1}},
+		{0, 40, [2]float64{0, 1 - math.Pow(0.025, 1.0/40)}},
+		{0, 0, [2]float64{0, 1}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, binomialCI(tt.k, tt.n), cmpopts.EquateApprox(0, 1e-5)); diff != "" {
+			t.Errorf("binomialCI(%d, %d) (-want +got):\n%s", tt.k, tt.n, diff)
+		}
+	}
+}
+
+// binomTail is P(X ≥ k) for X ~ Binomial(n, p), summed term by term: an
+// independent check of the Beta quantiles.
+func binomTail(k, n int, p float64) float64 {
+	s := 0.0
+	for j := k; j <= n; j++ {
+		lc, _ := math.Lgamma(float64(n + 1))
+		a, _ := math.Lgamma(float64(j + 1))
+		b, _ := math.Lgamma(float64(n - j + 1))
+		s += math.Exp(lc - a - b + float64(j)*math.Log(p) + float64(n-j)*math.Log1p(-p))
+	}
+	return s
+}
+
+// Each end is where its tail is exactly 2.5%, by the interval's definition.
+func TestBinomialCIEndsHaveTheirTails(t *testing.T) {
+	for _, n := range []int{5, 10, 13, 20, 40} {
+		for k := 0; k <= n; k++ {
+			ci := binomialCI(k, n)
+			if k > 0 {
+				if got := binomTail(k, n, ci[0]); math.Abs(got-0.025) > 1e-9 {
+					t.Errorf("n %d k %d: P(X ≥ k | lower %.6f) = %.9f, want 0.025", n, k, ci[0], got)
+				}
+			}
+			if k < n {
+				if got := 1 - binomTail(k+1, n, ci[1]); math.Abs(got-0.025) > 1e-9 {
+					t.Errorf("n %d k %d: P(X ≤ k | upper %.6f) = %.9f, want 0.025", n, k, ci[1], got)
+				}
+			}
+		}
+	}
+}
+
+// TestBinomialCICoverage computes the exact coverage at fixed true p, over
+// every outcome k of n runs weighted by its binomial probability: at least
+// 95% at every p on a fine grid, including within 1% of 0 and 1, where the
+// plan's proportions sit. A Wald interval (p̂ ± 1.96 SE, which the plan
+// printed before) fails this badly, and so does Wilson's near the ends.
+func TestBinomialCICoverage(t *testing.T) {
+	wald := func(k, n int) [2]float64 {
+		p := float64(k) / float64(n)
+		h := 1.96 * math.Sqrt(p*(1-p)/float64(n))
+		return [2]float64{p - h, p + h}
+	}
+	coverage := func(ci func(k, n int) [2]float64, n int, p float64) float64 {
+		c := 0.0
+		for k := 0; k <= n; k++ {
+			if iv := ci(k, n); iv[0] <= p && p <= iv[1] {
+				c += binomTail(k, n, p) - binomTail(k+1, n, p)
+			}
+		}
+		return c
+	}
+	for _, n := range []int{MinBadRuns, MinRuns, 13, BadPilotRuns, 40} {
+		worst, at := 1.0, 0.0
+		for i := 1; i < 500; i++ {
+			p := float64(i) / 500
+			if c := coverage(binomialCI, n, p); c < worst {
+				worst, at = c, p
+			}
+		}
+		if worst < MCLevel-1e-9 {
+			t.Errorf("n %d: coverage %.4f at p = %.3f, want at least %.2f", n, worst, at, MCLevel)
+		}
+		if c := coverage(wald, n, 0.98); c > 0.9 {
+			t.Errorf("n %d: Wald's coverage at p = 0.98 is %.3f; the check should catch it", n, c)
+		}
+	}
+}
+
+// Every proportion a plan reports comes with the interval of its count of
+// runs, and the interval contains it.
+func TestMakeGivesEveryProportionItsInterval(t *testing.T) {
+	spec := canarySpec(t)
+	a := Assumptions{Rate: 0.1, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}
+	p, err := Make(spec, a, Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, x float64, ci [2]float64, runs int) {
+		t.Helper()
+		k := int(math.Round(x * float64(runs)))
+		if diff := cmp.Diff(binomialCI(k, runs), ci); diff != "" || !(ci[0] <= x && x <= ci[1]) {
+			t.Errorf("%s %.3f of %d runs: interval %v (-want +got):\n%s", what, x, runs, ci, diff)
+		}
+	}
+	check("decided", p.Decided, p.DecidedCI, p.Runs)
+	if len(p.OutcomesCI) != len(p.Outcomes) {
+		t.Errorf("outcomes %v, intervals %v: want one each", p.Outcomes, p.OutcomesCI)
+	}
+	for o, x := range p.Outcomes {
+		check("outcome "+o, x, p.OutcomesCI[o], p.Runs)
+	}
+	for _, e := range p.Bad {
+		check("caught "+e.Metric, e.Caught, e.CaughtCI, e.Runs)
+		if !(e.TimeCI[0] <= e.Time && e.Time <= e.TimeCI[1]) {
+			t.Errorf("bad %s: median time %v outside its interval %v", e.Metric, e.Time, e.TimeCI)
+		}
+	}
+}
