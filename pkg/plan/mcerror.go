@@ -46,3 +46,35 @@ func PercentInterval(ci [2]float64) string {
 func share(k, n int) (float64, [2]float64) {
 	return float64(k) / math.Max(float64(n), 1), binomialCI(k, n)
 }
+
+// orderCI is the 95% distribution-free interval of the p-quantile of
+// sorted xs, exact: the order statistics x(r) and x(s) with r the largest
+// and s the smallest rank whose tails P(B < r) and P(B ≥ s), B ~
+// Binomial(n, p), are each at most 2.5%, so that it covers at least 95%
+// (P(r ≤ B < s)) whatever the distribution. When a tail needs a rank
+// beyond the runs (a p90 below 30 runs, a median below 6), the sample
+// cannot bound that side, and the end is the bound the runs cannot pass:
+// floor or top (the horizon). The normal approximation quantileCI used
+// before took x(8)–x(10) as the p90's at 10 runs, which covers 58%.
+func orderCI(xs []float64, p, floor, top float64) [2]float64 {
+	n := len(xs)
+	if n == 0 {
+		return [2]float64{floor, top}
+	}
+	a := (1 - MCLevel) / 2
+	b := distuv.Binomial{N: float64(n), P: p}
+	ci := [2]float64{floor, top}
+	for r := n; r >= 1; r-- {
+		if b.CDF(float64(r-1)) <= a {
+			ci[0] = xs[r-1]
+			break
+		}
+	}
+	for s := 1; s <= n; s++ {
+		if 1-b.CDF(float64(s-1)) <= a {
+			ci[1] = xs[s-1]
+			break
+		}
+	}
+	return ci
+}

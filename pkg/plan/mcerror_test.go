@@ -130,3 +130,35 @@ func TestMakeGivesEveryProportionItsInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderCI checks the ranks by hand: of 10 runs, the median's interval
+// is x(2)–x(9) (P(B ≤ 1) = 11/1024 ≤ 2.5% < P(B ≤ 2) = 56/1024) and the
+// p90's x(7) to the horizon (P(B ≤ 6) = 1.3%, P(B ≤ 7) = 7.0%; no rank
+// bounds it above: P(B = 10) = 35%); of 5, nothing bounds the median (P(B
+// = 0) = 1/32 > 2.5%); of 40, the median's is x(14)–x(27).
+func TestOrderCI(t *testing.T) {
+	runs := func(n int) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i + 1)
+		}
+		return xs
+	}
+	tests := []struct {
+		n    int
+		p    float64
+		want [2]float64
+	}{
+		{10, 0.5, [2]float64{2, 9}},
+		{10, 0.9, [2]float64{7, 1000}},
+		{5, 0.5, [2]float64{0, 1000}},
+		{6, 0.5, [2]float64{1, 6}},
+		{40, 0.5, [2]float64{14, 27}},
+		{0, 0.5, [2]float64{0, 1000}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, orderCI(runs(tt.n), tt.p, 0, 1000)); diff != "" {
+			t.Errorf("orderCI(%d runs, p%.0f) (-want +got):\n%s", tt.n, 100*tt.p, diff)
+		}
+	}
+}

@@ -113,7 +113,8 @@ type Plan struct {
 type Seconds = float64
 
 // Quantiles is the median and 90th percentile over runs, with their 95%
-// Monte Carlo intervals; Censored when more than a tenth of runs reached
+// Monte Carlo intervals (orderCI: an end the runs cannot bound is 0 or
+// the horizon's); Censored when more than a tenth of runs reached
 // the horizon, so that the p90 is only a lower bound.
 type Quantiles struct {
 	Median   float64    `json:"median"`
@@ -336,9 +337,11 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 		}
 	}
 	cens := censored*10 > len(results)
-	p.Samples = quantilesOf(sorted(samples), cens)
+	// No run serves more requests or lasts longer than the horizon, the
+	// bound of an interval the runs cannot close (orderCI).
+	p.Samples = quantilesOf(sorted(samples), cens, float64(g.windows)*float64(g.rpi))
 	p.samples = samples
-	p.Time = quantilesOf(sorted(times), cens)
+	p.Time = quantilesOf(sorted(times), cens, float64(g.windows)*g.window.Seconds())
 	sorted(p.windows)
 	p.Outcomes, p.OutcomesCI = map[string]float64{}, map[string][2]float64{}
 	for o, k := range outcomes {
@@ -348,10 +351,10 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 	p.DecidedSE = math.Sqrt(p.Decided * (1 - p.Decided) / float64(len(results)))
 }
 
-func quantilesOf(xs []float64, censored bool) Quantiles {
+func quantilesOf(xs []float64, censored bool, top float64) Quantiles {
 	return Quantiles{
 		Median: quantile(xs, 0.5), P90: quantile(xs, 0.9),
-		MedianCI: quantileCI(xs, 0.5), P90CI: quantileCI(xs, 0.9), Censored: censored,
+		MedianCI: orderCI(xs, 0.5, 0, top), P90CI: orderCI(xs, 0.9, 0, top), Censored: censored,
 	}
 }
 
@@ -398,7 +401,7 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		e.Share = e.Requests / math.Max(all, 1)
 		e.Requests /= float64(len(results))
 		e.Caught, e.CaughtCI = share(caught, len(results))
-		e.Time, e.TimeCI = quantile(sorted(times), 0.5), quantileCI(times, 0.5)
+		e.Time, e.TimeCI = quantile(sorted(times), 0.5), orderCI(times, 0.5, 0, float64(g.windows)*g.window.Seconds())
 		p.Bad = append(p.Bad, e)
 	}
 	return nil

@@ -28,10 +28,9 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 		method += fmt.Sprintf(" (after a coarse pilot of %d)", p.PilotRuns)
 	}
 	row("Method:", fmt.Sprintf("%s, seed %d", method, p.Seed))
-	row("Requests:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", Count(int64(p.Samples.Median)), Count(int64(p.Samples.P90)),
-		censored(p.Samples), Count(int64(p.Samples.MedianCI[0])), Count(int64(p.Samples.MedianCI[1]))))
-	row("Time:", fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s)", secs(p.Time.Median), secs(p.Time.P90),
-		censored(p.Time), secs(p.Time.MedianCI[0]), secs(p.Time.MedianCI[1])))
+	count := func(x float64) string { return Count(int64(x)) }
+	row("Requests:", quantiles(p.Samples, count))
+	row("Time:", quantiles(p.Time, secs))
 	row("In time:", fmt.Sprintf("%s decide before maxDuration %s  (95%% MC: %s)", pct(p.Decided), secs(p.MaxDuration), pctRange(p.DecidedCI)))
 	row("Outcomes:", outcomes(p))
 	if err := tw.Flush(); err != nil {
@@ -116,6 +115,13 @@ func outcomes(p plan.Plan) string {
 // pctRange is an interval of a proportion, its ends rounded outward so
 // that rounding never narrows it: "69–100%".
 func pctRange(ci [2]float64) string { return plan.PercentInterval(ci) }
+
+// quantiles is "median 10m, p90 20m  (95% MC: median 8m–12m, p90
+// 15m–40m)"; an end the runs could not bound is the horizon's.
+func quantiles(q plan.Quantiles, f func(float64) string) string {
+	return fmt.Sprintf("median %s, p90 %s%s  (95%% MC: median %s–%s, p90 %s–%s)", f(q.Median), f(q.P90), censored(q),
+		f(q.MedianCI[0]), f(q.MedianCI[1]), f(q.P90CI[0]), f(q.P90CI[1]))
+}
 
 func censored(q plan.Quantiles) string {
 	if q.Censored {

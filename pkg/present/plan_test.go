@@ -30,8 +30,8 @@ func TestWritePlan(t *testing.T) {
 	p := plan.Plan{
 		Kind: "canary", Versions: []string{"v1", "v2"}, Rate: 5, Window: 60, Coarsened: 3, MaxDuration: 3600, Runs: 100, PilotRuns: 30, Seed: 1,
 		Assumed: map[string]map[string]float64{"v1": {"errors": 0.002}, "v2": {"errors": 0.002}},
-		Samples: plan.Quantiles{Median: 3000, P90: 6000, MedianCI: [2]float64{2500, 3500}},
-		Time:    plan.Quantiles{Median: 600, P90: 1200, MedianCI: [2]float64{500, 700}, Censored: true},
+		Samples: plan.Quantiles{Median: 3000, P90: 6000, MedianCI: [2]float64{2500, 3500}, P90CI: [2]float64{5000, 7200}},
+		Time:    plan.Quantiles{Median: 600, P90: 1200, MedianCI: [2]float64{500, 700}, P90CI: [2]float64{1000, 7200}, Censored: true},
 		// 70, 30 and 0 of 100 runs, 38 of 40: Clopper–Pearson intervals.
 		Decided: 0.7, DecidedSE: 0.05, DecidedCI: [2]float64{0.60019, 0.78759},
 		Outcomes:   map[string]float64{"v2": 0.7, "rollback": 0.3, "inconclusive": 0},
@@ -47,8 +47,8 @@ func TestWritePlan(t *testing.T) {
 	}
 	want := `Plan:      canary experiment, v1 vs v2, 5.00 requests/s, windows of 1m (3 real windows folded into one)
 Method:    100 simulated runs of the real engine (after a coarse pilot of 30), seed 1
-Requests:  median 3,000, p90 6,000  (95% MC: median 2,500–3,500)
-Time:      median 10m, p90 20m or more (runs reached the horizon)  (95% MC: median 8m20s–12m)
+Requests:  median 3,000, p90 6,000  (95% MC: median 2,500–3,500, p90 5,000–7,200)
+Time:      median 10m, p90 20m or more (runs reached the horizon)  (95% MC: median 8m20s–12m, p90 17m–2h)
 In time:   70% decide before maxDuration 1h  (95% MC: 60–79%)
 Outcomes:  rollback 30%, v2 70%; inconclusive 0%  (95% MC: 21–40%, 60–79%; 0–4%)
 
