@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -16,9 +18,10 @@ const MCLevel = 0.95
 // covers at least 95% at every true p and n, and the plan's proportions
 // (deciding in time, a bad candidate caught) sit near 0 or 1 at 5 to 40
 // runs, where those two fall short: at n = 5 to 40, Wilson's coverage
-// drops to 83–85% and Jeffreys' to 87–90% for some p within a few points
-// of 0 or 1 (TestBinomialCICoverage computes them exactly). The price is
-// width: 10 decided of 10 reads 69–100% (Wilson: 72–100%).
+// drops to 83–85% at some p within 4 points of 0 or 1, and Jeffreys' to
+// 87–90% (exact binomial sums, docs/planning.md;
+// TestBinomialCICoverage checks this one's so). The price is width: 10
+// decided of 10 reads 69–100% (Wilson: 72–100%).
 func binomialCI(k, n int) [2]float64 {
 	if n <= 0 {
 		return [2]float64{0, 1}
@@ -77,4 +80,41 @@ func orderCI(xs []float64, p, floor, top float64) [2]float64 {
 		}
 	}
 	return ci
+}
+
+// meanCI is the 95% Student t interval of the mean of xs, clipped at 0
+// (the plan's means are counts). It is approximate: exact for normal
+// values, while a bad candidate's exposure is skewed (most runs catch it
+// early, a few late), so at 5 runs it may cover less than 95%.
+func meanCI(xs []float64) [2]float64 {
+	n := float64(len(xs))
+	if n < 2 { // never in a plan (MinBadRuns); JSON has no NaN
+		return [2]float64{0, 0}
+	}
+	m, v := stat.MeanVariance(xs, nil)
+	return tInterval(m, math.Sqrt(v/n), n)
+}
+
+// ratioCI is the 95% interval of Σnum/Σden over runs (a share of
+// requests, so within 0 and 1), from the ratio estimator's standard error (the delta method:
+// the spread of num − r·den over runs, over the mean den), with Student's
+// t; approximate as meanCI is.
+func ratioCI(num, den []float64) [2]float64 {
+	n := float64(len(num))
+	sn, sd := floats.Sum(num), floats.Sum(den)
+	if n < 2 || sd <= 0 {
+		return [2]float64{0, 0}
+	}
+	r := sn / sd
+	d := make([]float64, len(num))
+	for i := range num {
+		d[i] = num[i] - r*den[i]
+	}
+	ci := tInterval(r, stat.StdDev(d, nil)/math.Sqrt(n)/(sd/n), n)
+	return [2]float64{ci[0], math.Min(1, ci[1])}
+}
+
+func tInterval(m, se, n float64) [2]float64 {
+	h := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1-(1-MCLevel)/2) * se
+	return [2]float64{math.Max(0, m-h), m + h}
 }

@@ -125,6 +125,9 @@ func TestMakeGivesEveryProportionItsInterval(t *testing.T) {
 	}
 	for _, e := range p.Bad {
 		check("caught "+e.Metric, e.Caught, e.CaughtCI, e.Runs)
+		if !(e.RequestsCI[0] <= e.Requests && e.Requests <= e.RequestsCI[1]) || !(e.ShareCI[0] <= e.Share && e.Share <= e.ShareCI[1]) {
+			t.Errorf("bad %s: requests %v in %v, share %v in %v: want each inside", e.Metric, e.Requests, e.RequestsCI, e.Share, e.ShareCI)
+		}
 		if !(e.TimeCI[0] <= e.Time && e.Time <= e.TimeCI[1]) {
 			t.Errorf("bad %s: median time %v outside its interval %v", e.Metric, e.Time, e.TimeCI)
 		}
@@ -160,5 +163,26 @@ func TestOrderCI(t *testing.T) {
 		if diff := cmp.Diff(tt.want, orderCI(runs(tt.n), tt.p, 0, 1000)); diff != "" {
 			t.Errorf("orderCI(%d runs, p%.0f) (-want +got):\n%s", tt.n, 100*tt.p, diff)
 		}
+	}
+}
+
+// TestMeanAndRatioCI checks the t intervals by hand: 1, 2, 3, 4, 5 has
+// mean 3 and standard error √(2.5/5), t(4) = 2.776445; served 18, 20, 22
+// of 100 each is a share of 0.2 whose residuals −2, 0, 2 have standard
+// deviation 2, so a standard error of 2/√3/100, t(2) = 4.302653.
+func TestMeanAndRatioCI(t *testing.T) {
+	h := 2.776445 * math.Sqrt(2.5/5)
+	if diff := cmp.Diff([2]float64{3 - h, 3 + h}, meanCI([]float64{1, 2, 3, 4, 5}), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+		t.Errorf("meanCI (-want +got):\n%s", diff)
+	}
+	h = 4.302653 * 2 / math.Sqrt(3) / 100
+	if diff := cmp.Diff([2]float64{0.2 - h, 0.2 + h}, ratioCI([]float64{18, 20, 22}, []float64{100, 100, 100}), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+		t.Errorf("ratioCI (-want +got):\n%s", diff)
+	}
+	if got := meanCI([]float64{0, 0, 0, 100}); got[0] != 0 {
+		t.Errorf("meanCI of counts = %v, want it clipped at 0", got)
+	}
+	if got := ratioCI([]float64{0, 0, 0, 100}, []float64{100, 100, 100, 100}); got[0] != 0 || got[1] > 1 {
+		t.Errorf("ratioCI of a share = %v, want it within 0 and 1", got)
 	}
 }

@@ -131,9 +131,12 @@ type Exposure struct {
 	Value   float64 `json:"value"`
 	Limit   float64 `json:"limit"`
 	// Requests is the mean number of requests the bad version served, and
-	// Share its share of all requests served, over runs.
-	Requests float64 `json:"requests"`
-	Share    float64 `json:"share"`
+	// Share its share of all requests served, over runs, with their 95%
+	// intervals (Student t, approximate: meanCI, ratioCI).
+	Requests   float64    `json:"requests"`
+	RequestsCI [2]float64 `json:"requestsCI"`
+	Share      float64    `json:"share"`
+	ShareCI    [2]float64 `json:"shareCI"`
 	// Caught is P(it is rolled back, excluded or failed before
 	// maxDuration), CaughtCI its 95% interval (binomialCI); Time is the
 	// median time until the run ended, TimeCI its 95% interval.
@@ -384,15 +387,19 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		i := slices.Index(versions, bad)
 		e := Exposure{Version: bad, Metric: obj.Metric, Value: v, Limit: limit, Runs: len(results)}
 		var all float64
-		var times []float64
+		var times, served, totals []float64
 		caught := 0
 		for _, r := range results {
+			total, to := 0.0, 0.0
 			for j, c := range r.Served {
-				all += float64(c)
+				total += float64(c)
 				if j == i {
-					e.Requests += float64(c)
+					to = float64(c)
 				}
 			}
+			all += total
+			e.Requests += to
+			served, totals = append(served, to), append(totals, total)
 			times = append(times, float64(r.Intervals)*g.window.Seconds())
 			if out, ok := scored(spec.Kind, g, r, o.Horizon > 0); ok && out != bad && out != simulate.OutcomePass {
 				caught++
@@ -400,6 +407,7 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		}
 		e.Share = e.Requests / math.Max(all, 1)
 		e.Requests /= float64(len(results))
+		e.RequestsCI, e.ShareCI = meanCI(served), ratioCI(served, totals)
 		e.Caught, e.CaughtCI = share(caught, len(results))
 		e.Time, e.TimeCI = quantile(sorted(times), 0.5), orderCI(times, 0.5, 0, float64(g.windows)*g.window.Seconds())
 		p.Bad = append(p.Bad, e)

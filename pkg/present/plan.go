@@ -55,9 +55,12 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
-		row("IF BAD", "METRIC", "VALUE", "LIMIT", "REQUESTS TO IT", "SHARE", "CAUGHT IN TIME (95% MC)", "MEDIAN TIME (95% MC)", "RUNS")
+		fmt.Fprintln(w, "A candidate as bad as the SLO margin (in parentheses: 95% MC intervals):")
+		row("IF BAD", "METRIC", "VALUE", "LIMIT", "REQUESTS TO IT", "SHARE", "CAUGHT IN TIME", "MEDIAN TIME", "RUNS")
 		for _, e := range p.Bad {
-			row(e.Version, e.Metric, Num(e.Value), Num(e.Limit), Count(int64(math.Round(e.Requests))), pct(e.Share),
+			row(e.Version, e.Metric, Num(e.Value), Num(e.Limit),
+				fmt.Sprintf("%s (%s–%s)", Count(int64(math.Round(e.Requests))), Count(int64(math.Floor(e.RequestsCI[0]))), Count(int64(math.Ceil(e.RequestsCI[1])))),
+				fmt.Sprintf("%s (%s)", pct(e.Share), pctRange(e.ShareCI)),
 				fmt.Sprintf("%s (%s)", pct(e.Caught), pctRange(e.CaughtCI)),
 				fmt.Sprintf("%s (%s–%s)", secs(e.Time), secs(e.TimeCI[0]), secs(e.TimeCI[1])), fmt.Sprint(e.Runs))
 		}
