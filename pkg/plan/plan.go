@@ -113,8 +113,8 @@ type Plan struct {
 type Seconds = float64
 
 // Quantiles is the median and 90th percentile over runs, with their 95%
-// Monte Carlo intervals (orderCI: an end the runs cannot bound is 0 or
-// the horizon's); Censored when more than a tenth of runs reached
+// Monte Carlo intervals (orderCI: an end the runs cannot bound is one
+// window's or the horizon's); Censored when more than a tenth of runs reached
 // the horizon, so that the p90 is only a lower bound.
 type Quantiles struct {
 	Median   float64    `json:"median"`
@@ -340,11 +340,11 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 		}
 	}
 	cens := censored*10 > len(results)
-	// No run serves more requests or lasts longer than the horizon, the
-	// bound of an interval the runs cannot close (orderCI).
-	p.Samples = quantilesOf(sorted(samples), cens, float64(g.windows)*float64(g.rpi))
+	// A run serves and lasts at least one window and at most the horizon:
+	// the ends of an interval the runs cannot close (orderCI).
+	p.Samples = quantilesOf(sorted(samples), cens, float64(g.rpi), float64(g.windows)*float64(g.rpi))
 	p.samples = samples
-	p.Time = quantilesOf(sorted(times), cens, float64(g.windows)*g.window.Seconds())
+	p.Time = quantilesOf(sorted(times), cens, g.window.Seconds(), float64(g.windows)*g.window.Seconds())
 	sorted(p.windows)
 	p.Outcomes, p.OutcomesCI = map[string]float64{}, map[string][2]float64{}
 	for o, k := range outcomes {
@@ -354,10 +354,10 @@ func (p *Plan) summarize(spec events.ExperimentSpec, g grid, results []simulate.
 	p.DecidedSE = math.Sqrt(p.Decided * (1 - p.Decided) / float64(len(results)))
 }
 
-func quantilesOf(xs []float64, censored bool, top float64) Quantiles {
+func quantilesOf(xs []float64, censored bool, floor, top float64) Quantiles {
 	return Quantiles{
 		Median: quantile(xs, 0.5), P90: quantile(xs, 0.9),
-		MedianCI: orderCI(xs, 0.5, 0, top), P90CI: orderCI(xs, 0.9, 0, top), Censored: censored,
+		MedianCI: orderCI(xs, 0.5, floor, top), P90CI: orderCI(xs, 0.9, floor, top), Censored: censored,
 	}
 }
 
@@ -409,7 +409,7 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		e.Requests /= float64(len(results))
 		e.RequestsCI, e.ShareCI = meanCI(served), ratioCI(served, totals)
 		e.Caught, e.CaughtCI = share(caught, len(results))
-		e.Time, e.TimeCI = quantile(sorted(times), 0.5), orderCI(times, 0.5, 0, float64(g.windows)*g.window.Seconds())
+		e.Time, e.TimeCI = quantile(sorted(times), 0.5), orderCI(times, 0.5, g.window.Seconds(), float64(g.windows)*g.window.Seconds())
 		p.Bad = append(p.Bad, e)
 	}
 	return nil

@@ -94,6 +94,7 @@ func TestMakeIsDeterministicAndWarns(t *testing.T) {
 	if diff := cmp.Diff(p1, p2, cmp.AllowUnexported(Plan{})); diff != "" {
 		t.Errorf("same inputs and seed, different plans (-workers=all +workers=1):\n%s", diff)
 	}
+	checkIntervals(t, p1)
 	// 6 requests a minute cannot show a 0.2% error rate below 1% in 30m.
 	if p1.Decided >= WantDecided || len(p1.Warnings) == 0 || len(p1.Suggestions) == 0 {
 		t.Errorf("decided %.2f with warnings %q and suggestions %q; want a warning and suggestions", p1.Decided, p1.Warnings, p1.Suggestions)

@@ -38,7 +38,7 @@ func TestWritePlan(t *testing.T) {
 		OutcomesCI: map[string][2]float64{"v2": {0.60019, 0.78759}, "rollback": {0.21241, 0.39981}, "inconclusive": {0, 0.03622}},
 		Bad: []plan.Exposure{{Version: "v2", Metric: "errors", Value: 0.015, Limit: 0.01, Requests: 812.4, RequestsCI: [2]float64{640.2, 984.6}, Share: 0.21, ShareCI: [2]float64{0.173, 0.247},
 			Caught: 0.95, CaughtCI: [2]float64{0.83080, 0.99389}, Time: 1800, TimeCI: [2]float64{1500, 2100}, Runs: 40}},
-		Warnings:    []string{"only 70% of runs decide before maxDuration 1h0m0s"},
+		Warnings:    []string{"only 70% of 100 runs decide before maxDuration 1h0m0s (95% MC: 60–79%)"},
 		Suggestions: []string{"a longer maxDuration: 1h30m decides in 80% of runs"},
 	}
 	var b strings.Builder
@@ -60,7 +60,7 @@ A candidate as bad as the SLO margin (in parentheses: 95% MC intervals):
 IF BAD  METRIC  VALUE   LIMIT   REQUESTS TO IT  SHARE         CAUGHT IN TIME  MEDIAN TIME    RUNS
 v2      errors  0.0150  0.0100  812 (640–985)   21% (17–25%)  95% (83–100%)   30m (25m–35m)  40
 
-Warning: only 70% of runs decide before maxDuration 1h0m0s
+Warning: only 70% of 100 runs decide before maxDuration 1h0m0s (95% MC: 60–79%)
 
 What would help:
   - a longer maxDuration: 1h30m decides in 80% of runs
