@@ -19,8 +19,7 @@ const MCLevel = 0.95
 // (deciding in time, a bad candidate caught) sit near 0 or 1 at 5 to 40
 // runs, where those two fall short: at n = 5 to 40, Wilson's coverage
 // drops to 83–85% at some p within 4 points of 0 or 1, and Jeffreys' to
-// 87–90% (exact binomial sums, docs/planning.md;
-// TestBinomialCICoverage checks this one's so). The price is width: 10
+// 87–90% (TestBinomialCICoverage computes all three exactly). The price is width: 10
 // decided of 10 reads 69–100% (Wilson: 72–100%).
 func binomialCI(k, n int) [2]float64 {
 	if n <= 0 {
@@ -55,7 +54,7 @@ func share(k, n int) (float64, [2]float64) {
 // and s the smallest rank whose tails P(B < r) and P(B ≥ s), B ~
 // Binomial(n, p), are each at most 2.5%, so that it covers at least 95%
 // (P(r ≤ B < s)) whatever the distribution. When a tail needs a rank
-// beyond the runs (a p90 below 30 runs, a median below 6), the sample
+// beyond the runs (a p90's upper end below 36 runs, a median below 6), the sample
 // cannot bound that side, and the end is the bound the runs cannot pass:
 // floor or top (the horizon). The normal approximation quantileCI used
 // before took x(8)–x(10) as the p90's at 10 runs, which covers 58%.

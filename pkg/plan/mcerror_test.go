@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // TestBinomialCI checks the Clopper–Pearson interval against closed forms
@@ -31,15 +32,20 @@ func TestBinomialCI(t *testing.T) {
 	}
 }
 
+// binomPMF is P(X = k) for X ~ Binomial(n, p).
+func binomPMF(k, n int, p float64) float64 {
+	lc, _ := math.Lgamma(float64(n + 1))
+	a, _ := math.Lgamma(float64(k + 1))
+	b, _ := math.Lgamma(float64(n - k + 1))
+	return math.Exp(lc - a - b + float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p))
+}
+
 // binomTail is P(X ≥ k) for X ~ Binomial(n, p), summed term by term: an
 // independent check of the Beta quantiles.
 func binomTail(k, n int, p float64) float64 {
 	s := 0.0
 	for j := k; j <= n; j++ {
-		lc, _ := math.Lgamma(float64(n + 1))
-		a, _ := math.Lgamma(float64(j + 1))
-		b, _ := math.Lgamma(float64(n - j + 1))
-		s += math.Exp(lc - a - b + float64(j)*math.Log(p) + float64(n-j)*math.Log1p(-p))
+		s += binomPMF(j, n, p)
 	}
 	return s
 }
@@ -66,37 +72,68 @@ func TestBinomialCIEndsHaveTheirTails(t *testing.T) {
 // TestBinomialCICoverage computes the exact coverage at fixed true p, over
 // every outcome k of n runs weighted by its binomial probability: at least
 // 95% at every p on a fine grid, including within 1% of 0 and 1, where the
-// plan's proportions sit. A Wald interval (p̂ ± 1.96 SE, which the plan
-// printed before) fails this badly, and so does Wilson's near the ends.
+// plan's proportions sit. It also measures what docs/planning.md says of
+// the alternatives: Wilson's worst coverage 83–85% and Jeffreys' 87–90% at
+// 5 to 40 runs, and the Wald interval the plan printed before (p̂ ± 1.96
+// SE) 65% at 10 runs and p = 0.9, 18% at p = 0.98.
 func TestBinomialCICoverage(t *testing.T) {
+	const z = 1.959963984540054
 	wald := func(k, n int) [2]float64 {
 		p := float64(k) / float64(n)
-		h := 1.96 * math.Sqrt(p*(1-p)/float64(n))
+		h := z * math.Sqrt(p*(1-p)/float64(n))
 		return [2]float64{p - h, p + h}
+	}
+	wilson := func(k, n int) [2]float64 {
+		p, m := float64(k)/float64(n), float64(n)
+		c, h := (p+z*z/(2*m))/(1+z*z/m), z/(1+z*z/m)*math.Sqrt(p*(1-p)/m+z*z/(4*m*m))
+		return [2]float64{c - h, c + h}
+	}
+	jeffreys := func(k, n int) [2]float64 {
+		b := distuv.Beta{Alpha: float64(k) + 0.5, Beta: float64(n-k) + 0.5}
+		ci := [2]float64{b.Quantile(0.025), b.Quantile(0.975)}
+		if k == 0 {
+			ci[0] = 0
+		}
+		if k == n {
+			ci[1] = 1
+		}
+		return ci
 	}
 	coverage := func(ci func(k, n int) [2]float64, n int, p float64) float64 {
 		c := 0.0
 		for k := 0; k <= n; k++ {
 			if iv := ci(k, n); iv[0] <= p && p <= iv[1] {
-				c += binomTail(k, n, p) - binomTail(k+1, n, p)
+				c += binomPMF(k, n, p)
 			}
 		}
 		return c
 	}
-	for _, n := range []int{MinBadRuns, MinRuns, 13, BadPilotRuns, 40} {
-		worst, at := 1.0, 0.0
-		for i := 1; i < 500; i++ {
-			p := float64(i) / 500
-			if c := coverage(binomialCI, n, p); c < worst {
-				worst, at = c, p
+	worst := func(ci func(k, n int) [2]float64, n int) (float64, float64) {
+		w, at := 1.0, 0.0
+		for i := 1; i < 1000; i++ {
+			p := float64(i) / 1000
+			if c := coverage(ci, n, p); c < w {
+				w, at = c, p
 			}
 		}
-		if worst < MCLevel-1e-9 {
-			t.Errorf("n %d: coverage %.4f at p = %.3f, want at least %.2f", n, worst, at, MCLevel)
+		return w, at
+	}
+	for _, n := range []int{MinBadRuns, MinRuns, 13, BadPilotRuns, 40} {
+		if w, at := worst(binomialCI, n); w < MCLevel-1e-9 {
+			t.Errorf("n %d: coverage %.4f at p = %.3f, want at least %.2f", n, w, at, MCLevel)
 		}
-		if c := coverage(wald, n, 0.98); c > 0.9 {
-			t.Errorf("n %d: Wald's coverage at p = 0.98 is %.3f; the check should catch it", n, c)
+		if w, at := worst(wilson, n); w < 0.83 || w >= 0.86 || math.Min(at, 1-at) > 0.04 {
+			t.Errorf("n %d: Wilson's worst coverage %.3f at p = %.3f; docs/planning.md says 83–85%% within 4 points of 0 or 1", n, w, at)
 		}
+		if w, at := worst(jeffreys, n); w < 0.865 || w >= 0.905 {
+			t.Errorf("n %d: Jeffreys' worst coverage %.3f at p = %.3f; docs/planning.md says 87–90%%", n, w, at)
+		}
+	}
+	if c := coverage(wald, 10, 0.9); math.Abs(c-0.65) > 0.005 {
+		t.Errorf("Wald's coverage at 10 runs, p = 0.9: %.3f; docs/planning.md says 65%%", c)
+	}
+	if c := coverage(wald, 10, 0.98); math.Abs(c-0.18) > 0.005 {
+		t.Errorf("Wald's coverage at 10 runs, p = 0.98: %.3f; docs/planning.md says 18%%", c)
 	}
 }
 
@@ -153,12 +190,24 @@ func TestOrderCI(t *testing.T) {
 		{5, 0.5, [2]float64{0, 1000}},
 		{6, 0.5, [2]float64{1, 6}},
 		{40, 0.5, [2]float64{14, 27}},
+		// 0.9^35 = 2.503% > 2.5% ≥ 0.9^36: the p90's upper end needs 36
+		// runs; P(B ≤ 27) = 2.0% of 35, P(B ≤ 28) = 2.35% of 36.
+		{35, 0.9, [2]float64{28, 1000}},
+		{36, 0.9, [2]float64{29, 36}},
 		{0, 0.5, [2]float64{0, 1000}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, orderCI(runs(tt.n), tt.p, 0, 1000)); diff != "" {
 			t.Errorf("orderCI(%d runs, p%.0f) (-want +got):\n%s", tt.n, 100*tt.p, diff)
 		}
+	}
+	// The normal approximation before took x(8)–x(10) for the p90 of 10
+	// runs: it covers P(8 ≤ B ≤ 9) = 58%.
+	if diff := cmp.Diff([2]float64{8, 10}, quantileCI(runs(10), 0.9)); diff != "" {
+		t.Errorf("quantileCI(10 runs, p90) (-want +got):\n%s", diff)
+	}
+	if c := binomPMF(8, 10, 0.9) + binomPMF(9, 10, 0.9); math.Abs(c-0.58) > 0.005 {
+		t.Errorf("x(8)–x(10) covers the p90 of 10 runs %.3f; docs/planning.md says 58%%", c)
 	}
 }
 
