@@ -97,21 +97,10 @@ func newSelection(spec events.ExperimentSpec, st experiment.State, point map[str
 		tr := maps.Clone(point)
 		tr[version] = maps.Clone(point[version])
 		tr[version][m.Name] = bernoulli(g)
-		sc := simulate.Scenario{
-			Name: "eta-selection", Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
-			Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
-		}
-		rs, err := simulate.RunAll(sc, simulate.Options{Runs: survivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
+		p, err := surviving(spec, "eta-selection", tr, t, f, rpi, window, seed, workers)
 		if err != nil {
 			return nil, err
 		}
-		alive := 0
-		for _, r := range rs {
-			if r.Outcome == simulate.OutcomeInconclusive {
-				alive++
-			}
-		}
-		p := (float64(alive) + 0.5) / (float64(len(rs)) + 1)
 		s.logits = append(s.logits, logit(g))
 		s.logP = append(s.logP, math.Log(p))
 		s.min = math.Min(s.min, math.Log(p))
