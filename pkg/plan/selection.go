@@ -33,8 +33,8 @@ import (
 // the deciding rate set to θ, at a grid of rates spanning the posterior,
 // with common random numbers; the draws are reweighted by rejection.
 
-// selectionGrid is how many rates P_θ(survive) is estimated at: the
-// posterior's quantiles 5%, 20%, …, 95% of the deciding rate.
+// selectionQuantiles are the quantiles of the drawn deciding rate at
+// which P_θ(survive) is estimated.
 var selectionQuantiles = []float64{0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95}
 
 const (
