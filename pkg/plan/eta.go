@@ -135,9 +135,9 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	// every drawn run is moved by what the correction moved it.
 	point := fitted(spec, st, nil)
 	var center map[string]map[string]simulate.Dist
+	perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
 	if o.Truth == nil && !o.Raw {
 		var err error
-		perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
 		center, scale, err = survivalScale(spec, st, point, window, perWindow, o.Seed, o.Workers)
 		if err != nil {
 			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
@@ -146,8 +146,18 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 			o.Truth = center
 		}
 	}
+	var sel *selection
+	if o.Truth == nil && !o.Raw {
+		// The canary's and performance test's counterpart of the survival
+		// correction (selection.go).
+		var err error
+		sel, err = newSelection(spec, st, point, window, perWindow, o.Seed, o.Workers)
+		if err != nil {
+			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
+		}
+	}
 	run := func(i int) (simulate.RunResult, error) {
-		return forward(spec, st, o, center, point, i, rpi, horizon, f, step)
+		return forward(spec, st, o, center, point, sel, i, rpi, horizon, f, step)
 	}
 	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)
 	if err == nil {
@@ -214,14 +224,17 @@ func parallel(from, to, workers int, run func(int) (simulate.RunResult, error)) 
 
 // forward is run i: a truth drawn from the posterior, then one continued
 // run of the engine.
-func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, center, point map[string]map[string]simulate.Dist, i int, rpi int64, windows, f int, step time.Duration) (simulate.RunResult, error) {
+func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, center, point map[string]map[string]simulate.Dist, sel *selection, i int, rpi int64, windows, f int, step time.Duration) (simulate.RunResult, error) {
 	seed := o.Seed
 	rng := rand.New(rand.NewPCG(seed, uint64(i)))
 	if o.Point {
 		rng = nil
 	}
 	truth := o.Truth
-	if truth == nil {
+	switch {
+	case truth == nil && sel != nil:
+		truth = sel.draw(spec, st, rng)
+	case truth == nil:
 		truth = around(spec, center, point, fitted(spec, st, rng))
 	}
 	sc := simulate.Scenario{

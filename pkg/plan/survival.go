@@ -95,26 +95,37 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 		if !ok {
 			break
 		}
-		sc := simulate.Scenario{
-			Name: "eta-survival", Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
-			Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
-		}
-		rs, err := simulate.RunAll(sc, simulate.Options{Runs: survivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
+		p, err := surviving(spec, "eta-survival", tr, t, f, rpi, window, seed, workers)
 		if err != nil {
 			return nil, 0, err
 		}
-		alive := 0
-		for _, r := range rs {
-			if r.Outcome == simulate.OutcomeInconclusive {
-				alive++
-			}
-		}
-		p := (float64(alive) + 0.5) / (float64(len(rs)) + 1)
 		if l := foldedLogLik(zs, lambda) - math.Log(p); l > bestL {
 			best, bestL, bestTruth = lambda, l, tr
 		}
 	}
 	return bestTruth, best, nil
+}
+
+// surviving is P(no decision in t windows) under truth tr, from
+// survivalRuns runs of the engine from the start in windows folded f-fold,
+// with the same seed for every truth (common random numbers); (alive+½)/
+// (runs+1), never 0 or 1.
+func surviving(spec events.ExperimentSpec, name string, tr map[string]map[string]simulate.Dist, t, f int, rpi int64, window time.Duration, seed uint64, workers int) (float64, error) {
+	sc := simulate.Scenario{
+		Name: name, Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
+		Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
+	}
+	rs, err := simulate.RunAll(sc, simulate.Options{Runs: survivalRuns, Seed: seed ^ 0x5a1e, Workers: workers, Interval: window * time.Duration(f)})
+	if err != nil {
+		return 0, err
+	}
+	alive := 0
+	for _, r := range rs {
+		if r.Outcome == simulate.OutcomeInconclusive {
+			alive++
+		}
+	}
+	return (float64(alive) + 0.5) / (float64(len(rs)) + 1), nil
 }
 
 // estimate is a ratio's or a mean's point estimate and standard error;
