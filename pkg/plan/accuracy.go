@@ -81,13 +81,19 @@ func PlanAccuracy(s simulate.Scenario, runs int, seed uint64, workers int) (Accu
 type ETAPoint struct {
 	// Fraction is 0.25, 0.5 or 0.75.
 	Fraction float64 `json:"fraction"`
-	// Ratios are ETA median / actual remaining windows, one per run.
+	// Ratios are the ETA shown (ETA.Point) / actual remaining windows,
+	// one per run.
 	Ratios []float64 `json:"ratios"`
-	// ETAs and Actuals are the median ETAs and actual remaining windows.
+	// MedianRatios are the forward runs' median / actual remaining
+	// windows: the ideal ETA's ratio when the forward runs are the
+	// oracle's (docs/planning.md, "Which point is shown").
+	MedianRatios []float64 `json:"medianRatios"`
+	// ETAs and Actuals are the ETAs shown and actual remaining windows.
 	ETAs    []float64 `json:"etas"`
 	Actuals []float64 `json:"actuals"`
 	// Below counts the runs whose actual remaining time fell below the
-	// ETA, a tie counting one half: calibrated, it is half the runs.
+	// forward runs' median, a tie counting one half: calibrated, it is
+	// half the runs.
 	Below float64 `json:"below"`
 	// Inside counts the actual remaining times inside the p10–p90 spread,
 	// a time on its edge counting one half: calibrated, 80%.
@@ -103,11 +109,16 @@ type ETAPoint struct {
 	// empirical distribution is read the same way (a new draw's rank).
 	PITBelow  float64 `json:"pitBelow"`
 	PITInside float64 `json:"pitInside"`
+	// Forwards are each run's ETA's forward runs (ETA.Forward): any other
+	// point of the predictive can be scored from them.
+	Forwards [][]float64 `json:"forwards"`
 }
 
 func (p *ETAPoint) add(e ETA, actual float64) {
 	p.Ratios = append(p.Ratios, e.Windows/actual)
+	p.MedianRatios = append(p.MedianRatios, quantile(e.Forward, 0.5)/actual)
 	p.ETAs = append(p.ETAs, e.Windows)
+	p.Forwards = append(p.Forwards, e.Forward)
 	p.Actuals = append(p.Actuals, actual)
 	p.Below += half(actual*e.Window, e.Median)
 	p.Inside += half(actual*e.Window, e.P90) - half(actual*e.Window, e.P10)

@@ -15,7 +15,8 @@ import (
 // IG((b−x)/μ, (b−x)²), whatever the path, so its median is the ideal ETA:
 // the best any estimate from the state can do. PassageAccuracy measures
 // that ideal ETA against issue #19's target, which picks the moment by the
-// run's own end, and against calibration at fixed moments, which does not.
+// run's own end, and against calibration at fixed moments, which does not;
+// and the same for the ETA shown, the remaining time's ETALevel quantile.
 
 // normalCDF is Φ.
 func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
@@ -81,6 +82,12 @@ type PassagePoint struct {
 	// Below is the share of paths that decided before the ETA: ½ if
 	// calibrated.
 	Below float64 `json:"below"`
+	// PointRatio, PointCI and PointBelow are the same for the ETA shown:
+	// the ETALevel quantile of the remaining time (PointBelow is
+	// ETALevel if calibrated).
+	PointRatio float64    `json:"pointRatio"`
+	PointCI    [2]float64 `json:"pointCI"`
+	PointBelow float64    `json:"pointBelow"`
 }
 
 // PassageResult is PassageAccuracy's answer.
@@ -118,8 +125,10 @@ func PassageAccuracy(cv float64, paths, steps int, seed uint64) PassageResult {
 	dt := 1 / float64(steps)
 	sq := math.Sqrt(dt)
 	rng := rand.New(rand.NewPCG(seed, math.Float64bits(cv)))
-	// eta is the median remaining time from level x.
+	// eta is the median remaining time from level x, and shown its
+	// ETALevel quantile: the ETA shown.
 	eta := func(x float64) float64 { return InverseGaussianMedian((b-x)/mu, (b-x)*(b-x)) }
+	shown := func(x float64) float64 { return InverseGaussianQuantile(ETALevel, (b-x)/mu, (b-x)*(b-x)) }
 	median := InverseGaussianMedian(b/mu, b*b)
 	res := PassageResult{CV: cv, Paths: paths, Median: median}
 	own := make([]passageAcc, len(PassageFractions))
@@ -144,9 +153,9 @@ func PassageAccuracy(cv float64, paths, steps int, seed uint64) PassageResult {
 		last := len(path) - 1
 		for k, f := range PassageFractions {
 			i := min(last, int(math.Round(f*d/dt)))
-			own[k].add(eta(path[i]), d-float64(i)*dt)
+			own[k].add(eta(path[i]), shown(path[i]), d-float64(i)*dt)
 			if i := int(math.Round(f * median / dt)); i <= last {
-				fixed[k].add(eta(path[i]), d-float64(i)*dt)
+				fixed[k].add(eta(path[i]), shown(path[i]), d-float64(i)*dt)
 			}
 		}
 	}
@@ -157,26 +166,34 @@ func PassageAccuracy(cv float64, paths, steps int, seed uint64) PassageResult {
 	return res
 }
 
+// passageAcc gathers the ratios and shares of the median ETA and of the
+// ETA shown at one moment.
 type passageAcc struct {
-	ratios []float64
-	below  int
+	ratios, shown []float64
+	below, under  int
 }
 
-func (a *passageAcc) add(eta, remaining float64) {
+func (a *passageAcc) add(eta, shown, remaining float64) {
 	a.ratios = append(a.ratios, eta/remaining)
+	a.shown = append(a.shown, shown/remaining)
 	if remaining < eta {
 		a.below++
+	}
+	if remaining < shown {
+		a.under++
 	}
 }
 
 func (a *passageAcc) point(f float64) PassagePoint {
-	p := PassagePoint{Fraction: f, Paths: len(a.ratios), MedianRatio: math.NaN()}
+	p := PassagePoint{Fraction: f, Paths: len(a.ratios), MedianRatio: math.NaN(), PointRatio: math.NaN()}
 	if p.Paths == 0 {
 		return p
 	}
 	slices.Sort(a.ratios)
-	p.MedianRatio = quantile(a.ratios, 0.5)
-	p.RatioCI = quantileCI(a.ratios, 0.5)
+	slices.Sort(a.shown)
+	p.MedianRatio, p.RatioCI = quantile(a.ratios, 0.5), quantileCI(a.ratios, 0.5)
+	p.PointRatio, p.PointCI = quantile(a.shown, 0.5), quantileCI(a.shown, 0.5)
 	p.Below = float64(a.below) / float64(p.Paths)
+	p.PointBelow = float64(a.under) / float64(p.Paths)
 	return p
 }

@@ -91,3 +91,30 @@ func TestIdealETAOnlyCalibratedWithoutLookAhead(t *testing.T) {
 		}
 	}
 }
+
+// The ETA shown, the lower third of the remaining time (ETALevel), meets
+// issue #19's target in the first-passage model wherever the decision
+// time's CV is between 0.2 and 1: at 25%, 50% and 75% of each path's own
+// duration the median ratio's 95% interval lies within 0.7–1.3. The
+// median does not at a CV of 0.6 and more (the test above). At moments
+// fixed in advance it is what it says: a third of the paths still
+// running decide before it.
+func TestShownETAMeetsTheTargetInTheModel(t *testing.T) {
+	const paths, steps = 3000, 500
+	for _, cv := range []float64{0.2, 0.6, 1} {
+		r := PassageAccuracy(cv, paths, steps, 2)
+		for _, p := range r.Own {
+			if p.PointCI[0] < 0.7 || p.PointCI[1] > 1.3 {
+				t.Errorf("cv %v, %.0f%% of own duration: the shown ETA's median ratio %.3f (95%% %.3f–%.3f), want within 0.7–1.3",
+					cv, 100*p.Fraction, p.PointRatio, p.PointCI[0], p.PointCI[1])
+			}
+		}
+		for _, p := range r.Fixed {
+			if se := math.Sqrt(ETALevel * (1 - ETALevel) / float64(p.Paths)); math.Abs(p.PointBelow-ETALevel) > 4*se {
+				t.Errorf("cv %v, %.0f%% of the median: %.3f of %d paths decided before the shown ETA, want %.3f ± %.3f",
+					cv, 100*p.Fraction, p.PointBelow, p.Paths, ETALevel, 4*se)
+			}
+		}
+		t.Logf("cv %v: shown ETA's median ratio at 25/50/75%% own %.3f/%.3f/%.3f", cv, r.Own[0].PointRatio, r.Own[1].PointRatio, r.Own[2].PointRatio)
+	}
+}

@@ -81,11 +81,12 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 	return err
 }
 
-// ETAText is the one-line ETA: "~12m to a decision (10–90%: 5m–31m),
-// 92% before maxDuration".
+// ETAText is the one-line ETA: "~9m to a decision (median 12m; 10–90%:
+// 5m–31m), 92% before maxDuration"; the ETA is the lower third of the
+// forward runs (plan.ETALevel), so the median is shown beside it.
 func ETAText(e plan.ETA) string {
-	return fmt.Sprintf("~%s to a decision (10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",
-		secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), e.Runs, e.Iteration)
+	return fmt.Sprintf("~%s to a decision (median %s; 10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",
+		secs(e.Point), secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), e.Runs, e.Iteration)
 }
 
 // outcomes lists the outcomes seen, then those no run ended with (whose

@@ -14,10 +14,10 @@ func TestETAText(t *testing.T) {
 		eta  plan.ETA
 		want string
 	}{
-		{plan.ETA{Iteration: 6, Runs: 100, P10: 900, Median: 1500, P90: 2100, Decided: 1},
-			"~25m to a decision (10–90%: 15m–35m), 100% before maxDuration · 100 runs from iteration 6"},
-		{plan.ETA{Iteration: 1, Runs: 20, P10: 60, Median: 5400, P90: 86400, Decided: 0.004},
-			"~1h30m to a decision (10–90%: 1m–24h), <1% before maxDuration · 20 runs from iteration 1"},
+		{plan.ETA{Iteration: 6, Runs: 100, Point: 1200, P10: 900, Median: 1500, P90: 2100, Decided: 1},
+			"~20m to a decision (median 25m; 10–90%: 15m–35m), 100% before maxDuration · 100 runs from iteration 6"},
+		{plan.ETA{Iteration: 1, Runs: 20, Point: 3600, P10: 60, Median: 5400, P90: 86400, Decided: 0.004},
+			"~1h to a decision (median 1h30m; 10–90%: 1m–24h), <1% before maxDuration · 20 runs from iteration 1"},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, ETAText(tt.eta)); diff != "" {

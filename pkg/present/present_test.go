@@ -248,8 +248,8 @@ func TestProgressOf(t *testing.T) {
 		t.Errorf("running (-want +got):\n%s", diff)
 	}
 	// With an ETA of 90m more, a quarter of the expected whole run is done.
-	in.ETA = &plan.ETA{Iteration: 3, Runs: 50, P10: 3600, Median: 5400, P90: 7200, Decided: 0.9}
-	eta := Progress{Label: "eta", Fraction: 0.25, Text: "~1h30m to a decision (10–90%: 1h–2h), 90% before maxDuration · 50 runs from iteration 3"}
+	in.ETA = &plan.ETA{Iteration: 3, Runs: 50, Point: 5400, P10: 3600, Median: 6000, P90: 7200, Decided: 0.9}
+	eta := Progress{Label: "eta", Fraction: 0.25, Text: "~1h30m to a decision (median 1h40m; 10–90%: 1h–2h), 90% before maxDuration · 50 runs from iteration 3"}
 	if diff := cmp.Diff(append(want, eta), ProgressOf(in, now)); diff != "" {
 		t.Errorf("running with an ETA (-want +got):\n%s", diff)
 	}

@@ -72,7 +72,7 @@ func ProgressOf(in Input, now time.Time) []Progress {
 	out = append(out, Progress{Label: "time", Fraction: math.Min(1, float64(ran)/float64(maxD)), Text: text})
 	if e := in.ETA; e != nil && st.Phase == experiment.PhaseRunning {
 		// The share of the expected whole run already behind it.
-		done := ran.Seconds() / math.Max(ran.Seconds()+e.Median, 1)
+		done := ran.Seconds() / math.Max(ran.Seconds()+e.Point, 1)
 		out = append(out, Progress{Label: "eta", Fraction: done, Text: ETAText(*e)})
 	}
 	return out

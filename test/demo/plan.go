@@ -47,7 +47,7 @@ func etaText(rec store.Record) string {
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf(" · ETA ~%s (10–90%%: %s–%s)", dur(e.Median), dur(e.P10), dur(e.P90))
+	return fmt.Sprintf(" · ETA ~%s (median %s; 10–90%%: %s–%s)", dur(e.Point), dur(e.Median), dur(e.P10), dur(e.P90))
 }
 
 func dur(s float64) string {

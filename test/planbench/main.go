@@ -15,6 +15,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,8 @@ func main() {
 	passageOnly := flag.Bool("passage", false, "table only the first-passage model of the ideal ETA into the passage section of -bound-out (seconds)")
 	paths := flag.Int("passage-paths", 8000, "paths a row of -passage")
 	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only (use with -out \"\": the section needs both)")
+	dump := flag.String("dump", "", "also write the ETA results, with every ETA's forward runs, as JSON to this file")
+	onlyEst := flag.String("estimators", "", "comma-separated ETA estimators to run (default all)")
 	flag.Parse()
 	if *passageOnly {
 		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
@@ -65,6 +68,7 @@ func main() {
 	if !*eta {
 		*etaRuns = 0
 	}
+	dumpTo, estNames = *dump, *onlyEst
 	if err := run(*dir, *out, *only, *runs, *etaRuns, *heavyRuns, *etaForward, *seed); err != nil {
 		slog.Error("planbench", "err", err)
 		os.Exit(1)
@@ -126,6 +130,11 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 	if etaRuns > 0 {
 		etaSection(&b, etas, etaRuns, heavyRuns, etaForward)
 	}
+	if dumpTo != "" {
+		if err := dumpETAs(dumpTo, etas); err != nil {
+			return err
+		}
+	}
 	md := b.String()
 	fmt.Print(md)
 	if out == "" {
@@ -162,11 +171,31 @@ type etaRow struct {
 
 // estimators are plan.ETAEstimators with at most forward runs each.
 func estimators(s simulate.Scenario, forward int) []plan.ETAEstimator {
-	ests := plan.ETAEstimators(s)
-	for i := range ests {
-		ests[i].Options.Runs = forward
+	var ests []plan.ETAEstimator
+	for _, e := range plan.ETAEstimators(s) {
+		if estNames == "" || slices.Contains(strings.Split(estNames, ","), e.Name) {
+			e.Options.Runs = forward
+			ests = append(ests, e)
+		}
 	}
 	return ests
+}
+
+// dumpTo and estNames are -dump and -estimators.
+var dumpTo, estNames string
+
+// dumpETAs writes rows as JSON: each scenario's ETA result, with every
+// ETA's forward runs.
+func dumpETAs(file string, rows []etaRow) error {
+	out := map[string]plan.ETAResult{}
+	for _, r := range rows {
+		out[r.name] = r.res
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 // MinWindows is how many windows the median run of an ETA benchmark
@@ -185,7 +214,7 @@ func refineFor(medianWindows float64) int {
 
 func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 	fmt.Fprintf(b, "### ETA accuracy (%d traced runs a scenario, %d with three versions; ETAs of at most %d forward runs)\n\n", runs, heavy, forward)
-	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows, and every state is kept. The ETA is then estimated from the state three ways: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do. \"Ratio\" is ETA / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
+	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows, and every state is kept. The ETA is then estimated from the state three ways: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do. \"Ratio\" is the ETA shown (the lower third of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
 	b.WriteString("**As issue #19 states the target**: at 25%, 50% and 75% of each run's *own* duration (runs that decided after at least four windows), the median ratio within 0.7–1.3.\n\n")
 	b.WriteString("| scenario | refine | runs | median windows | estimator | ratio at 25% | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")
 	met, oracleMet, timed := 0, 0, 0
@@ -213,9 +242,9 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 		}
 	}
 	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d.\n\n", met, timed, oracleMet, timed)
-	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so even the oracle's ETA is long there whenever durations vary between runs: [docs/planning.md](planning.md#what-no-eta-can-do) shows in closed form that the ideal ETA misses at 75% once the CV of the duration passes about 0.45, and measures the oracle with more runs.\n\n")
-	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below ETA\" is the share of runs that decided before the ETA (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated). Remaining windows are whole numbers, so a calibrated ETA whose p10 and p90 fall on one or two windows scores well below 80% there; the PIT columns read the same two checks off the randomised probability integral transform u of the actual remaining windows under the ETA's forward runs (u uniform between the shares of runs shorter and not longer, by rank), which is uniform whenever the ETA's distribution is the true one, lattice or not: \"u < ½\" is 50% and \"u in 10–90%\" 80% if calibrated.\n\n")
-	b.WriteString("| scenario | estimator | runs at 25/50/75% | below ETA at 25% | at 50% | at 75% | in p10–p90 | u < ½ at 25% | at 50% | at 75% | u in 10–90% | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so the median remaining time is long there whenever durations vary between runs; that is why the ETA shown is the lower third of the forward runs ([docs/planning.md](planning.md#which-point-is-shown), where the first-passage model shows both in closed form).\n\n")
+	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below median\" is the share of runs that decided before the forward runs' median (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated). Remaining windows are whole numbers, so a calibrated ETA whose p10 and p90 fall on one or two windows scores well below 80% there; the PIT columns read the same two checks off the randomised probability integral transform u of the actual remaining windows under the ETA's forward runs (u uniform between the shares of runs shorter and not longer, by rank), which is uniform whenever the ETA's distribution is the true one, lattice or not: \"u < ½\" is 50% and \"u in 10–90%\" 80% if calibrated.\n\n")
+	b.WriteString("| scenario | estimator | runs at 25/50/75% | below median at 25% | at 50% | at 75% | in p10–p90 | u < ½ at 25% | at 50% | at 75% | u in 10–90% | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		if r.res.Used == 0 {
 			continue
