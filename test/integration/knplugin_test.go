@@ -154,7 +154,8 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 		"latency  ",
 		// The ETA: the engine continued from the stored state (plan.Estimate).
 		"\nETA:         ~",
-		"to a decision (10–90%: ",
+		"to a decision (median ",
+		"; 10–90%: ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe lacks %q", want)
@@ -179,7 +180,7 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	if diff := cmp.Diff(live, gotTraffic); diff != "" {
 		t.Errorf("traffic shown is not the Service's spec.traffic (-service +shown):\n%s", diff)
 	}
-	if d.ETA == nil || d.ETA.Iteration != 3 || !(d.ETA.Median > 0) {
+	if d.ETA == nil || d.ETA.Iteration != 3 || !(d.ETA.Point > 0) || d.ETA.Point > d.ETA.Median {
 		t.Errorf("describe -o json: eta %+v, want one from iteration 3", d.ETA)
 	}
 
