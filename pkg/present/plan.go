@@ -82,7 +82,7 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 }
 
 // ETAText is the one-line ETA: "~9m to a decision (median 12m; 10–90%:
-// 5m–31m), 92% before maxDuration"; the ETA is the lower third of the
+// 5m–31m), 92% before maxDuration"; the ETA is the lower 40% of the
 // forward runs (plan.ETALevel), so the median is shown beside it.
 func ETAText(e plan.ETA) string {
 	return fmt.Sprintf("~%s to a decision (median %s; 10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",

@@ -25,7 +25,7 @@ func etaBound(dir, out, only string, runs, measure, forward int, seed uint64) er
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### The oracle on the real engine (`go run ./test/planbench -etabound -eta-runs %d -only %s`, seed %d)\n\n", runs, only, seed)
-	fmt.Fprintf(&b, "The oracle ETA of the planning benchmark (true distributions, the same state continued by at most %d forward runs of the real engine) on %d traced runs a scenario, the same runs as the benchmark's first ones (same seed), cut into the same *refine* windows. Ratio: the oracle's median remaining time (the ideal ETA, not the lower third iter8 shows) / windows that actually remained, median over runs (95%% interval, order statistics); \"below\": the share of runs that decided before the ETA (a tie counts one half; 50%% if calibrated) with ±1.96 standard errors.\n\n", forward, runs)
+	fmt.Fprintf(&b, "The oracle ETA of the planning benchmark (true distributions, the same state continued by at most %d forward runs of the real engine) on %d traced runs a scenario, the same runs as the benchmark's first ones (same seed), cut into the same *refine* windows. Ratio: the oracle's median remaining time (the ideal ETA, not the lower 40%% iter8 shows) / windows that actually remained, median over runs (95%% interval, order statistics); \"below\": the share of runs that decided before the ETA (a tie counts one half; 50%% if calibrated) with ±1.96 standard errors.\n\n", forward, runs)
 	b.WriteString("| scenario | refine | runs | CV of duration | ratio at 25% own | at 50% | at 75% | 75%: 1.3 | below ETA at 75% own | below ETA at 25/50/75% of median (runs) | time |\n|---|---:|---:|---:|---|---|---|---|---:|---|---:|\n")
 	for _, s := range scenarios {
 		t0 := time.Now()
