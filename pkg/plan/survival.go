@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -86,10 +87,63 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 		}
 		return out, true
 	}
+	prof, err := survivalProfile(spec, st, at, zs, window, rpi, seed, workers)
+	if err != nil {
+		return nil, 0, err
+	}
+	if survivalTrace != nil {
+		survivalTrace(zs, prof)
+	}
+	lambda := survivalMean(prof, zs)
+	tr, ok := at(lambda)
+	if !ok {
+		return nil, 0, fmt.Errorf("survival correction: λ = %v out of range", lambda)
+	}
+	return tr, lambda, nil
+}
+
+// survivalMean is the posterior mean of λ under a flat prior on
+// (0, λmax], λmax the largest λ simulated, and the conditional likelihood
+// given survival with P_λ smoothed across λ (fitSurvival), on a fine grid.
+func survivalMean(prof []survivalPoint, zs []float64) float64 {
+	var lambdas, alive []float64
+	for _, p := range prof {
+		lambdas = append(lambdas, p.Lambda)
+		alive = append(alive, p.Alive)
+	}
+	c := fitSurvival(lambdas, alive, prof[0].Runs)
+	hi := lambdas[len(lambdas)-1]
+	const cells = 400
+	ls := make([]float64, cells)
+	best := math.Inf(-1)
+	for i := range ls {
+		lam := hi * (float64(i) + 0.5) / cells
+		ls[i] = foldedLogLik(zs, lam) - c.logP(lam)
+		best = max(best, ls[i])
+	}
+	sum, w := 0.0, 0.0
+	for i, l := range ls {
+		lam := hi * (float64(i) + 0.5) / cells
+		sum += lam * math.Exp(l-best)
+		w += math.Exp(l - best)
+	}
+	return sum / w
+}
+
+var survivalTrace func([]float64, []survivalPoint)
+
+// survivalPoint is one λ of the survival correction's profile.
+type survivalPoint struct {
+	Lambda, Folded, Alive float64
+	Runs                  int
+	LogLik                float64
+	truth                 map[string]map[string]simulate.Dist
+}
+
+func survivalProfile(spec events.ExperimentSpec, st experiment.State, at func(float64) (map[string]map[string]simulate.Dist, bool), zs []float64, window time.Duration, rpi int64, seed uint64, workers int) ([]survivalPoint, error) {
 	t := st.Iteration
 	f := max(1, (t*survivalRuns*len(survivalScales)+survivalBudget-1)/survivalBudget)
-	best, bestL := 1.0, math.Inf(-1)
-	var bestTruth map[string]map[string]simulate.Dist
+	var prof []survivalPoint
 	for _, lambda := range survivalScales {
 		tr, ok := at(lambda)
 		if !ok {
@@ -97,13 +151,13 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 		}
 		p, err := surviving(spec, "eta-survival", tr, t, f, rpi, window, seed, workers)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		if l := foldedLogLik(zs, lambda) - math.Log(p); l > bestL {
-			best, bestL, bestTruth = lambda, l, tr
-		}
+		// surviving's (alive+½)/(runs+1), back to the count of runs alive.
+		alive := math.Round(p*(survivalRuns+1) - 0.5)
+		prof = append(prof, survivalPoint{Lambda: lambda, Folded: foldedLogLik(zs, lambda), Alive: alive, Runs: survivalRuns, truth: tr})
 	}
-	return bestTruth, best, nil
+	return prof, nil
 }
 
 // surviving is P(no decision in t windows) under truth tr, from
