@@ -19,17 +19,27 @@ import (
 // decided. Its point estimates of the differences between versions are
 // therefore too small, and a forward run at those estimates is too slow,
 // most of all late in a run (the benchmark measured ETAs about 1.6× too
-// long at fixed true values). The correction is the conditional maximum
-// likelihood estimate given survival: the observed differences from the
-// baseline are scaled by the λ ≥ 1 that maximises
+// long at fixed true values). The correction scales the observed
+// differences from the baseline by λ, weighing each λ by the conditional
+// likelihood given survival,
 //
-//	−(λ−1)²·Z²/2 − log P_λ(no decision in t windows),
+//	Σ log[φ(z(1−λ)) + φ(z(1+λ))] − log P_λ(no decision in t windows),
 //
-// where Z² is Σ (difference / its standard error)² (the normal likelihood
-// of the observed differences when the true ones are λ times them), and
-// P_λ is estimated by running the real engine from the start under the
-// scaled truth, with common random numbers across λ.
-// survivalScales is the grid of λ.
+// (foldedLogLik: the likelihood of the differences' magnitudes, z each
+// over its standard error), and takes the posterior mean of λ under a
+// flat prior on (0, 3]. P_λ is estimated by running the real engine from
+// the start under the scaled truth at the seven λ of survivalScales, with
+// common random numbers across λ, and smoothed across λ by a logistic
+// curve in ln λ fitted to all of those runs (survivalfit.go).
+//
+// It was the argmax of that log-likelihood over the seven λ, with each
+// P_λ from its own 24 runs: a few runs more or less alive at one λ moved
+// the argmax from 1 to 1.5 and back window by window, and the ETA by a
+// factor of 2 to 5 with it (ab-conversion seed 1, windows 9 to 12). A
+// posterior mean of a smooth likelihood moves little when the data move
+// little (TestSurvivalMeanIsSmooth).
+//
+// survivalScales is the grid of λ simulated.
 var survivalScales = []float64{0.25, 0.5, 0.75, 1, 1.5, 2, 3}
 
 const (
@@ -41,7 +51,7 @@ const (
 )
 
 // survivalScale returns the truth with the reward's differences from the
-// baseline scaled by the conditional MLE of λ, and λ; the truth as given
+// baseline scaled by the posterior mean of λ (survivalMean), and λ; the truth as given
 // and 1 when the correction does not apply (no reward, a quantile reward,
 // no difference seen).
 func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[string]map[string]simulate.Dist, window time.Duration, rpi int64, seed uint64, workers int) (map[string]map[string]simulate.Dist, float64, error) {
@@ -87,12 +97,9 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 		}
 		return out, true
 	}
-	prof, err := survivalProfile(spec, st, at, zs, window, rpi, seed, workers)
+	prof, err := survivalProfile(spec, st, at, window, rpi, seed, workers)
 	if err != nil {
 		return nil, 0, err
-	}
-	if survivalTrace != nil {
-		survivalTrace(zs, prof)
 	}
 	lambda := survivalMean(prof, zs)
 	tr, ok := at(lambda)
@@ -130,17 +137,17 @@ func survivalMean(prof []survivalPoint, zs []float64) float64 {
 	return sum / w
 }
 
-var survivalTrace func([]float64, []survivalPoint)
-
-// survivalPoint is one λ of the survival correction's profile.
+// survivalPoint is one simulated λ of the survival correction: Alive of
+// Runs runs from the start under the scaled truth had not decided by the
+// state's window.
 type survivalPoint struct {
-	Lambda, Folded, Alive float64
-	Runs                  int
-	LogLik                float64
-	truth                 map[string]map[string]simulate.Dist
+	Lambda, Alive float64
+	Runs          int
 }
 
-func survivalProfile(spec events.ExperimentSpec, st experiment.State, at func(float64) (map[string]map[string]simulate.Dist, bool), zs []float64, window time.Duration, rpi int64, seed uint64, workers int) ([]survivalPoint, error) {
+// survivalProfile simulates every λ of survivalScales whose scaled truth
+// is in range, with common random numbers across λ.
+func survivalProfile(spec events.ExperimentSpec, st experiment.State, at func(float64) (map[string]map[string]simulate.Dist, bool), window time.Duration, rpi int64, seed uint64, workers int) ([]survivalPoint, error) {
 	t := st.Iteration
 	f := max(1, (t*survivalRuns*len(survivalScales)+survivalBudget-1)/survivalBudget)
 	var prof []survivalPoint
@@ -149,22 +156,29 @@ func survivalProfile(spec events.ExperimentSpec, st experiment.State, at func(fl
 		if !ok {
 			break
 		}
-		p, err := surviving(spec, "eta-survival", tr, t, f, rpi, window, seed, workers)
+		alive, err := survivors(spec, "eta-survival", tr, t, f, rpi, window, seed, workers)
 		if err != nil {
 			return nil, err
 		}
-		// surviving's (alive+½)/(runs+1), back to the count of runs alive.
-		alive := math.Round(p*(survivalRuns+1) - 0.5)
-		prof = append(prof, survivalPoint{Lambda: lambda, Folded: foldedLogLik(zs, lambda), Alive: alive, Runs: survivalRuns, truth: tr})
+		prof = append(prof, survivalPoint{Lambda: lambda, Alive: float64(alive), Runs: survivalRuns})
 	}
 	return prof, nil
 }
 
 // surviving is P(no decision in t windows) under truth tr, from
-// survivalRuns runs of the engine from the start in windows folded f-fold,
-// with the same seed for every truth (common random numbers); (alive+½)/
-// (runs+1), never 0 or 1.
+// survivors: (alive+½)/(runs+1), never 0 or 1.
 func surviving(spec events.ExperimentSpec, name string, tr map[string]map[string]simulate.Dist, t, f int, rpi int64, window time.Duration, seed uint64, workers int) (float64, error) {
+	alive, err := survivors(spec, name, tr, t, f, rpi, window, seed, workers)
+	if err != nil {
+		return 0, err
+	}
+	return (float64(alive) + 0.5) / (survivalRuns + 1), nil
+}
+
+// survivors is how many of survivalRuns runs of the engine from the start
+// under truth tr, in windows folded f-fold, have not decided after t
+// windows, with the same seed for every truth (common random numbers).
+func survivors(spec events.ExperimentSpec, name string, tr map[string]map[string]simulate.Dist, t, f int, rpi int64, window time.Duration, seed uint64, workers int) (int, error) {
 	sc := simulate.Scenario{
 		Name: name, Experiment: folded(spec, f), Truth: tr, Expect: simulate.PossibleOutcomes(spec),
 		Traffic: simulate.Traffic{RequestsPerInterval: rpi * int64(f), MaxIntervals: (t + f - 1) / f},
@@ -179,7 +193,7 @@ func surviving(spec events.ExperimentSpec, name string, tr map[string]map[string
 			alive++
 		}
 	}
-	return (float64(alive) + 0.5) / (float64(len(rs)) + 1), nil
+	return alive, nil
 }
 
 // estimate is a ratio's or a mean's point estimate and standard error;

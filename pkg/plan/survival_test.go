@@ -32,11 +32,13 @@ func TestFoldedLogLikMaximum(t *testing.T) {
 	}
 }
 
-// Late in a run the survivors' differences look too small, so λ > 1 on
-// average; in the first windows a noisy difference looks too large, so
-// λ < 1 on average.
-func TestSurvivalScaleCorrectsBothWays(t *testing.T) {
+// Late in a run the survivors' differences look too small: λ exceeds, on
+// average, what the differences' magnitudes alone give (the posterior mean
+// with P_λ flat, survivalMean of flatProfile), and by more than after two
+// windows, when hardly any run has decided yet at any λ.
+func TestSurvivalScaleSpeedsUpSurvivors(t *testing.T) {
 	s := load(t, "ab-conversion")
+	spec := s.Experiment.Defaulted()
 	const runs = 24
 	var mu sync.Mutex
 	states := make([][]experiment.State, runs)
@@ -48,30 +50,31 @@ func TestSurvivalScaleCorrectsBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mean := func(at int) (float64, int) {
+	// excess is the mean of λ minus λ without the survival term, over up
+	// to 8 runs still running after window at.
+	excess := func(at int) (float64, int) {
 		sum, n := 0.0, 0
 		for i, r := range results {
 			if r.Intervals <= at || n == 8 {
 				continue
 			}
 			st := states[i][at-1]
-			_, l, err := survivalScale(s.Experiment.Defaulted(), st, fitted(s.Experiment.Defaulted(), st, nil), simulate.Interval, s.Traffic.RequestsPerInterval, uint64(i+1), 0)
+			_, l, err := survivalScale(spec, st, fitted(spec, st, nil), simulate.Interval, s.Traffic.RequestsPerInterval, uint64(i+1), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sum += l
+			b, bse, _ := estimate(spec.Metrics[0], st.Data[0][0])
+			c, cse, _ := estimate(spec.Metrics[0], st.Data[1][0])
+			sum += l - survivalMean(flatProfile(survivalRuns), []float64{(c - b) / math.Hypot(bse, cse)})
 			n++
 		}
 		return sum / float64(n), n
 	}
-	early, n := mean(2)
-	t.Logf("early λ %.2f over %d", early, n)
-	if !(early < 1) {
-		t.Errorf("λ after 2 windows: mean %.2f over %d runs, want < 1", early, n)
-	}
-	late, n := mean(20)
-	t.Logf("late λ %.2f over %d", late, n)
-	if !(late > 1) || n < 4 {
-		t.Errorf("λ after 20 windows: mean %.2f over %d runs still running, want > 1 over at least 4", late, n)
+	early, n := excess(2)
+	t.Logf("early: λ above the magnitudes' by %.3f over %d", early, n)
+	late, m := excess(20)
+	t.Logf("late: λ above the magnitudes' by %.3f over %d", late, m)
+	if !(late > 0.05) || m < 4 || !(late > early) {
+		t.Errorf("λ above the magnitudes' own: %.3f after 20 windows over %d runs still running, %.3f after 2: want > 0.05 over at least 4, and more than after 2", late, m, early)
 	}
 }

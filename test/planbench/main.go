@@ -44,12 +44,26 @@ func main() {
 	boundOut := flag.String("bound-out", "docs/planning.md", "markdown file whose etabound (-etabound) or passage (-passage) section to rewrite; empty: print only")
 	passageOnly := flag.Bool("passage", false, "table only the first-passage model of the ideal ETA into the passage section of -bound-out (seconds)")
 	paths := flag.Int("passage-paths", 8000, "paths a row of -passage")
+	stab := flag.Bool("stability", false, "print only how much the ETA jumps between consecutive windows (stability.go), with -eta-runs traced runs (default 4 here) on the -only scenarios (default "+stabilityScenarios+")")
 	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only (use with -out \"\": the section needs both)")
 	dump := flag.String("dump", "", "also write the ETA results, with every ETA's forward runs, as JSON to this file")
 	onlyEst := flag.String("estimators", "", "comma-separated ETA estimators to run (default all)")
 	flag.Parse()
 	if *passageOnly {
 		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
+			slog.Error("planbench", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *stab {
+		if *only == "" {
+			*only = stabilityScenarios
+		}
+		if !isSet("eta-runs") {
+			*etaRuns = 4
+		}
+		if err := stability(*dir, *only, *etaRuns, 20, *seed); err != nil {
 			slog.Error("planbench", "err", err)
 			os.Exit(1)
 		}
