@@ -101,6 +101,9 @@ func survivalScale(spec events.ExperimentSpec, st experiment.State, truth map[st
 	if err != nil {
 		return nil, 0, err
 	}
+	if len(prof) < 2 {
+		return truth, 1, nil // a curve needs two λ; between 0 and 1 every λ is in range, so this does not happen
+	}
 	lambda := survivalMean(prof, zs)
 	tr, ok := at(lambda)
 	if !ok {
