@@ -16,7 +16,7 @@
 // PassageAccuracy is the first-passage model of an ETA (Brownian evidence
 // deciding at a level, its decision time inverse Gaussian): what the ideal
 // ETA achieves, in closed form, at moments picked by a run's own end and
-// at moments fixed in advance (docs/planning.md, "What no ETA can do").
+// at moments fixed in advance (docs/planning.md, "Which point is shown").
 //
 // It is pure: no I/O, no clock, no global RNG. Where the assumptions come
 // from (Prometheus, flags) belongs to its callers; how a plan is shown

@@ -6,8 +6,8 @@ import (
 	"slices"
 )
 
-// The first-passage model of an ETA (docs/planning.md, "What no ETA can
-// do"): the evidence of a sequential test as Brownian motion X with drift
+// The first-passage model of an ETA (docs/planning.md, "Which point is
+// shown"): the evidence of a sequential test as Brownian motion X with drift
 // μ > 0 and unit variance, started at 0, deciding at the first passage of
 // a level b > 0. The decision time D is then inverse Gaussian IG(b/μ, b²),
 // with mean b/μ and coefficient of variation 1/√(μb); by the Markov
