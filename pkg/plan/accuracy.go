@@ -210,8 +210,7 @@ type ETAResult struct {
 // median duration.
 func ETAAccuracy(s simulate.Scenario, refine, runs int, seed uint64, ests []ETAEstimator) (ETAResult, error) {
 	refine = max(1, refine)
-	s.Traffic.RequestsPerInterval = max(1, s.Traffic.RequestsPerInterval/int64(refine))
-	s.Traffic.MaxIntervals *= refine
+	s = refined(s, refine)
 	var mu sync.Mutex
 	states := make([][]experiment.State, runs)
 	results, err := simulate.RunAll(s, simulate.Options{Runs: runs, Seed: seed, Interval: simulate.Interval / time.Duration(refine), OnState: func(i int, st experiment.State) {

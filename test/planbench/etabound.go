@@ -34,7 +34,10 @@ func etaBound(dir, out, only string, runs, measure, forward int, seed uint64) er
 		if err != nil {
 			return err
 		}
-		refine := refineFor(acc.GridMeasured[0] / float64(s.Traffic.RequestsPerInterval))
+		refine, err := refineFor(s, acc, seed)
+		if err != nil {
+			return err
+		}
 		est := plan.ETAEstimators(s)[2]
 		est.Options.Runs = forward
 		res, err := plan.ETAAccuracy(s, refine, runs, seed+10, []plan.ETAEstimator{est})
