@@ -121,23 +121,11 @@ func decidingRatio(spec events.ExperimentSpec, d []stats.Data) int {
 			continue
 		}
 		p := (d[j].Successes + 0.5) / (d[j].Trials + 1)
-		if kl := bernoulliKL(p, limit); kl < bestKL {
+		if kl := stats.KLBernoulli(p, limit); kl < bestKL {
 			best, bestKL = j, kl
 		}
 	}
 	return best
-}
-
-// bernoulliKL is KL(Bernoulli(p) ‖ Bernoulli(q)).
-func bernoulliKL(p, q float64) float64 {
-	kl := 0.0
-	if p > 0 {
-		kl += p * math.Log(p/q)
-	}
-	if p < 1 {
-		kl += (1 - p) * math.Log((1-p)/(1-q))
-	}
-	return kl
 }
 
 func logit(p float64) float64 {
