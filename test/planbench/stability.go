@@ -22,8 +22,9 @@ const stabilityScenarios = "ab-conversion,ab-latency-seconds,abn-three"
 // stability measures how much the live ETA moves from one window to the
 // next beyond what the window itself explains: for every traced run and
 // every window t up to maxWindows while it still runs, the ETA (the
-// median remaining windows of plan.Estimate with its defaults, horizon
-// the scenario's) and the jump |ln((ETA_{t+1}+1)/ETA_t)|, which is 0 when
+// remaining windows shown, ETA.Windows: the plan.ETALevel quantile of
+// plan.Estimate's forward runs with its defaults, horizon the
+// scenario's) and the jump |ln((ETA_{t+1}+1)/ETA_t)|, which is 0 when
 // the ETA only counts down the window that passed. It prints the median
 // and p90 of the jumps over runs and windows, and the share of jumps by
 // more than a factor of 2. Cheap on purpose: a few runs of 20 windows.
