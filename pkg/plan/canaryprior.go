@@ -40,6 +40,13 @@ import (
 // against a baseline at 0.2% keeps P(H₀) ≈ 0.9; one error in 15 requests
 // gives 0.3, and three errors in 40 give 0.003, so a bad candidate is
 // followed as soon as its errors show it.
+//
+// The baseline's counts are its experiment data plus, when the caller has
+// them, its history before the start (ETAOptions.Baseline, read from
+// Prometheus): the rate H₀ borrows is then known from the hour the
+// baseline served alone, not from the few hundred requests of a canary's
+// first windows, where one error in 150 puts the shared rate above a 1%
+// limit.
 
 // canaryNull is the prior probability of H₀.
 const canaryNull = 0.5

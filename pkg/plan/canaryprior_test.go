@@ -7,6 +7,10 @@ import (
 
 	"gonum.org/v1/gonum/integrate/quad"
 	"gonum.org/v1/gonum/mathext"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // P(H₀ | data) against the likelihoods integrated numerically: the
@@ -64,5 +68,68 @@ func TestCanaryRatesDraw(t *testing.T) {
 	}
 	if got := float64(same) / float64(n); math.Abs(got-c.null) > 4*math.Sqrt(c.null*(1-c.null)/float64(n)) {
 		t.Errorf("share of runs at the baseline's rate %v, want P(H0) %v", got, c.null)
+	}
+}
+
+// The baseline's history before the start joins its experiment data in the
+// canary prior (ETAOptions.Baseline): H₀'s shared rate and H₁'s baseline
+// rate are then drawn as if the baseline had served those requests too,
+// against the Beta posteriors' means in closed form; without it, a canary
+// whose baseline had one error in its first 150 requests draws H₀'s shared
+// rate near a 1% limit.
+func TestCanaryPriorBorrowsTheBaselineHistory(t *testing.T) {
+	limit := 0.01
+	spec := events.ExperimentSpec{
+		Kind: events.KindCanary, Baseline: "v1", Candidates: []string{"v2"},
+		Metrics:    []events.MetricSpec{{Name: "errors", Type: "ratio"}},
+		Objectives: []events.Objective{{Metric: "errors", UpperLimit: &limit}},
+	}
+	st := experiment.State{Versions: []string{"v1", "v2"}, Data: [][]stats.Data{
+		{{Successes: 1, Trials: 150}}, {{Successes: 1, Trials: 50}},
+	}}
+	before := map[string]stats.Data{"errors": {Successes: 60, Trials: 30000}}
+	for _, c := range []struct {
+		name   string
+		before map[string]stats.Data
+		sb, nb float64
+	}{{"without history", nil, 1, 150}, {"with an hour's history", before, 61, 30150}} {
+		want := newCanaryRates(1, 50, c.sb, c.nb)
+		rng := rand.New(rand.NewPCG(5, 6))
+		var null, h1 int
+		var pooled, base float64
+		const n = 20000
+		for range n {
+			tr := fitted(spec, st, c.before, rng)
+			b, k := *tr["v1"]["errors"].Bernoulli, *tr["v2"]["errors"].Bernoulli
+			if b == k {
+				null++
+				pooled += b
+			} else {
+				h1++
+				base += b
+			}
+		}
+		if got := float64(null) / n; math.Abs(got-want.null) > 4*math.Sqrt(want.null*(1-want.null)/n) {
+			t.Errorf("%s: share of H0 draws %v, want P(H0) %v", c.name, got, want.null)
+		}
+		for _, m := range []struct {
+			what      string
+			got, want float64
+			sd        float64
+		}{
+			{"H0's shared rate", pooled / float64(null), want.pooled.Mean(), want.pooled.StdDev() / math.Sqrt(float64(null))},
+			{"H1's baseline rate", base / float64(h1), want.base.Mean(), want.base.StdDev() / math.Sqrt(float64(h1))},
+		} {
+			if math.Abs(m.got-m.want) > 4*m.sd {
+				t.Errorf("%s: %s mean %v, want %v", c.name, m.what, m.got, m.want)
+			}
+		}
+	}
+	// What the history changes: H₀'s shared rate moves from 2.5/201 (1.2%,
+	// above the limit) to the baseline's 0.2%, and P(H₀) falls, since the
+	// candidate's one error in 50 is less likely at 0.2% than at 1.2%.
+	short, long := newCanaryRates(1, 50, 1, 150), newCanaryRates(1, 50, 61, 30150)
+	if !(short.pooled.Mean() > limit && long.pooled.Mean() < 0.0025 && long.null < short.null) {
+		t.Errorf("H0's rate %v → %v, P(H0) %v → %v", short.pooled.Mean(), long.pooled.Mean(), short.null, long.null)
 	}
 }

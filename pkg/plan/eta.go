@@ -105,6 +105,12 @@ type ETAOptions struct {
 	// Raw leaves out the survival correction (survival.go): the estimates
 	// as the data give them. For benchmarks.
 	Raw bool
+	// Baseline is the baseline's data before the start, by metric name
+	// (what Prometheus recorded): a canary's prior borrows the baseline's
+	// rate, which the experiment's first windows measure poorly. Only
+	// that prior uses it (canaryprior.go), never the engine's evidence;
+	// nil: the experiment's data alone.
+	Baseline map[string]stats.Data
 }
 
 // Estimate simulates st forward: each run draws every version's metric
@@ -149,7 +155,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	scale := 1.0
 	// point is fitted once: the survival correction starts from it, and
 	// every drawn run is moved by what the correction moved it.
-	point := fitted(spec, st, nil)
+	point := fitted(spec, st, o.Baseline, nil)
 	var center map[string]map[string]simulate.Dist
 	perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
 	if o.Truth == nil && !o.Raw {
@@ -167,7 +173,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		// The canary's and performance test's counterpart of the survival
 		// correction (selection.go).
 		var err error
-		sel, err = newSelection(spec, st, point, window, perWindow, o.Seed, o.Workers)
+		sel, err = newSelection(spec, st, o.Baseline, point, window, perWindow, o.Seed, o.Workers)
 		if err != nil {
 			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 		}
@@ -251,7 +257,7 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, cent
 	case truth == nil && sel != nil:
 		truth = sel.draw(spec, st, rng)
 	case truth == nil:
-		truth = around(spec, center, point, fitted(spec, st, rng))
+		truth = around(spec, center, point, fitted(spec, st, o.Baseline, rng))
 	}
 	sc := simulate.Scenario{
 		Name: "eta", Experiment: folded(spec, f), Truth: truth, Expect: simulate.PossibleOutcomes(spec),
@@ -267,7 +273,7 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, cent
 // fitted is what st's data imply: every version's metrics at their
 // point estimates (or drawn from the posterior when rng is set), a version
 // without data on a metric taking the baseline's.
-func fitted(spec events.ExperimentSpec, st experiment.State, rng *rand.Rand) map[string]map[string]simulate.Dist {
+func fitted(spec events.ExperimentSpec, st experiment.State, before map[string]stats.Data, rng *rand.Rand) map[string]map[string]simulate.Dist {
 	truth := map[string]map[string]simulate.Dist{}
 	for v, name := range st.Versions {
 		truth[name] = map[string]simulate.Dist{}
@@ -288,7 +294,8 @@ func fitted(spec events.ExperimentSpec, st experiment.State, rng *rand.Rand) map
 		for j, m := range spec.Metrics {
 			c, b := st.Data[1][j], st.Data[0][j]
 			if experiment.KindOf(m.Type) == stats.Ratio && c.Trials > 0 && b.Trials > 0 {
-				pb, pc := newCanaryRates(c.Successes, c.Trials, b.Successes, b.Trials).draw(rng)
+				h := before[m.Name]
+				pb, pc := newCanaryRates(c.Successes, c.Trials, b.Successes+h.Successes, b.Trials+h.Trials).draw(rng)
 				truth[st.Versions[0]][m.Name], truth[st.Versions[1]][m.Name] = bernoulli(pb), bernoulli(pc)
 			}
 		}
