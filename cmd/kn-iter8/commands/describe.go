@@ -12,6 +12,7 @@ func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
 	var (
 		output string
 		noETA  bool
+		ef     etaFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "describe SERVICE",
@@ -32,7 +33,7 @@ func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
 				return err
 			}
 			if !noETA {
-				in = (*etaCache)(nil).withETA(in, e.eta, e.stderr)
+				in = (*etaCache)(nil).withETA(cmd.Context(), e, ef, in)
 			}
 			d := present.Describe(in, e.now())
 			return writeOutput(e.stdout, output, d, func(w io.Writer) error { return present.WriteDescription(w, d) })
@@ -40,5 +41,6 @@ func newDescribeCmd(e *env, kf *kubeFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	cmd.Flags().BoolVar(&noETA, "no-eta", false, "skip the ETA (a second or so of simulation for a running experiment)")
+	ef.register(cmd)
 	return cmd
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +16,6 @@ import (
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/present"
-	"github.com/iter8-knative/iter8/pkg/simulate"
-	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // planFlags are the assumptions `kn iter8 plan` and `start --plan` take.
@@ -145,34 +142,17 @@ func setValue(values map[string]map[string]float64, version, metric, v string) e
 // collector, as one window: its request rate (unless --rate is given) and
 // every metric's data. Without a Prometheus URL it does nothing.
 func (f *planFlags) observe(ctx context.Context, e *env, ns, name string, spec events.ExperimentSpec, a *plan.Assumptions) error {
-	lookup := func(k string) (string, bool) {
-		if k == collector.EnvURL && f.prometheus != "" {
-			return f.prometheus, true
-		}
-		return os.LookupEnv(k)
-	}
-	c, enabled, err := collector.FromEnv(lookup)
-	if err != nil || !enabled {
+	to := e.now()
+	data, err := e.readBaseline(ctx, etaFlags{prometheus: f.prometheus}.lookup, ns, name, spec, to.Add(-f.lookback), to)
+	if err != nil || data == nil {
 		return err
 	}
-	to := e.now()
-	obs, missing, err := c.Collect(ctx, ns, name, spec, []string{spec.Baseline}, to.Add(-f.lookback), to)
-	if err != nil {
-		return fmt.Errorf("baseline %s of %s/%s: %w", spec.Baseline, ns, name, err)
-	}
-	for _, g := range missing {
-		fmt.Fprintf(e.stderr, "Warning: Prometheus has no %s for %s: %s\n", g.Metric, g.Version, g.Reason)
-	}
-	a.Observed = map[string]stats.Data{}
+	a.Observed = data
 	n := 0.0
 	for _, m := range spec.Defaulted().Metrics {
-		o, ok := obs.Versions[spec.Baseline][m.Name]
-		if !ok {
-			continue
+		if d, ok := data[m.Name]; ok {
+			n = math.Max(n, d.Samples(experiment.KindOf(m.Type)))
 		}
-		d := simulate.DataOf(o)
-		a.Observed[m.Name] = d
-		n = math.Max(n, d.Samples(experiment.KindOf(m.Type)))
 	}
 	if a.Rate <= 0 && n > 0 {
 		a.Rate = n / f.lookback.Seconds()

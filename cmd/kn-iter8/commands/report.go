@@ -13,7 +13,10 @@ import (
 const outputHTML = "html"
 
 func newReportCmd(e *env, kf *kubeFlags) *cobra.Command {
-	var file, format string
+	var (
+		file, format string
+		ef           etaFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "report SERVICE [--output-file FILE]",
 		Short: "Write a self-contained HTML report with posterior, traffic and win-probability plots",
@@ -39,7 +42,7 @@ is --output-file.`,
 			if err != nil {
 				return err
 			}
-			in = (*etaCache)(nil).withETA(in, e.eta, e.stderr)
+			in = (*etaCache)(nil).withETA(cmd.Context(), e, ef, in)
 			page, err := report.Render(in, e.now())
 			if err != nil {
 				return err
@@ -57,5 +60,6 @@ is --output-file.`,
 	}
 	cmd.Flags().StringVar(&file, "output-file", "", `file to write, "-" for standard output (default "SERVICE-report.html")`)
 	cmd.Flags().StringVarP(&format, "output", "o", outputHTML, "output format: html")
+	ef.register(cmd)
 	return cmd
 }

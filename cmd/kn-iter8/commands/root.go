@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/plan"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // Env is everything the commands touch outside their arguments, so that
@@ -50,6 +52,9 @@ type env struct {
 	clients func(f *kubeFlags) (*clients, error)
 	// eta configures the ETA's forward runs; zero is plan's defaults.
 	eta plan.ETAOptions
+	// baseline reads a baseline's data from Prometheus; nil is
+	// readBaseline.
+	baseline func(ctx context.Context, e *env, lookup func(string) (string, bool), ns, name string, spec events.ExperimentSpec, from, to time.Time) (map[string]stats.Data, error)
 }
 
 func (e Env) internal() *env {

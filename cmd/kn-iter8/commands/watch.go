@@ -22,7 +22,10 @@ import (
 )
 
 func newWatchCmd(e *env, kf *kubeFlags) *cobra.Command {
-	var timeout time.Duration
+	var (
+		timeout time.Duration
+		ef      etaFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "watch SERVICE",
 		Short: "Follow an experiment live until it ends",
@@ -49,7 +52,7 @@ fails or --timeout passes first.`,
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			w := &watcher{e: e, cl: cl, kf: kf, name: args[0]}
+			w := &watcher{e: e, cl: cl, kf: kf, ef: ef, name: args[0]}
 			err = w.run(ctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("service %s/%s: experiment still running after --timeout %s", cl.namespace, args[0], timeout)
@@ -58,6 +61,7 @@ fails or --timeout passes first.`,
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long, exiting 1 (default: never)")
+	ef.register(cmd)
 	return cmd
 }
 
@@ -66,6 +70,7 @@ type watcher struct {
 	e    *env
 	cl   *clients
 	kf   *kubeFlags
+	ef   etaFlags
 	name string
 	// last is what was drawn last, to skip updates iter8 did not make
 	// (Knative's own status changes).
@@ -160,7 +165,7 @@ func (w *watcher) refresh(ctx context.Context) (string, bool, error) {
 	}
 	w.last = w.key(rec.Service)
 	if w.watching {
-		in = w.eta.withETA(in, w.e.eta, w.e.stderr)
+		in = w.eta.withETA(ctx, w.e, w.ef, in)
 	}
 	now := w.e.now()
 	st := in.State
