@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 // Accuracy is how a plan of scenario s compares with what the simulator
@@ -112,9 +114,14 @@ type ETAPoint struct {
 	// Forwards are each run's ETA's forward runs (ETA.Forward): any other
 	// point of the predictive can be scored from them.
 	Forwards [][]float64 `json:"forwards"`
+	// Served are the requests the last version (a canary's candidate) had
+	// served by the moment, one per run: how much the state can know of
+	// it.
+	Served []float64 `json:"served"`
 }
 
-func (p *ETAPoint) add(e ETA, actual float64) {
+func (p *ETAPoint) add(e ETA, actual, served float64) {
+	p.Served = append(p.Served, served)
 	p.Ratios = append(p.Ratios, e.Windows/actual)
 	p.MedianRatios = append(p.MedianRatios, quantile(e.Forward, 0.5)/actual)
 	p.ETAs = append(p.ETAs, e.Windows)
@@ -164,13 +171,14 @@ type ETAEstimator struct {
 	Options ETAOptions
 }
 
-// ETAEstimators are the ETA as shown (Estimate's defaults), the point
-// estimates as the data give them (the ETA before the survival
+// ETAEstimators are the ETA as shown (Estimate's defaults, given before,
+// the baseline's data before the start, as a user's Prometheus has them),
+// the point estimates as the data give them (the ETA before the survival
 // correction), and an oracle that knows the scenario's true distributions:
 // the best any estimate from the state could do.
-func ETAEstimators(s simulate.Scenario) []ETAEstimator {
+func ETAEstimators(s simulate.Scenario, before map[string]stats.Data) []ETAEstimator {
 	return []ETAEstimator{
-		{Name: "iter8"},
+		{Name: "iter8", Options: ETAOptions{Baseline: before}},
 		{Name: "point estimates", Options: ETAOptions{Raw: true, Point: true}},
 		{Name: "oracle", Options: ETAOptions{Truth: s.Truth, Point: true}},
 	}
@@ -267,7 +275,7 @@ func ETAAccuracy(s simulate.Scenario, refine, runs int, seed uint64, ests []ETAE
 				if err != nil {
 					return res, err
 				}
-				e.Fixed[k].add(x, float64(r.Intervals-at))
+				e.Fixed[k].add(x, float64(r.Intervals-at), lastServed(s.Experiment, states[i][at-1]))
 			}
 			if r.Outcome == simulate.OutcomeInconclusive || r.Intervals < 4 {
 				continue
@@ -278,10 +286,19 @@ func ETAAccuracy(s simulate.Scenario, refine, runs int, seed uint64, ests []ETAE
 				if err != nil {
 					return res, err
 				}
-				e.Own[k].add(x, float64(r.Intervals-at))
+				e.Own[k].add(x, float64(r.Intervals-at), lastServed(s.Experiment, states[i][at-1]))
 			}
 		}
 		res.Estimators = append(res.Estimators, e)
 	}
 	return res, nil
+}
+
+// lastServed is the requests st's last version has served.
+func lastServed(spec events.ExperimentSpec, st experiment.State) float64 {
+	n := experiment.VersionSamples(spec.Defaulted(), st.Data)
+	if len(n) == 0 {
+		return 0
+	}
+	return n[len(n)-1]
 }

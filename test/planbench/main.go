@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/test/internal/gendoc"
@@ -127,11 +128,15 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 		if err != nil {
 			return err
 		}
-		res, err := plan.ETAAccuracy(s, refine, traced, seed+10, estimators(s, etaForward))
+		ests, err := estimators(s, etaForward, seed)
 		if err != nil {
 			return err
 		}
-		etas = append(etas, etaRow{s.Name, res, time.Since(t0)})
+		res, err := plan.ETAAccuracy(s, refine, traced, seed+10, ests)
+		if err != nil {
+			return err
+		}
+		etas = append(etas, etaRow{s.Name, s.Experiment.Kind == events.KindCanary, res, time.Since(t0)})
 		for _, e := range res.Estimators {
 			var own, below []string
 			for k := range e.Own {
@@ -183,20 +188,29 @@ func loadScenarios(dir, only string) ([]simulate.Scenario, error) {
 
 type etaRow struct {
 	name string
-	res  plan.ETAResult
-	took time.Duration
+	// canary: the last version is a candidate the state must judge.
+	canary bool
+	res    plan.ETAResult
+	took   time.Duration
 }
 
-// estimators are plan.ETAEstimators with at most forward runs each.
-func estimators(s simulate.Scenario, forward int) []plan.ETAEstimator {
+// estimators are plan.ETAEstimators with at most forward runs each, iter8's
+// given the hour of the baseline before the start that the plan was made
+// from (plan.AssumptionsOf with PlanAccuracy's seed), as describe reads
+// it from Prometheus.
+func estimators(s simulate.Scenario, forward int, seed uint64) ([]plan.ETAEstimator, error) {
+	a, err := plan.AssumptionsOf(s, seed+1)
+	if err != nil {
+		return nil, err
+	}
 	var ests []plan.ETAEstimator
-	for _, e := range plan.ETAEstimators(s) {
+	for _, e := range plan.ETAEstimators(s, a.Observed) {
 		if estNames == "" || slices.Contains(strings.Split(estNames, ","), e.Name) {
 			e.Options.Runs = forward
 			ests = append(ests, e)
 		}
 	}
-	return ests
+	return ests, nil
 }
 
 // dumpTo and estNames are -dump and -estimators.
@@ -241,7 +255,7 @@ func refineFor(s simulate.Scenario, acc plan.Accuracy, seed uint64) (int, error)
 
 func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 	fmt.Fprintf(b, "### ETA accuracy (%d traced runs a scenario, %d with three versions; ETAs of at most %d forward runs)\n\n", runs, heavy, forward)
-	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows (checked on a pilot of " + fmt.Sprint(plan.RefinePilotRuns) + " runs; at most " + fmt.Sprint(MaxRefine) + " windows to one; the horizon cut as finely, up to " + fmt.Sprint(plan.ETAMaxWindows) + " windows, beyond which an ETA folds windows and would measure the fold), and every state is kept. The ETA is then estimated from the state three ways: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do. \"Ratio\" is the ETA shown (the lower 40% of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
+	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows (checked on a pilot of " + fmt.Sprint(plan.RefinePilotRuns) + " runs; at most " + fmt.Sprint(MaxRefine) + " windows to one; the horizon cut as finely, up to " + fmt.Sprint(plan.ETAMaxWindows) + " windows, beyond which an ETA folds windows and would measure the fold), and every state is kept. The ETA is then estimated from the state three ways: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws, and for a canary the hour of the baseline before the start that the plan is made from, as they read it from Prometheus), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do. \"Ratio\" is the ETA shown (the lower 40% of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
 	b.WriteString("**As issue #19 states the target**: at 25%, 50% and 75% of each run's *own* duration (runs that decided after at least four windows), the median ratio within 0.7–1.3.\n\n")
 	b.WriteString("| scenario | refine | runs | median windows | estimator | ratio at 25% | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")
 	met, oracleMet, timed := 0, 0, 0
@@ -270,6 +284,7 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 	}
 	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d.\n\n", met, timed, oracleMet, timed)
 	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so the median remaining time is long there whenever durations vary between runs; that is why the ETA shown is the lower 40% of the forward runs ([docs/planning.md](planning.md#which-point-is-shown), where the first-passage model shows both in closed form).\n\n")
+	quarter(b, rows)
 	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below median\" is the share of runs that decided before the forward runs' median (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated). Remaining windows are whole numbers, so a calibrated ETA whose p10 and p90 fall on one or two windows scores well below 80% there; the PIT columns read the same two checks off the randomised probability integral transform u of the actual remaining windows under the ETA's forward runs (u uniform between the shares of runs shorter and not longer, by rank), which is uniform whenever the ETA's distribution is the true one, lattice or not: \"u < ½\" is 50% and \"u in 10–90%\" 80% if calibrated.\n\n")
 	b.WriteString("| scenario | estimator | runs at 25/50/75% | below median at 25% | at 50% | at 75% | in p10–p90 | u < ½ at 25% | at 50% | at 75% | u in 10–90% | time (all estimators) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
+)
+
+// fewServed is the candidate's requests at or below which a state says
+// almost nothing of it: no error in 5 requests is 0.78 as likely at a 5%
+// error rate as at 0.2% (0.95⁵ / 0.998⁵), so a bad candidate and a good
+// one leave the same states.
+const fewServed = 5
+
+// quarter tables, for each canary scenario, what the state knows of the
+// candidate at 25% of each run's own duration (the requests it had
+// served) and the median ratio of the ETA to the windows that remained,
+// over the runs whose candidate had served at most fewServed requests and
+// over the rest, for iter8 and the oracle: where a state cannot tell a
+// bad candidate from a good one, any ETA from it is the same for both.
+func quarter(b *strings.Builder, rows []etaRow) {
+	var lines []string
+	for _, r := range rows {
+		if !r.canary || r.res.Used == 0 {
+			continue
+		}
+		served := r.res.Estimators[0].Own[0].Served
+		few := 0
+		for _, n := range served {
+			if n <= fewServed {
+				few++
+			}
+		}
+		cells := []string{r.name, fmt.Sprintf("%.0f (%.0f–%.0f)", median(served), minOf(served), maxOf(served)), fmt.Sprintf("%d of %d", few, len(served))}
+		for _, name := range []string{"iter8", "oracle"} {
+			there, rest := "-", "-"
+			for _, e := range r.res.Estimators {
+				if e.Name == name {
+					there, rest = split(e.Own[0])
+				}
+			}
+			cells = append(cells, name, there, rest)
+		}
+		lines = append(lines, "| "+strings.Join(cells, " | ")+" |\n")
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "**What a quarter of a canary knows**: at 25%% of each run's own duration, the requests the candidate had served (median, range), the runs in which it had served at most %d (no error in %d requests is %.2f as likely at a 5%% error rate as at 0.2%%: such a state cannot tell a bad candidate from a good one), and the median ratio of the ETA to the windows that remained over those runs and over the rest.\n\n", fewServed, fewServed, math.Pow(0.95/0.998, fewServed))
+	fmt.Fprintf(b, "| scenario | candidate's requests at 25%% | runs with at most %d | estimator | ratio there | elsewhere | estimator | ratio there | elsewhere |\n|---|---|---:|---|---:|---:|---|---:|---:|\n", fewServed)
+	for _, l := range lines {
+		b.WriteString(l)
+	}
+	b.WriteString("\n")
+}
+
+// split is the median ratio of p over the runs whose candidate had served
+// at most fewServed requests, and over the rest.
+func split(p plan.ETAPoint) (few, rest string) {
+	var a, b []float64
+	for i, x := range p.Ratios {
+		if p.Served[i] <= fewServed {
+			a = append(a, x)
+		} else {
+			b = append(b, x)
+		}
+	}
+	return ratioOf(a), ratioOf(b)
+}
+
+func ratioOf(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", median(xs))
+}
+
+func minOf(xs []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range xs {
+		m = math.Min(m, x)
+	}
+	return m
+}
+
+func maxOf(xs []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range xs {
+		m = math.Max(m, x)
+	}
+	return m
+}
