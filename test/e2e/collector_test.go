@@ -93,10 +93,12 @@ func exact(t *testing.T, p *stack.PrometheusPath, rec store.Record) {
 // as the collector's event (deduplicated by its window id).
 func TestCollectorDrivesCanary(t *testing.T) {
 	began := time.Now()
-	s, p, x, ctx := upCollected(t, "canary-good.yaml", 1, stack.PrometheusOptions{})
+	// Ten windows of the baseline alone before the start: the history a
+	// canary's ETA reads (describe --prometheus at window 3).
+	s, p, x, ctx := upCollected(t, "canary-good.yaml", 1, stack.PrometheusOptions{Before: 10})
 	var routed map[string]int
 	check := consistent(t, &routed)
-	var redelivered, resent bool
+	var redelivered, resent, described bool
 	var lastEnd time.Time
 	x.OnWindow = func(i int, r map[string]int, rec store.Record) error {
 		if err := check(i, r, rec); err != nil {
@@ -138,6 +140,13 @@ func TestCollectorDrivesCanary(t *testing.T) {
 			}
 			resent = true
 			return unchanged(ctx, s, x, i, rec, "the window sent again")
+		case 3:
+			// The ETA of a running canary, with the baseline's history
+			// read from this Prometheus.
+			warnings, err := describedWithHistory(ctx, s, x, p.Prometheus.URL())
+			t.Logf("describe --prometheus at window %d: stderr %q", i, warnings)
+			described = true
+			return err
 		}
 		return nil
 	}
@@ -147,8 +156,8 @@ func TestCollectorDrivesCanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("decided after %d windows in %s (%s with the stack's start-up)", rec.State.Iteration, time.Since(started).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
-	if !redelivered || !resent {
-		t.Errorf("the experiment ended before the tick (%v) and the window (%v) could be delivered again", redelivered, resent)
+	if !redelivered || !resent || !described {
+		t.Errorf("the experiment ended before the tick (%v) and the window (%v) could be delivered again, or describe run (%v)", redelivered, resent, described)
 	}
 	if rec.State.Outcome != events.OutcomePromoted || rec.State.Winner != "shop-v2" {
 		t.Fatalf("phase %s outcome %s winner %s (%s); want the candidate promoted, as on the direct path", rec.State.Phase, rec.State.Outcome, rec.State.Winner, rec.State.Reason)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/collector"
+	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/store"
 	promserver "github.com/iter8-knative/iter8/test/prometheus"
 )
@@ -50,6 +51,10 @@ type PrometheusOptions struct {
 	// Copies is how many copies of each tick are delivered at once, as an
 	// at-least-once delivery may; one when zero.
 	Copies int
+	// Before is how many windows of the baseline alone the targets serve
+	// before the start, as production did before an experiment: a
+	// baseline's history for the ETA to read. It is not in Served.
+	Before int
 }
 
 // Tally is what was served of one metric of one revision over a run:
@@ -103,7 +108,35 @@ func NewPrometheusPath(ctx context.Context, x Experiment, o PrometheusOptions) (
 	if p.logf != nil {
 		p.logf("prometheus: ready at %s, scraping %d targets every %s", p.Prometheus.URL(), len(targets), promserver.ScrapeInterval)
 	}
+	if err := p.serveBefore(ctx, o.Before); err != nil {
+		p.Stop()
+		return nil, err
+	}
 	return p, nil
+}
+
+// serveBefore serves windows of the baseline alone and waits until
+// Prometheus has scraped them, so that they lie before the start; they
+// are then dropped from Served, which counts the experiment's requests.
+func (p *PrometheusPath) serveBefore(ctx context.Context, windows int) error {
+	if windows <= 0 {
+		return nil
+	}
+	gen, err := simulate.NewGenerator(p.x.Scenario, p.x.Seed^0xbef0)
+	if err != nil {
+		return err
+	}
+	baseline := p.x.Scenario.Experiment.Baseline
+	now := time.Now()
+	for k := range windows {
+		from := now.Add(time.Duration(k-windows) * time.Second)
+		p.serve(gen.Window(from, from.Add(time.Second), p.x.Scenario.Traffic.RequestsPerInterval, map[string]int{baseline: 100}))
+	}
+	if err := p.Prometheus.Settle(ctx, time.Now()); err != nil {
+		return fmt.Errorf("serving the baseline before the start: %w", err)
+	}
+	p.served = Served{}
+	return nil
 }
 
 // Env is the functions' environment that turns the collector on against
