@@ -29,13 +29,15 @@ func (f *etaFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.lookback, "lookback", time.Hour, "how much of the baseline's history before the start the ETA reads")
 }
 
-// lookup is the environment with --prometheus in front of the collector's
-// variables.
-func (f etaFlags) lookup(k string) (string, bool) {
-	if k == collector.EnvURL && f.prometheus != "" {
-		return f.prometheus, true
+// prometheusLookup is the environment with a --prometheus URL, when
+// given, in front of the collector's variables.
+func prometheusLookup(url string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if k == collector.EnvURL && url != "" {
+			return url, true
+		}
+		return os.LookupEnv(k)
 	}
-	return os.LookupEnv(k)
 }
 
 // readBaseline reads the baseline of spec on ns/name from Prometheus over
@@ -101,16 +103,15 @@ func (c *etaCache) withETA(ctx context.Context, e *env, f etaFlags, in present.I
 		in.ETA = c.eta
 		return in
 	}
-	if in.Spec.Kind == events.KindCanary && c.historyOf != st.ID {
-		c.historyOf, c.history = st.ID, nil
-		h, err := e.readBaseline(ctx, f.lookup, in.Namespace, in.Service, in.Spec, st.Started.Add(-f.lookback), st.Started.Time)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "Warning: the ETA does not use the baseline's history: %v\n", err)
-		}
-		c.history = h
-	}
 	o := e.eta
 	if in.Spec.Kind == events.KindCanary {
+		if c.historyOf != st.ID {
+			h, err := e.readBaseline(ctx, prometheusLookup(f.prometheus), in.Namespace, in.Service, in.Spec, st.Started.Add(-f.lookback), st.Started.Time)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "Warning: the ETA does not use the baseline's history: %v\n", err)
+			}
+			c.historyOf, c.history = st.ID, h
+		}
 		o.Baseline = c.history
 	}
 	eta, err := plan.Estimate(in.Spec, st, o)

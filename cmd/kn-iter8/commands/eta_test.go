@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/collector"
 	"github.com/iter8-knative/iter8/pkg/present"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
@@ -24,7 +25,7 @@ type baselineCall struct {
 // fakeBaseline records the reads and answers them with data or err.
 func fakeBaseline(calls *[]baselineCall, data map[string]stats.Data, err error) func(context.Context, *env, func(string) (string, bool), string, string, events.ExperimentSpec, time.Time, time.Time) (map[string]stats.Data, error) {
 	return func(_ context.Context, _ *env, lookup func(string) (string, bool), ns, name string, spec events.ExperimentSpec, from, to time.Time) (map[string]stats.Data, error) {
-		url, _ := lookup("ITER8_PROMETHEUS_URL")
+		url, _ := lookup(collector.EnvURL)
 		*calls = append(*calls, baselineCall{url, ns, name, spec.Baseline, from, to})
 		return data, err
 	}

@@ -143,7 +143,7 @@ func setValue(values map[string]map[string]float64, version, metric, v string) e
 // every metric's data. Without a Prometheus URL it does nothing.
 func (f *planFlags) observe(ctx context.Context, e *env, ns, name string, spec events.ExperimentSpec, a *plan.Assumptions) error {
 	to := e.now()
-	data, err := e.readBaseline(ctx, etaFlags{prometheus: f.prometheus}.lookup, ns, name, spec, to.Add(-f.lookback), to)
+	data, err := e.readBaseline(ctx, prometheusLookup(f.prometheus), ns, name, spec, to.Add(-f.lookback), to)
 	if err != nil || data == nil {
 		return err
 	}
