@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/iter8-knative/iter8/pkg/plan"
@@ -27,19 +28,12 @@ func quarter(b *strings.Builder, rows []etaRow) {
 			continue
 		}
 		served := r.res.Estimators[0].Own[0].Served
-		few := 0
-		for _, n := range served {
-			if n <= fewServed {
-				few++
-			}
-		}
-		cells := []string{r.name, fmt.Sprintf("%.0f (%.0f–%.0f)", median(served), minOf(served), maxOf(served)), fmt.Sprintf("%d of %d", few, len(served))}
+		few := len(slices.DeleteFunc(slices.Clone(served), func(n float64) bool { return n > fewServed }))
+		cells := []string{r.name, fmt.Sprintf("%.0f (%.0f–%.0f)", median(served), slices.Min(served), slices.Max(served)), fmt.Sprintf("%d of %d", few, len(served))}
 		for _, name := range []string{"iter8", "oracle"} {
 			there, rest := "-", "-"
-			for _, e := range r.res.Estimators {
-				if e.Name == name {
-					there, rest = split(e.Own[0])
-				}
+			if i := slices.IndexFunc(r.res.Estimators, func(e plan.ETAEstimates) bool { return e.Name == name }); i >= 0 {
+				there, rest = split(r.res.Estimators[i].Own[0])
 			}
 			cells = append(cells, name, there, rest)
 		}
@@ -75,20 +69,4 @@ func ratioOf(xs []float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", median(xs))
-}
-
-func minOf(xs []float64) float64 {
-	m := math.Inf(1)
-	for _, x := range xs {
-		m = math.Min(m, x)
-	}
-	return m
-}
-
-func maxOf(xs []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range xs {
-		m = math.Max(m, x)
-	}
-	return m
 }
