@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -175,14 +176,30 @@ type ETAEstimator struct {
 // the baseline's data before the start, as a user's Prometheus has them),
 // the point estimates as the data give them (the ETA before the survival
 // correction), and an oracle that knows the scenario's true distributions:
-// the best any estimate from the state could do.
-func ETAEstimators(s simulate.Scenario, before map[string]stats.Data) []ETAEstimator {
-	return []ETAEstimator{
+// the best any estimate from the state could do. When others of the
+// scenarios share s's experiment and differ in truth, "known truths" is
+// also one: it knows the runs come from one of their truths or s's, not
+// which (truths.go), in the scenarios' order.
+func ETAEstimators(s simulate.Scenario, before map[string]stats.Data, scenarios []simulate.Scenario) []ETAEstimator {
+	ests := []ETAEstimator{
 		{Name: "iter8", Options: ETAOptions{Baseline: before}},
 		{Name: "point estimates", Options: ETAOptions{Raw: true, Point: true}},
 		{Name: "oracle", Options: ETAOptions{Truth: s.Truth, Point: true}},
 	}
+	var truths []map[string]map[string]simulate.Dist
+	for _, x := range scenarios {
+		if reflect.DeepEqual(x.Experiment, s.Experiment) && (x.Name == s.Name || !reflect.DeepEqual(x.Truth, s.Truth)) {
+			truths = append(truths, x.Truth)
+		}
+	}
+	if len(truths) > 1 {
+		ests = append(ests, ETAEstimator{Name: KnownTruths, Options: ETAOptions{Truths: truths, Point: true}})
+	}
+	return ests
 }
+
+// KnownTruths names the known-truths estimator.
+const KnownTruths = "known truths"
 
 // ETAEstimates are one estimator's points.
 type ETAEstimates struct {

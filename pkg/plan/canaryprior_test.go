@@ -44,12 +44,16 @@ func TestCanaryNullAgainstQuadrature(t *testing.T) {
 
 // What docs/planning.md says of it: a candidate without errors in 20
 // requests against a baseline at 0.2% keeps P(H₀) near 0.9; one error in
-// 15 drops it to about 0.3, three in 40 to about 0.003.
+// 15 drops it to about 0.3, three in 40 to about 0.003. One error in 50
+// keeps it near 0.7: a candidate at 2% is no likelier under H₁, whose
+// Jeffreys rate spreads over [0, 1], than at the baseline's 0.2% (the
+// two truths of the canary scenarios, equally likely a priori, give the
+// good one 0.31: TestTruthWeights).
 func TestCanaryNullFollowsTheErrors(t *testing.T) {
 	for _, c := range []struct {
 		s, n   float64
 		lo, hi float64
-	}{{0, 20, 0.85, 0.95}, {1, 15, 0.2, 0.4}, {3, 40, 0.001, 0.01}} {
+	}{{0, 20, 0.85, 0.95}, {1, 15, 0.2, 0.4}, {3, 40, 0.001, 0.01}, {1, 50, 0.65, 0.75}} {
 		if got := newCanaryRates(c.s, c.n, 20, 10000).null; got < c.lo || got > c.hi {
 			t.Errorf("%v errors in %v: P(H0) %v, want in [%v, %v]", c.s, c.n, got, c.lo, c.hi)
 		}

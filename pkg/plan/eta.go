@@ -102,6 +102,12 @@ type ETAOptions struct {
 	// Truth, when set, replaces what the data imply: an oracle that knows
 	// every version's distributions, for benchmarks only.
 	Truth map[string]map[string]simulate.Dist
+	// Truths, when set, are the only truths the data can come from, a
+	// priori equally likely: each forward run continues under one of
+	// them, drawn by its likelihood of the state's data (truths.go). The
+	// bound on what a prior that knew them could do; they may differ on
+	// ratio metrics only. For benchmarks only.
+	Truths []map[string]map[string]simulate.Dist
 	// Raw leaves out the survival correction (survival.go): the estimates
 	// as the data give them. For benchmarks.
 	Raw bool
@@ -158,7 +164,15 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	point := fitted(spec, st, o.Baseline, nil)
 	var center map[string]map[string]simulate.Dist
 	perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
-	if o.Truth == nil && !o.Raw {
+	var weights []float64
+	if len(o.Truths) > 0 {
+		var err error
+		if weights, err = truthWeights(spec, st, o.Truths); err != nil {
+			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
+		}
+		o.Point = true
+	}
+	if o.Truth == nil && weights == nil && !o.Raw {
 		var err error
 		center, scale, err = survivalScale(spec, st, point, window, perWindow, o.Seed, o.Workers)
 		if err != nil {
@@ -169,7 +183,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		}
 	}
 	var sel *selection
-	if o.Truth == nil && !o.Raw {
+	if o.Truth == nil && weights == nil && !o.Raw {
 		// The canary's and performance test's counterpart of the survival
 		// correction (selection.go).
 		var err error
@@ -179,6 +193,10 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		}
 	}
 	run := func(i int) (simulate.RunResult, error) {
+		o := o
+		if weights != nil {
+			o.Truth = o.Truths[pickTruth(weights, o.Seed, i)]
+		}
 		return forward(spec, st, o, center, point, sel, i, rpi, horizon, f, step)
 	}
 	results, err := parallel(0, min(ETAPilot, o.Runs), o.Workers, run)

@@ -95,6 +95,11 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 	if err != nil {
 		return err
 	}
+	// Every scenario, for the known-truths estimator's siblings.
+	all, err := loadScenarios(dir, "")
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Planning accuracy (`go run ./test/planbench`, seed %d)\n\n", seed)
 	b.WriteString("Each scenario is planned from what a user would know (`plan.AssumptionsOf`: the baseline observed alone for an hour, every version's true metric values, not the distribution families), then measured with the simulator under another seed. Target: median within ±20%, p90 within ±30%, judged on the quantiles read as grouped data (samples come in whole windows, so an order statistic jumps by a window's requests: \"grid\"); the order statistics are shown beside them.\n\n")
@@ -128,7 +133,7 @@ func run(dir, out, only string, runs, etaRuns, heavyRuns, etaForward int, seed u
 		if err != nil {
 			return err
 		}
-		ests, err := estimators(s, etaForward, seed)
+		ests, err := estimators(s, all, etaForward, seed)
 		if err != nil {
 			return err
 		}
@@ -198,13 +203,13 @@ type etaRow struct {
 // given the hour of the baseline before the start that the plan was made
 // from (plan.AssumptionsOf with PlanAccuracy's seed), as describe reads
 // it from Prometheus.
-func estimators(s simulate.Scenario, forward int, seed uint64) ([]plan.ETAEstimator, error) {
+func estimators(s simulate.Scenario, all []simulate.Scenario, forward int, seed uint64) ([]plan.ETAEstimator, error) {
 	a, err := plan.AssumptionsOf(s, seed+1)
 	if err != nil {
 		return nil, err
 	}
 	var ests []plan.ETAEstimator
-	for _, e := range plan.ETAEstimators(s, a.Observed) {
+	for _, e := range plan.ETAEstimators(s, a.Observed, all) {
 		if estNames == "" || slices.Contains(strings.Split(estNames, ","), e.Name) {
 			e.Options.Runs = forward
 			ests = append(ests, e)
@@ -255,10 +260,10 @@ func refineFor(s simulate.Scenario, acc plan.Accuracy, seed uint64) (int, error)
 
 func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 	fmt.Fprintf(b, "### ETA accuracy (%d traced runs a scenario, %d with three versions; ETAs of at most %d forward runs)\n\n", runs, heavy, forward)
-	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows (checked on a pilot of " + fmt.Sprint(plan.RefinePilotRuns) + " runs; at most " + fmt.Sprint(MaxRefine) + " windows to one; the horizon cut as finely, up to " + fmt.Sprint(plan.ETAMaxWindows) + " windows, beyond which an ETA folds windows and would measure the fold), and every state is kept. The ETA is then estimated from the state three ways: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws, and for a canary the hour of the baseline before the start that the plan is made from, as they read it from Prometheus), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do. \"Ratio\" is the ETA shown (the lower 40% of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
+	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows (checked on a pilot of " + fmt.Sprint(plan.RefinePilotRuns) + " runs; at most " + fmt.Sprint(MaxRefine) + " windows to one; the horizon cut as finely, up to " + fmt.Sprint(plan.ETAMaxWindows) + " windows, beyond which an ETA folds windows and would measure the fold), and every state is kept. The ETA is then estimated from the state three ways, and a fourth where two scenarios share one experiment: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws, and for a canary the hour of the baseline before the start that the plan is made from, as they read it from Prometheus), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do; and **known truths**, which knows the runs come from one of the truths of the scenarios sharing the experiment (canary-good and canary-bad-errors; aa-conversion and ab-conversion), not which, and weighs them, a priori equally likely, by the state's data (`plan.ETAOptions.Truths`): what a prior fitted to the benchmark's scenarios would give, so that where it meets a target iter8 misses, the state held enough and iter8's prior is what fell short. \"Ratio\" is the ETA shown (the lower 40% of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
 	b.WriteString("**As issue #19 states the target**: at 25%, 50% and 75% of each run's *own* duration (runs that decided after at least four windows), the median ratio within 0.7–1.3.\n\n")
 	b.WriteString("| scenario | refine | runs | median windows | estimator | ratio at 25% | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")
-	met, oracleMet, timed := 0, 0, 0
+	met, oracleMet, knownMet, known, timed := 0, 0, 0, 0, 0
 	for _, r := range rows {
 		if r.res.Used == 0 {
 			fmt.Fprintf(b, "| %s | %d | 0 | - | - | - | - | - | no run decided: nothing to time (%s) |\n", r.name, r.res.Refine, r.took.Round(time.Second))
@@ -279,10 +284,16 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, heavy, forward int) {
 			case ok && e.Name == "oracle":
 				oracleMet++
 			}
+			if e.Name == plan.KnownTruths {
+				known++
+				if ok {
+					knownMet++
+				}
+			}
 			fmt.Fprintf(b, "| %s | %d | %d | %.0f | %s | %s | %s | %s | %s |\n", r.name, r.res.Refine, r.res.Used, r.res.Windows, e.Name, cells[0], cells[1], cells[2], yes(ok))
 		}
 	}
-	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d.\n\n", met, timed, oracleMet, timed)
+	fmt.Fprintf(b, "\niter8's ETA is within the target on **%d of %d** scenarios that decide; the oracle on %d of %d; known truths on %d of the %d it applies to.\n\n", met, timed, oracleMet, timed, knownMet, known)
 	b.WriteString("Choosing the moment by the run's own end looks into its future: at 75% of a run exactly a quarter remains, whatever the evidence said. A run that ends early got there by a late run of luck no state can foresee, so the median remaining time is long there whenever durations vary between runs; that is why the ETA shown is the lower 40% of the forward runs ([docs/planning.md](planning.md#which-point-is-shown), where the first-passage model shows both in closed form).\n\n")
 	quarter(b, rows)
 	b.WriteString("**Without looking ahead** (calibration at the scenario's fixed true values): at 25%, 50% and 75% of the median duration, over the runs still running then. \"Below median\" is the share of runs that decided before the forward runs' median (a tie counts one half; 50% if calibrated); \"in p10–p90\" the share inside the ETA's 10–90% spread (80% if calibrated). Remaining windows are whole numbers, so a calibrated ETA whose p10 and p90 fall on one or two windows scores well below 80% there; the PIT columns read the same two checks off the randomised probability integral transform u of the actual remaining windows under the ETA's forward runs (u uniform between the shares of runs shorter and not longer, by rank), which is uniform whenever the ETA's distribution is the true one, lattice or not: \"u < ½\" is 50% and \"u in 10–90%\" 80% if calibrated.\n\n")
