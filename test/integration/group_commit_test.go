@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
 	"github.com/iter8-knative/iter8/events"
@@ -114,12 +114,10 @@ func TestStoreGroupCommit(t *testing.T) {
 	interfered := 0
 	interfere := func(r store.Record) (*store.Change, error) {
 		if interfered++; interfered == 1 {
-			cur, err := sv.ServingV1().Services(ns).Get(ctx, "shop", metav1.GetOptions{})
+			err := updateService(ctx, sv.ServingV1().Services(ns), "shop", func(cur *servingv1.Service) {
+				cur.Annotations["team"] = "checkout"
+			})
 			if err != nil {
-				return nil, err
-			}
-			cur.Annotations["team"] = "checkout"
-			if _, err := sv.ServingV1().Services(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 				return nil, err
 			}
 		}

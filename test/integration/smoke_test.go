@@ -42,14 +42,11 @@ func TestSmokeKnativeTrafficFollows(t *testing.T) {
 	}
 	waitReady(ctx, t, c, ns, "shop", "shop-v1")
 
-	cur, err := sv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
-	if err != nil {
+	if err := updateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
+		cur.Spec.Template.Name = "shop-v2"
+		cur.Spec.Template.Spec.Containers[0].Env[0].Value = "v2"
+	}); err != nil {
 		t.Fatal(err)
-	}
-	cur.Spec.Template.Name = "shop-v2"
-	cur.Spec.Template.Spec.Containers[0].Env[0].Value = "v2"
-	if _, err := sv.Services(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("update service: %v", err)
 	}
 	waitReady(ctx, t, c, ns, "shop", "shop-v2")
 	for _, rev := range []string{"shop-v1", "shop-v2"} {
@@ -58,20 +55,17 @@ func TestSmokeKnativeTrafficFollows(t *testing.T) {
 		}
 	}
 
-	cur, err = sv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
-	if err != nil {
+	if err := updateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
+		cur.Spec.Traffic = []servingv1.TrafficTarget{
+			{RevisionName: "shop-v1", Percent: ptr.To[int64](30), LatestRevision: ptr.To(false)},
+			{RevisionName: "shop-v2", Percent: ptr.To[int64](70), LatestRevision: ptr.To(false)},
+		}
+	}); err != nil {
 		t.Fatal(err)
-	}
-	cur.Spec.Traffic = []servingv1.TrafficTarget{
-		{RevisionName: "shop-v1", Percent: ptr.To[int64](30), LatestRevision: ptr.To(false)},
-		{RevisionName: "shop-v2", Percent: ptr.To[int64](70), LatestRevision: ptr.To(false)},
-	}
-	if _, err := sv.Services(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("set traffic: %v", err)
 	}
 	want := map[string]int64{"shop-v1": 30, "shop-v2": 70}
 	var got map[string]int64
-	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		s, err := sv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
 		if err != nil {
 			return false, err
