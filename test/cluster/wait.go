@@ -2,16 +2,16 @@ package cluster
 
 import (
 	"context"
-
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"knative.dev/pkg/ptr"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+	"knative.dev/pkg/ptr"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 )
 
@@ -53,19 +53,24 @@ func (c *Cluster) DeployRevisions(ctx context.Context, ns, name, image string, v
 	}
 	for _, v := range versions {
 		rev := name + "-" + v
-		svc, err := sv.ServingV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			svc = &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
-				Labels: map[string]string{"iter8.dev/enabled": "true"}}}
-			svc.Spec.Template.Spec.Containers = []corev1.Container{{Image: image}}
-			setVersion(svc, rev, v)
-			_, err = sv.ServingV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
-		case err == nil:
-			setVersion(svc, rev, v)
-			svc.Spec.Traffic = []servingv1.TrafficTarget{{RevisionName: name + "-" + versions[0], Percent: ptr.Int64(100), LatestRevision: ptr.Bool(false)}}
-			_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
-		}
+		// A conflict is retried on the fresh object: the controller may
+		// still be writing the status of the version before.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			svc, err := sv.ServingV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				svc = &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+					Labels: map[string]string{"iter8.dev/enabled": "true"}}}
+				svc.Spec.Template.Spec.Containers = []corev1.Container{{Image: image}}
+				setVersion(svc, rev, v)
+				_, err = sv.ServingV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+			case err == nil:
+				setVersion(svc, rev, v)
+				svc.Spec.Traffic = []servingv1.TrafficTarget{{RevisionName: name + "-" + versions[0], Percent: ptr.Int64(100), LatestRevision: ptr.Bool(false)}}
+				_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("service %s/%s: deploying %s: %w", ns, name, rev, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
@@ -305,17 +306,23 @@ func TestUserAnnotationsLeaveNoRoom(t *testing.T) {
 	t.Parallel()
 	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
-	svc := e.service(ctx, t, "shop")
-	used := 0
-	for k, v := range svc.Annotations {
-		used += len(k) + len(v)
-	}
-	if svc.Annotations == nil {
-		svc.Annotations = map[string]string{}
-	}
 	const key = "notes.example.com/runbook"
-	svc.Annotations[key] = strings.Repeat("x", 256<<10-used-len(key)-200)
-	if _, err := e.sv.ServingV1().Services(e.ns).Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+	// The user's write retries its conflicts, as any writer must: the
+	// Knative controller may still be writing the Service's status.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc := e.service(ctx, t, "shop")
+		used := 0
+		for k, v := range svc.Annotations {
+			used += len(k) + len(v)
+		}
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		svc.Annotations[key] = strings.Repeat("x", 256<<10-used-len(key)-200)
+		_, err := e.sv.ServingV1().Services(e.ns).Update(ctx, svc, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ev, _ := deliver.New(events.TypeExperimentStart, "start", e.subject("shop"), []byte(longCanary("shop-v1", "shop-v2")))
