@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
@@ -48,20 +50,13 @@ func truthWeights(spec events.ExperimentSpec, st experiment.State, truths []map[
 			}
 		}
 	}
-	top := math.Inf(-1)
-	for _, l := range logL {
-		top = math.Max(top, l)
-	}
-	if math.IsInf(top, -1) {
+	total := floats.LogSumExp(logL)
+	if math.IsInf(total, -1) {
 		return nil, fmt.Errorf("experiment %s: no truth could give its data", st.ID)
 	}
-	w, sum := make([]float64, len(logL)), 0.0
+	w := make([]float64, len(logL))
 	for k, l := range logL {
-		w[k] = math.Exp(l - top)
-		sum += w[k]
-	}
-	for k := range w {
-		w[k] /= sum
+		w[k] = math.Exp(l - total)
 	}
 	return w, nil
 }
