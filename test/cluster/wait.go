@@ -13,6 +13,7 @@ import (
 	"knative.dev/pkg/ptr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
+	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
 )
 
 // WaitServiceReady waits until the Service is Ready with latestReady as its
@@ -77,6 +78,27 @@ func (c *Cluster) DeployRevisions(ctx context.Context, ns, name, image string, v
 		if err := c.WaitServiceReady(ctx, ns, name, rev); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// UpdateService changes Service name as a writer other than iter8's store
+// does, a user or a test: Get, change, Update, retried on conflict from
+// the fresh object, since the Knative controller may still be writing the
+// Service's status (a test's unretried write lost that race on a busy
+// machine).
+func UpdateService(ctx context.Context, svcs servingv1client.ServiceInterface, name string, change func(*servingv1.Service)) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(cur)
+		_, err = svcs.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("updating service %s: %w", name, err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
 
@@ -86,14 +84,8 @@ func TestConfigAppliesAndRBACIsLeastPrivilege(t *testing.T) {
 	// The Serving controller writes the new Service too: a 409 means the
 	// update was authorised and lost a race, so read again and retry, as
 	// the store does.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		svc, err := fsv.Services(ns).Get(ctx, "shop", metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("getting a Service: %w", err)
-		}
+	err = cluster.UpdateService(ctx, fsv.Services(ns), "shop", func(svc *servingv1.Service) {
 		svc.Annotations = map[string]string{"iter8.dev/status": "rbac test"}
-		_, err = fsv.Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
-		return err
 	})
 	if err != nil {
 		t.Errorf("reading and updating a Service in its namespace: %v, want allowed", err)

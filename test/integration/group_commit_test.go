@@ -16,6 +16,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
 )
 
 // putGate sits between a Store and the API server. Armed, it holds the
@@ -114,7 +115,7 @@ func TestStoreGroupCommit(t *testing.T) {
 	interfered := 0
 	interfere := func(r store.Record) (*store.Change, error) {
 		if interfered++; interfered == 1 {
-			err := updateService(ctx, sv.ServingV1().Services(ns), "shop", func(cur *servingv1.Service) {
+			err := cluster.UpdateService(ctx, sv.ServingV1().Services(ns), "shop", func(cur *servingv1.Service) {
 				cur.Annotations["team"] = "checkout"
 			})
 			if err != nil {

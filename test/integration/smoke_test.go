@@ -42,7 +42,7 @@ func TestSmokeKnativeTrafficFollows(t *testing.T) {
 	}
 	waitReady(ctx, t, c, ns, "shop", "shop-v1")
 
-	if err := updateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
+	if err := cluster.UpdateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
 		cur.Spec.Template.Name = "shop-v2"
 		cur.Spec.Template.Spec.Containers[0].Env[0].Value = "v2"
 	}); err != nil {
@@ -55,7 +55,7 @@ func TestSmokeKnativeTrafficFollows(t *testing.T) {
 		}
 	}
 
-	if err := updateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
+	if err := cluster.UpdateService(ctx, sv.Services(ns), "shop", func(cur *servingv1.Service) {
 		cur.Spec.Traffic = []servingv1.TrafficTarget{
 			{RevisionName: "shop-v1", Percent: ptr.To[int64](30), LatestRevision: ptr.To(false)},
 			{RevisionName: "shop-v2", Percent: ptr.To[int64](70), LatestRevision: ptr.To(false)},

@@ -14,10 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
-	servingv1client "knative.dev/serving/pkg/client/clientset/versioned/typed/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
@@ -38,26 +36,6 @@ func shopService(t *testing.T, timeout time.Duration) (context.Context, *cluster
 	sv := servingclient.NewForConfigOrDie(c.Config)
 	bareService(ctx, t, sv, ns, "shop")
 	return ctx, c, ns, sv
-}
-
-// updateService is a writer other than the store changing the Service:
-// it retries its own conflicts, as any writer must, since the Knative
-// controller may still be writing the Service's status (it was, on a busy
-// machine, and a test's interfering write failed instead of the store's).
-func updateService(ctx context.Context, svcs servingv1client.ServiceInterface, name string, change func(*servingv1.Service)) error {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		change(cur)
-		_, err = svcs.Update(ctx, cur, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("updating service %s: %w", name, err)
-	}
-	return nil
 }
 
 func bareService(ctx context.Context, t testing.TB, sv servingclient.Interface, ns, name string) {
@@ -185,7 +163,7 @@ func TestStoreStaleWriteRetried(t *testing.T) {
 		calls++
 		if calls == 1 {
 			// Someone else writes in between.
-			err := updateService(ctx, sv.ServingV1().Services(ns), "shop", func(cur *servingv1.Service) {
+			err := cluster.UpdateService(ctx, sv.ServingV1().Services(ns), "shop", func(cur *servingv1.Service) {
 				cur.Annotations = map[string]string{"team": "checkout"}
 			})
 			if err != nil {

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
 	"github.com/iter8-knative/iter8/test/reliability/deliver"
 )
 
@@ -307,10 +307,8 @@ func TestUserAnnotationsLeaveNoRoom(t *testing.T) {
 	ctx := deliver.Context(t, deliver.Bound)
 	e := newEnv(ctx, t, "v1", "v2")
 	const key = "notes.example.com/runbook"
-	// The user's write retries its conflicts, as any writer must: the
-	// Knative controller may still be writing the Service's status.
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		svc := e.service(ctx, t, "shop")
+	// The user's write retries its conflicts, as any writer must.
+	err := cluster.UpdateService(ctx, e.sv.ServingV1().Services(e.ns), "shop", func(svc *servingv1.Service) {
 		used := 0
 		for k, v := range svc.Annotations {
 			used += len(k) + len(v)
@@ -319,8 +317,6 @@ func TestUserAnnotationsLeaveNoRoom(t *testing.T) {
 			svc.Annotations = map[string]string{}
 		}
 		svc.Annotations[key] = strings.Repeat("x", 256<<10-used-len(key)-200)
-		_, err := e.sv.ServingV1().Services(e.ns).Update(ctx, svc, metav1.UpdateOptions{})
-		return err
 	})
 	if err != nil {
 		t.Fatal(err)

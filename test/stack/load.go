@@ -12,7 +12,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	"knative.dev/pkg/ptr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclient "knative.dev/serving/pkg/client/clientset/versioned"
@@ -20,6 +19,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
 )
 
 // Truth is how a stand-in revision really behaves: each request takes a
@@ -101,14 +101,8 @@ func (s *Stack) TagRevision(ctx context.Context, ns, service, revision, tag stri
 	if err != nil {
 		return err
 	}
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		svc, err := sv.ServingV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
+	return cluster.UpdateService(ctx, sv.ServingV1().Services(ns), service, func(svc *servingv1.Service) {
 		svc.Spec.Traffic = []servingv1.TrafficTarget{{RevisionName: revision, Tag: tag, Percent: ptr.Int64(100), LatestRevision: ptr.Bool(false)}}
-		_, err = sv.ServingV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
-		return err
 	})
 }
 
