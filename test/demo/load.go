@@ -40,7 +40,7 @@ func loadSpec() events.ExperimentSpec {
 // one burst each until the experiment decides.
 func runLoad(ctx context.Context, began time.Time) error {
 	const ns, service = "demo", "shop"
-	s, down, err := up(ctx, stack.Options{Logf: say, Broker: true}, ns)
+	s, down, err := up(ctx, stack.Options{Logf: say, Broker: true, CronTicks: true}, ns)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func run(kind string, seed uint64, via string) error {
 
 	ns := "demo"
 	x := stack.Experiment{Namespace: ns, Service: "shop", Scenario: sc, Seed: seed}
-	opts := stack.Options{Logf: say, Broker: true}
+	opts := stack.Options{Logf: say, Broker: true, CronTicks: true}
 	var prom *stack.PrometheusPath
 	if via == "prometheus" {
 		say("starting Prometheus and one queue-proxy scrape target per revision")

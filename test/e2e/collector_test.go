@@ -29,12 +29,13 @@ const collectedInterval = 500 * time.Millisecond
 // with query templates for its custom metrics.
 func upCollected(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
 	t.Helper()
-	return upCollectedOn(t, scenario, seed, o, 1, "")
+	return upCollectedOn(t, scenario, seed, o, 1, "", false)
 }
 
-// upCollectedOn is upCollected with the functions' replicas, and the start
-// event's id unless empty.
-func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions, replicas int, startID string) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
+// upCollectedOn is upCollected with the functions' replicas, the start
+// event's id unless empty, and config/'s PingSource on its schedule when
+// cron (stack.Options.CronTicks).
+func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.PrometheusOptions, replicas int, startID string, cron bool) (*stack.Stack, *stack.PrometheusPath, stack.Experiment, context.Context) {
 	t.Helper()
 	c := cluster.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -55,7 +56,7 @@ func upCollectedOn(t *testing.T, scenario string, seed uint64, o stack.Prometheu
 		}
 		p.Stop()
 	})
-	s := startStack(ctx, t, stack.Options{Cluster: c, Env: p.Env(), Broker: true, Replicas: replicas})
+	s := startStack(ctx, t, stack.Options{Cluster: c, Env: p.Env(), Broker: true, Replicas: replicas, CronTicks: cron})
 	if err := s.Deploy(ctx, x); err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 // functions, which ran the collector over the running experiment. It takes
 // up to a minute: the schedule is config/'s.
 func TestRealPingSourceTickReachesTheCollector(t *testing.T) {
-	s, _, _, ctx := upCollected(t, "canary-good.yaml", 1, stack.PrometheusOptions{})
+	s, _, _, ctx := upCollectedOn(t, "canary-good.yaml", 1, stack.PrometheusOptions{}, 1, "", true)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	const source = "/apis/v1/namespaces/" + stack.SystemNamespace + "/pingsources/iter8-collect"
+	const source = "/apis/v1/namespaces/" + stack.SystemNamespace + "/pingsources/" + stack.PingSourceName
 	tick, err := s.BrokerEvents().Wait(ctx, s.BrokerEvents().Mark(), func(e cloudevents.Event) bool {
 		return e.Type() == events.TypePing && e.Source() == source
 	})

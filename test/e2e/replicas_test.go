@@ -104,7 +104,7 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 	var ends []collectedEnd
 	for _, n := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
-			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n, "fan-out-start")
+			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n, "fan-out-start", false)
 			x.Scenario.Traffic.MaxIntervals = 6
 			rec, err := s.RunCollected(ctx, x, p)
 			if err != nil {

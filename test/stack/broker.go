@@ -27,6 +27,8 @@ const (
 	BrokerName      = "iter8"
 	FunctionsName   = "iter8-functions"
 	DeadLettersName = "iter8-dead-letters"
+	// PingSourceName is config/'s PingSource, which ticks every minute.
+	PingSourceName = "iter8-collect"
 	// InstallDir is the kustomization the stack installs, with the command
 	// README prints: `kubectl apply -k config/namespaced`.
 	InstallDir = "config/namespaced"
@@ -114,8 +116,12 @@ func ready(u unstructured.Unstructured) (bool, string) {
 // startBroker installs config/, routes its Services to local processes (the
 // functions to the replicas at fnAddrs, in turn; the dead-letter sink to a
 // Recorder), adds a Trigger that shows every event on the Broker, and
-// waits until all are Ready.
-func (s *Stack) startBroker(ctx context.Context, fnAddrs ...string) error {
+// waits until all are Ready. Without cron, the PingSource is then deleted
+// (Options.CronTicks); the next install creates it again as config/ has
+// it. Deleted rather than given another schedule: `kubectl apply` would
+// keep a schedule changed outside it, and a later stack that wants the
+// cron ticks would not get them.
+func (s *Stack) startBroker(ctx context.Context, cron bool, fnAddrs ...string) error {
 	c := s.Cluster
 	b := &brokerPath{}
 	s.broker = b
@@ -160,6 +166,17 @@ spec:
 		return err
 	}
 	s.Logf("broker: config/ installed with `kubectl apply -k %s`; Broker, Triggers, PingSource and Services Ready in %s", InstallDir, time.Since(start).Round(time.Millisecond))
+	if cron {
+		return nil
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	if err := dyn.Resource(gvrPingSource).Namespace(SystemNamespace).Delete(ctx, PingSourceName, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("deleting PingSource %s/%s, whose cron ticks the test must not see: %w", SystemNamespace, PingSourceName, err)
+	}
+	s.Logf("broker: PingSource %s deleted: the test's ticks are the only ones", PingSourceName)
 	return nil
 }
 

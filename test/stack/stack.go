@@ -65,6 +65,13 @@ type Options struct {
 	// Triggers, replies and K_SINK events go back through the Broker. The
 	// cluster must run Eventing (cluster.Options{Eventing: true}).
 	Broker bool
+	// CronTicks keeps config/'s PingSource on its schedule (every
+	// minute), as installed. Without it the stack deletes the PingSource
+	// once it is Ready, so that the ticks a test sends
+	// are the only ones: a cron tick between two of them folds a window
+	// of its own, which a test counting one window a tick must not see
+	// (TestCollectorDrivesABN failed so on a minute boundary).
+	CronTicks bool
 }
 
 // Start brings the stack up. Stop brings it down.
@@ -102,7 +109,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.FunctionsURL = s.FunctionsURLs[0]
 	if o.Broker {
-		if err := s.startBroker(ctx, s.functionsAddrs()...); err != nil {
+		if err := s.startBroker(ctx, o.CronTicks, s.functionsAddrs()...); err != nil {
 			s.Stop()
 			return nil, err
 		}
