@@ -38,6 +38,10 @@ const (
 	PhaseFailed Phase = "Failed"
 )
 
+// Terminal reports whether an experiment in phase p has ended: Completed
+// or Failed.
+func (p Phase) Terminal() bool { return p == PhaseCompleted || p == PhaseFailed }
+
 // State is everything an experiment remembers between events. It is stored
 // as JSON in the Service's iter8.dev/state annotation, so its form is
 // compact: per-version lists follow Versions' order, and per-metric lists

@@ -34,6 +34,11 @@ type Input struct {
 	// ETA is the expected remaining time to a decision, simulated forward
 	// from State (plan.Estimate); nil when not computed.
 	ETA *plan.ETA
+	// Past are the candidates of the Service's finished canaries (the
+	// iter8.dev/past annotation), the prior of a canary's ETA; PastErr
+	// says why an annotation present was ignored.
+	Past    []experiment.Past
+	PastErr error
 }
 
 // Description is everything `kn iter8 describe` shows, in the form -o json
@@ -84,6 +89,27 @@ type Description struct {
 	// experiment, and ETAText it in words.
 	ETA     *plan.ETA `json:"eta,omitempty"`
 	ETAText string    `json:"etaText,omitempty"`
+	// PastCanaries is how many of the Service's finished canaries a
+	// canary's ETA takes as its prior (the iter8.dev/past annotation),
+	// and PastIgnored why that annotation was ignored, when it was.
+	PastCanaries int    `json:"pastCanaries,omitempty"`
+	PastIgnored  string `json:"pastIgnored,omitempty"`
+}
+
+// PastText is the "Past canaries" line: how many, and what they are for,
+// or why they were ignored; empty when the Service has none.
+func (d Description) PastText() string {
+	switch {
+	case d.PastIgnored != "":
+		return "ignored: " + d.PastIgnored
+	case d.PastCanaries == 0:
+		return ""
+	case d.Kind == events.KindCanary && d.Phase == string(experiment.PhaseRunning):
+		return fmt.Sprintf("%d (prior of the ETA)", d.PastCanaries)
+	}
+	// The experiment shown is no running canary: the count may include
+	// it, and its prior is for the canaries to come.
+	return fmt.Sprintf("%d (prior of the next canary's ETA)", d.PastCanaries)
 }
 
 // VersionView is one version of a Description.
@@ -196,6 +222,10 @@ func Describe(in Input, now time.Time) Description {
 	d.Next = next(in, spec, now)
 	if in.ETA != nil && st.Phase == experiment.PhaseRunning {
 		d.ETA, d.ETAText = in.ETA, ETAText(*in.ETA)
+	}
+	d.PastCanaries = len(in.Past)
+	if in.PastErr != nil {
+		d.PastIgnored = in.PastErr.Error()
 	}
 	d.Decidability = spec.Decidability()
 	if spec.Load != nil {

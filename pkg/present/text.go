@@ -41,6 +41,9 @@ func WriteDescription(w io.Writer, d Description) error {
 	if d.ETAText != "" {
 		row("ETA:", d.ETAText)
 	}
+	if past := d.PastText(); past != "" {
+		row("Past canaries:", past)
+	}
 	for i, note := range d.Decidability {
 		label := ""
 		if i == 0 {

@@ -18,6 +18,13 @@ const (
 	// AnnotationEvents holds the last events the functions emitted for
 	// the experiment (events.Emitted), as compact JSON: see LogSize.
 	AnnotationEvents = events.Prefix + "events"
+	// AnnotationPast holds the candidates of the Service's last
+	// experiment.PastCap finished canaries (experiment.Past), oldest
+	// first, as compact JSON: the prior of the next canary's ETA. Unlike
+	// the others it outlives its experiment, so that the Service's next
+	// canaries can learn from it (past.go); it is advisory, and one that
+	// cannot be read is ignored and deleted, never fatal.
+	AnnotationPast = events.Prefix + "past"
 
 	// LabelPhase carries the experiment's phase so that the collector and
 	// kn can list experiments with a selector.

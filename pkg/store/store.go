@@ -77,6 +77,13 @@ type Record struct {
 	// Spec and State are nil when the Service has no experiment.
 	Spec  *events.ExperimentSpec
 	State *experiment.State
+	// Past are the candidates of the Service's last finished canaries
+	// (AnnotationPast), oldest first, whether or not it has an experiment
+	// now; nil when it has none or PastErr is set.
+	Past []experiment.Past
+	// PastErr says why a past annotation present was ignored; nil when
+	// it was read. It never fails a read (see past.go).
+	PastErr error
 	// Seen is the deduplication window: hashes of recent event keys.
 	seen []string
 }
@@ -190,6 +197,8 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 		}
 		next.Spec.Traffic = targets
 	}
+	// The past outlives the experiment: a start (ch.Spec) keeps it too.
+	past := writePast(next, rec, *spec, ch)
 	assessment := ch.Assessment
 	if assessment == nil && ch.Spec == nil {
 		if old, ok := svc.Annotations[AnnotationAssessment]; ok {
@@ -200,8 +209,11 @@ func (s *Store) apply(svc *servingv1.Service, rec Record, ch *Change, hashed str
 	if err != nil {
 		return nil, Record{}, fmt.Errorf("service %s: %w", rec.Name(), err)
 	}
+	if _, kept := next.Annotations[AnnotationPast]; !kept {
+		past = nil // compacted away (encode)
+	}
 	next.Labels[LabelPhase] = phaseLabel(ch.State.Phase)
-	return next, Record{Spec: spec, State: &st, seen: seen}, nil
+	return next, Record{Spec: spec, State: &st, Past: past, seen: seen}, nil
 }
 
 // encode writes the annotations, compacting to stay within Budget.
@@ -225,7 +237,8 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		if err != nil {
 			return st, nil, err
 		}
-		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON) + len(svc.Annotations[AnnotationEvents])
+		size := len(specJSON) + len(stateJSON) + len(status) + len(assessJSON) + len(svc.Annotations[AnnotationEvents]) +
+			len(svc.Annotations[AnnotationPast])
 		if a == nil {
 			size += len(svc.Annotations[AnnotationAssessment])
 		}
@@ -241,7 +254,9 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 		// Compact what can be lost without losing observations: old
 		// dedupe keys, history resolution, then the assessment detail
 		// (it is recomputed on the next event) and the events log (it is
-		// for people; the next events start it again).
+		// for people; the next events start it again), and last the
+		// Service's past canaries: lost for good, but only a forecast's
+		// prior, which must not fail an experiment.
 		switch round {
 		case 0:
 			if len(seen) > 64 {
@@ -254,6 +269,8 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 			delete(svc.Annotations, AnnotationAssessment)
 			delete(svc.Annotations, AnnotationEvents)
 			a = &events.Assessed{}
+		case 5:
+			delete(svc.Annotations, AnnotationPast)
 		default:
 			return st, nil, events.Permanent(http.StatusUnprocessableEntity, &BudgetError{Need: size, Budget: s.budget})
 		}
@@ -262,7 +279,10 @@ func (s *Store) encode(svc *servingv1.Service, spec *events.ExperimentSpec, st e
 
 // Fits reports, with a *BudgetError, whether the experiment spec and st
 // would fit the annotation budget on a Service of their own: no dedupe
-// keys, no assessment, no user annotations.
+// keys, no assessment, no past canaries, no user annotations. The blank
+// Service is only measured, never written, so it removes nothing; and the
+// past cannot make a state that fits here fail on the Service, since
+// encode drops it before refusing a state.
 func (s *Store) Fits(spec events.ExperimentSpec, st experiment.State) error {
 	svc := &servingv1.Service{}
 	svc.Annotations = map[string]string{}
@@ -284,6 +304,9 @@ type stored struct {
 
 func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 	r := Record{Service: svc}
+	// Read first, and whatever the experiment's annotations hold: the past
+	// outlives experiments, and a new one keeps it.
+	r.Past, r.PastErr = decodePast(svc)
 	specJSON, hasSpec := svc.Annotations[AnnotationExperiment]
 	stateJSON, hasState := svc.Annotations[AnnotationState]
 	if !hasSpec && !hasState {

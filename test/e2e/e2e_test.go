@@ -76,6 +76,28 @@ func consistent(t *testing.T, prev *map[string]int) func(int, map[string]int, st
 	}
 }
 
+// pastIsTheCandidate checks what a finished canary left on its Service
+// for the next canary's ETA: exactly one past canary, whose counts are the
+// final state's candidate data on every ratio metric. The store writes it
+// in the same write as the final state, so rec, read once the canary has
+// ended, holds it: there is nothing to wait for.
+func pastIsTheCandidate(t *testing.T, rec store.Record) {
+	t.Helper()
+	st := rec.State
+	want := experiment.Past{ID: st.ID, Outcome: st.Outcome, Ended: st.Since, Ratios: map[string]experiment.Count{}}
+	for j, m := range rec.Spec.Metrics {
+		if d := st.Data[1][j]; m.Type == events.MetricRatio && d.Trials > 0 {
+			want.Ratios[m.Name] = experiment.Count{Successes: d.Successes, Trials: d.Trials}
+		}
+	}
+	if rec.PastErr != nil {
+		t.Fatalf("annotation %s: %v", store.AnnotationPast, rec.PastErr)
+	}
+	if diff := cmp.Diff([]experiment.Past{want}, rec.Past); diff != "" {
+		t.Errorf("annotation %s (-final state +annotation):\n%s", store.AnnotationPast, diff)
+	}
+}
+
 func TestCanaryGoodIsPromoted(t *testing.T) {
 	s, x, ctx := up(t, "canary-good.yaml", 1)
 	var routed map[string]int
@@ -90,6 +112,7 @@ func TestCanaryGoodIsPromoted(t *testing.T) {
 	if got := store.Split(rec.Service); got["shop-v2"] != 100 {
 		t.Errorf("final split %v, want shop-v2 at 100", got)
 	}
+	pastIsTheCandidate(t, rec)
 	if err := s.Cluster.WaitServiceTraffic(ctx, x.Namespace, x.Service, map[string]int{"shop-v1": 0, "shop-v2": 100}); err != nil {
 		t.Error(err)
 	}
@@ -116,6 +139,7 @@ func TestCanaryBadErrorsIsRolledBack(t *testing.T) {
 	if got := store.Split(rec.Service); got["shop-v1"] != 100 {
 		t.Errorf("final split %v, want shop-v1 at 100", got)
 	}
+	pastIsTheCandidate(t, rec)
 	total := served["shop-v1"] + served["shop-v2"]
 	share := float64(served["shop-v2"]) / float64(max(total, 1))
 	t.Logf("the failing candidate served %d of %d requests (%.1f%%) before the rollback at iteration %d",

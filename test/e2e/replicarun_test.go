@@ -78,7 +78,7 @@ type outcome struct {
 	Answers []string
 	// Annotations are iter8's annotations on the Service but for what
 	// differs from run to run (see comparable): the state, the events log,
-	// the assessment and the status line.
+	// the assessment, the status line and the past canaries.
 	Annotations map[string]string
 }
 
@@ -86,8 +86,9 @@ type outcome struct {
 // differs from run to run and replica to replica: what a replica's clock
 // stamps (the state's started, updated, since and pausedFor, its
 // history's times, the events log's times and ids, a hash that includes
-// the time), and the dedupe keys, of which only their number is kept: a
-// window's key hashes its Service's namespace, and each run has its own.
+// the time, the past canaries' ends), and the dedupe keys, of which only
+// their number is kept: a window's key hashes its Service's namespace, and
+// each run has its own.
 // Everything else must not depend on how many replicas served the events.
 func comparable(t *testing.T, ann map[string]string) map[string]string {
 	t.Helper()
@@ -98,7 +99,7 @@ func comparable(t *testing.T, ann map[string]string) map[string]string {
 		}
 		var doc any
 		switch k {
-		case store.AnnotationState, store.AnnotationEvents:
+		case store.AnnotationState, store.AnnotationEvents, store.AnnotationPast:
 			if err := json.Unmarshal([]byte(v), &doc); err != nil {
 				t.Fatalf("annotation %s: %v", k, err)
 			}
@@ -120,8 +121,13 @@ func comparable(t *testing.T, ann map[string]string) map[string]string {
 				}
 			}
 		}
-		if log, ok := doc.([]any); ok {
-			for _, e := range log {
+		if list, ok := doc.([]any); ok {
+			for _, e := range list {
+				if k == store.AnnotationPast {
+					// Ended when the run's canary ended, by its clock.
+					delete(e.(map[string]any), "ended")
+					continue
+				}
 				delete(e.(map[string]any), "id")
 				delete(e.(map[string]any), "time")
 			}

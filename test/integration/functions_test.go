@@ -21,6 +21,7 @@ import (
 
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/functions"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/cluster"
 )
@@ -205,6 +206,15 @@ func TestFunctionsCanaryEndToEnd(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"shop-v1": 0, "shop-v2": 100}, store.Split(r.Service)); diff != "" {
 		t.Errorf("final traffic (-want +got):\n%s", diff)
+	}
+	// The write of the final state also left the candidate for the next
+	// canary's ETA: its errors (the spec's one ratio metric) exactly as
+	// the final state counts them.
+	cand := r.State.Data[1][0]
+	want := []experiment.Past{{ID: r.State.ID, Outcome: r.State.Outcome, Ended: r.State.Since,
+		Ratios: map[string]experiment.Count{"errors": {Successes: cand.Successes, Trials: cand.Trials}}}}
+	if diff := cmp.Diff(want, r.Past); diff != "" || r.PastErr != nil {
+		t.Errorf("annotation %s (%v) (-final state +annotation):\n%s", store.AnnotationPast, r.PastErr, diff)
 	}
 	svc, err := servingclient.NewForConfigOrDie(c.Config).ServingV1().Services(ns).Get(ctx, "shop", metav1.GetOptions{})
 	if err != nil {

@@ -244,7 +244,12 @@ func TestKnPluginAgainstTheAPIServer(t *testing.T) {
 	case code := <-done:
 		mu.Lock()
 		defer mu.Unlock()
-		if code != commands.ExitOK || !strings.Contains(wout.String(), "Phase:       Completed (promoted shop-v2)") {
+		// The promote ended the canary, so the store remembered its
+		// candidate, and the final description's longer label for it
+		// widens the header's column.
+		out := wout.String()
+		if code != commands.ExitOK || !strings.Contains(out, "Phase:          Completed (promoted shop-v2)") ||
+			!strings.Contains(out, "Past canaries:  1 (prior of the next canary's ETA)") {
 			t.Errorf("watch: exit %d\nstdout:\n%s\nstderr:\n%s", code, wout.String(), werr.String())
 		}
 	case <-ctx.Done():

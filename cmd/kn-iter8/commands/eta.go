@@ -90,7 +90,10 @@ type etaCache struct {
 // (plan.Estimate); an experiment that cannot be continued yet (no window)
 // shows none, and a failure only warns: the rest of the view stands. A
 // canary's ETA borrows the baseline's history before the start from
-// Prometheus when one is configured (plan.ETAOptions.Baseline).
+// Prometheus when one is configured (plan.ETAOptions.Baseline), and takes
+// the Service's past canaries as its candidate's prior
+// (plan.ETAOptions.Past; none when the annotation was ignored, which
+// describe reports).
 func (c *etaCache) withETA(ctx context.Context, e *env, f etaFlags, in present.Input) present.Input {
 	st := in.State
 	if st.Phase != experiment.PhaseRunning {
@@ -113,6 +116,7 @@ func (c *etaCache) withETA(ctx context.Context, e *env, f etaFlags, in present.I
 			c.historyOf, c.history = st.ID, h
 		}
 		o.Baseline = c.history
+		o.Past = in.Past
 	}
 	eta, err := plan.Estimate(in.Spec, st, o)
 	switch {

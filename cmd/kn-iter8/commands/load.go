@@ -56,6 +56,7 @@ func inputOf(rec store.Record, warn io.Writer) present.Input {
 		Spec: *rec.Spec, State: *rec.State,
 		Traffic: store.Split(svc),
 		Status:  svc.Annotations[store.AnnotationStatus],
+		Past:    rec.Past, PastErr: rec.PastErr,
 	}
 	if raw := svc.Annotations[store.AnnotationAssessment]; raw != "" {
 		var a events.Assessed

@@ -111,7 +111,11 @@ func TestWatchFollowsUntilCompleted(t *testing.T) {
 		"Paused · canary",
 		"(stopped while paused)",
 		"Completed · canary · promoted shop-v2",
-		"Phase:       Completed (promoted shop-v2)",
+		// The promotion ended the canary, so the store remembered its
+		// candidate: the final description says so, and its longer label
+		// widens the header's column.
+		"Phase:          Completed (promoted shop-v2)",
+		"Past canaries:  1 (prior of the next canary's ETA)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
