@@ -179,23 +179,35 @@ type ETAEstimator struct {
 // the best any estimate from the state could do. When others of the
 // scenarios share s's experiment and differ in truth, "known truths" is
 // also one: it knows the runs come from one of their truths or s's, not
-// which (truths.go), in the scenarios' order.
-func ETAEstimators(s simulate.Scenario, before map[string]stats.Data, scenarios []simulate.Scenario) []ETAEstimator {
+// which (truths.go), in the scenarios' order; and for a canary, WithPast:
+// the ETA as shown on a Service whose last experiment.PastCap canaries
+// were like those scenarios in turn (PastCanaries, with seed).
+func ETAEstimators(s simulate.Scenario, before map[string]stats.Data, scenarios []simulate.Scenario, seed uint64) ([]ETAEstimator, error) {
 	ests := []ETAEstimator{
 		{Name: "iter8", Options: ETAOptions{Baseline: before}},
 		{Name: "point estimates", Options: ETAOptions{Raw: true, Point: true}},
 		{Name: "oracle", Options: ETAOptions{Truth: s.Truth, Point: true}},
 	}
 	var truths []map[string]map[string]simulate.Dist
+	var siblings []simulate.Scenario
 	for _, x := range scenarios {
 		if reflect.DeepEqual(x.Experiment, s.Experiment) && (x.Name == s.Name || !reflect.DeepEqual(x.Truth, s.Truth)) {
 			truths = append(truths, x.Truth)
+			siblings = append(siblings, x)
 		}
 	}
-	if len(truths) > 1 {
-		ests = append(ests, ETAEstimator{Name: KnownTruths, Options: ETAOptions{Truths: truths, Point: true}})
+	if len(truths) < 2 {
+		return ests, nil
 	}
-	return ests
+	ests = append(ests, ETAEstimator{Name: KnownTruths, Options: ETAOptions{Truths: truths, Point: true}})
+	if s.Experiment.Kind == events.KindCanary {
+		past, err := PastCanaries(siblings, experiment.PastCap, seed)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+		}
+		ests = append(ests, ETAEstimator{Name: WithPast, Options: ETAOptions{Baseline: before, Past: past}})
+	}
+	return ests, nil
 }
 
 // KnownTruths names the known-truths estimator.

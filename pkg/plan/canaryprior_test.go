@@ -32,7 +32,7 @@ func TestCanaryNullAgainstQuadrature(t *testing.T) {
 		m1 := integral(func(p float64) float64 { return math.Exp(logLik(c.sb, c.nb, p) - scale/2) }) *
 			integral(func(p float64) float64 { return math.Exp(logLik(c.s, c.n, p) - scale/2) })
 		want := m0 / (m0 + m1)
-		if got := newCanaryRates(c.s, c.n, c.sb, c.nb).null; math.Abs(got-want) > 1e-6*math.Max(1, want) {
+		if got := newCanaryRates(c.s, c.n, c.sb, c.nb, nil).null; math.Abs(got-want) > 1e-6*math.Max(1, want) {
 			t.Errorf("%+v: P(H0) %v, want %v", c, got, want)
 		}
 	}
@@ -54,7 +54,7 @@ func TestCanaryNullFollowsTheErrors(t *testing.T) {
 		s, n   float64
 		lo, hi float64
 	}{{0, 20, 0.85, 0.95}, {1, 15, 0.2, 0.4}, {3, 40, 0.001, 0.01}, {1, 50, 0.65, 0.75}} {
-		if got := newCanaryRates(c.s, c.n, 20, 10000).null; got < c.lo || got > c.hi {
+		if got := newCanaryRates(c.s, c.n, 20, 10000, nil).null; got < c.lo || got > c.hi {
 			t.Errorf("%v errors in %v: P(H0) %v, want in [%v, %v]", c.s, c.n, got, c.lo, c.hi)
 		}
 	}
@@ -62,7 +62,7 @@ func TestCanaryNullFollowsTheErrors(t *testing.T) {
 
 // Under H₀ both versions get one rate; the draws are the mixture.
 func TestCanaryRatesDraw(t *testing.T) {
-	c := newCanaryRates(0, 20, 20, 10000)
+	c := newCanaryRates(0, 20, 20, 10000, nil)
 	rng := rand.New(rand.NewPCG(3, 4))
 	same, n := 0, 20000
 	for range n {
@@ -97,13 +97,13 @@ func TestCanaryPriorBorrowsTheBaselineHistory(t *testing.T) {
 		before map[string]stats.Data
 		sb, nb float64
 	}{{"without history", nil, 1, 150}, {"with an hour's history", before, 61, 30150}} {
-		want := newCanaryRates(1, 50, c.sb, c.nb)
+		want := newCanaryRates(1, 50, c.sb, c.nb, nil)
 		rng := rand.New(rand.NewPCG(5, 6))
 		var null, h1 int
 		var pooled, base float64
 		const n = 20000
 		for range n {
-			tr := fitted(spec, st, c.before, rng)
+			tr := fitted(spec, st, prior{before: c.before}, rng)
 			b, k := *tr["v1"]["errors"].Bernoulli, *tr["v2"]["errors"].Bernoulli
 			if b == k {
 				null++
@@ -132,7 +132,7 @@ func TestCanaryPriorBorrowsTheBaselineHistory(t *testing.T) {
 	// What the history changes: H₀'s shared rate moves from 2.5/201 (1.2%,
 	// above the limit) to the baseline's 0.2%, and P(H₀) falls, since the
 	// candidate's one error in 50 is less likely at 0.2% than at 1.2%.
-	short, long := newCanaryRates(1, 50, 1, 150), newCanaryRates(1, 50, 61, 30150)
+	short, long := newCanaryRates(1, 50, 1, 150, nil), newCanaryRates(1, 50, 61, 30150, nil)
 	if !(short.pooled.Mean() > limit && long.pooled.Mean() < 0.0025 && long.null < short.null) {
 		t.Errorf("H0's rate %v → %v, P(H0) %v → %v", short.pooled.Mean(), long.pooled.Mean(), short.null, long.null)
 	}

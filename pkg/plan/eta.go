@@ -117,7 +117,21 @@ type ETAOptions struct {
 	// that prior uses it (canaryprior.go), never the engine's evidence;
 	// nil: the experiment's data alone.
 	Baseline map[string]stats.Data
+	// Past are the candidates of the Service's past canaries (its
+	// iter8.dev/past annotation): a canary's candidate is a priori like
+	// one of them or new (canaryprior.go). Only that prior uses them; nil:
+	// the default prior alone.
+	Past []experiment.Past
 }
+
+// prior is what a canary's prior knows beyond the state: the baseline's
+// data before the start and the Service's past candidates.
+type prior struct {
+	before map[string]stats.Data
+	past   []experiment.Past
+}
+
+func (o ETAOptions) prior() prior { return prior{before: o.Baseline, past: o.Past} }
 
 // Estimate simulates st forward: each run draws every version's metric
 // distributions from the posterior its data imply (a version without data
@@ -161,7 +175,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	scale := 1.0
 	// point is fitted once: the survival correction starts from it, and
 	// every drawn run is moved by what the correction moved it.
-	point := fitted(spec, st, o.Baseline, nil)
+	point := fitted(spec, st, o.prior(), nil)
 	var center map[string]map[string]simulate.Dist
 	perWindow := max(1, int64(math.Round(total/float64(st.Iteration))))
 	var weights []float64
@@ -187,7 +201,7 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 		// The canary's and performance test's counterpart of the survival
 		// correction (selection.go).
 		var err error
-		sel, err = newSelection(spec, st, o.Baseline, point, window, perWindow, o.Seed, o.Workers)
+		sel, err = newSelection(spec, st, o.prior(), point, window, perWindow, o.Seed, o.Workers)
 		if err != nil {
 			return ETA{}, fmt.Errorf("experiment %s: eta: %w", st.ID, err)
 		}
@@ -275,7 +289,7 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, cent
 	case truth == nil && sel != nil:
 		truth = sel.draw(spec, st, rng)
 	case truth == nil:
-		truth = around(spec, center, point, fitted(spec, st, o.Baseline, rng))
+		truth = around(spec, center, point, fitted(spec, st, o.prior(), rng))
 	}
 	sc := simulate.Scenario{
 		Name: "eta", Experiment: folded(spec, f), Truth: truth, Expect: simulate.PossibleOutcomes(spec),
@@ -291,7 +305,7 @@ func forward(spec events.ExperimentSpec, st experiment.State, o ETAOptions, cent
 // fitted is what st's data imply: every version's metrics at their
 // point estimates (or drawn from the posterior when rng is set), a version
 // without data on a metric taking the baseline's.
-func fitted(spec events.ExperimentSpec, st experiment.State, before map[string]stats.Data, rng *rand.Rand) map[string]map[string]simulate.Dist {
+func fitted(spec events.ExperimentSpec, st experiment.State, pr prior, rng *rand.Rand) map[string]map[string]simulate.Dist {
 	truth := map[string]map[string]simulate.Dist{}
 	for v, name := range st.Versions {
 		truth[name] = map[string]simulate.Dist{}
@@ -312,8 +326,8 @@ func fitted(spec events.ExperimentSpec, st experiment.State, before map[string]s
 		for j, m := range spec.Metrics {
 			c, b := st.Data[1][j], st.Data[0][j]
 			if experiment.KindOf(m.Type) == stats.Ratio && c.Trials > 0 && b.Trials > 0 {
-				h := before[m.Name]
-				pb, pc := newCanaryRates(c.Successes, c.Trials, b.Successes+h.Successes, b.Trials+h.Trials).draw(rng)
+				h := pr.before[m.Name]
+				pb, pc := newCanaryRates(c.Successes, c.Trials, b.Successes+h.Successes, b.Trials+h.Trials, pastCounts(pr.past, m.Name)).draw(rng)
 				truth[st.Versions[0]][m.Name], truth[st.Versions[1]][m.Name] = bernoulli(pb), bernoulli(pc)
 			}
 		}

@@ -48,7 +48,7 @@ const (
 // selection is P_θ(survive) of the deciding rate of one ratio metric of
 // one version, on a grid of rates.
 type selection struct {
-	before          map[string]stats.Data
+	prior           prior
 	version, metric string
 	// logits are the grid's rates on the log-odds scale, sorted, and
 	// logP the log survival probabilities there; min is the least.
@@ -60,7 +60,7 @@ type selection struct {
 // nil when it does not apply: an A/B test (survival.go), no ratio
 // metric with an absolute limit, or a state too early for the draws to
 // differ in their chance to survive.
-func newSelection(spec events.ExperimentSpec, st experiment.State, before map[string]stats.Data, point map[string]map[string]simulate.Dist, window time.Duration, rpi int64, seed uint64, workers int) (*selection, error) {
+func newSelection(spec events.ExperimentSpec, st experiment.State, pr prior, point map[string]map[string]simulate.Dist, window time.Duration, rpi int64, seed uint64, workers int) (*selection, error) {
 	if spec.Kind != events.KindCanary && spec.Kind != events.KindPerformance {
 		return nil, nil
 	}
@@ -81,7 +81,7 @@ func newSelection(spec events.ExperimentSpec, st experiment.State, before map[st
 	rng := rand.New(rand.NewPCG(seed, 0x5e1ec7))
 	var pool []float64
 	for range selectionPool {
-		pool = append(pool, fitted(spec, st, before, rng)[version][m.Name].Value(m))
+		pool = append(pool, fitted(spec, st, pr, rng)[version][m.Name].Value(m))
 	}
 	sort.Float64s(pool)
 	var grid []float64
@@ -93,7 +93,7 @@ func newSelection(spec events.ExperimentSpec, st experiment.State, before map[st
 	}
 	t := st.Iteration
 	f := max(1, (t*survivalRuns*len(grid)+survivalBudget-1)/survivalBudget)
-	s := &selection{before: before, version: version, metric: m.Name, min: math.Inf(1)}
+	s := &selection{prior: pr, version: version, metric: m.Name, min: math.Inf(1)}
 	for _, g := range grid {
 		tr := maps.Clone(point)
 		tr[version] = maps.Clone(point[version])
@@ -161,10 +161,10 @@ func (s *selection) draw(spec events.ExperimentSpec, st experiment.State, rng *r
 		}
 	}
 	for range selectionTries - 1 {
-		tr := fitted(spec, st, s.before, rng)
+		tr := fitted(spec, st, s.prior, rng)
 		if rng.Float64() < math.Exp(s.min-s.logSurvive(tr[s.version][s.metric].Value(m))) {
 			return tr
 		}
 	}
-	return fitted(spec, st, s.before, rng)
+	return fitted(spec, st, s.prior, rng)
 }

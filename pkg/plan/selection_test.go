@@ -123,7 +123,7 @@ func TestSelectionOnRepresentativeStates(t *testing.T) {
 		s.Traffic.RequestsPerInterval = c.rpi
 		st := stateAt(t, s, c.seed, c.iteration)
 		spec := s.Experiment.Defaulted()
-		sel, err := newSelection(spec, st, nil, fitted(spec, st, nil, nil), simulate.Interval, c.rpi, 9, 0)
+		sel, err := newSelection(spec, st, prior{}, fitted(spec, st, prior{}, nil), simulate.Interval, c.rpi, 9, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

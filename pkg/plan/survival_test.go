@@ -59,7 +59,7 @@ func TestSurvivalScaleSpeedsUpSurvivors(t *testing.T) {
 				continue
 			}
 			st := states[i][at-1]
-			_, l, err := survivalScale(spec, st, fitted(spec, st, nil, nil), simulate.Interval, s.Traffic.RequestsPerInterval, uint64(i+1), 0)
+			_, l, err := survivalScale(spec, st, fitted(spec, st, prior{}, nil), simulate.Interval, s.Traffic.RequestsPerInterval, uint64(i+1), 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -132,7 +132,8 @@ func zeroed(st experiment.State) experiment.State {
 }
 
 // Known truths is offered where other scenarios share the experiment,
-// with their truths in the scenarios' order, and not elsewhere.
+// with their truths in the scenarios' order, and for a canary the ETA
+// with the past canaries of those scenarios in turn; neither elsewhere.
 func TestETAEstimatorsKnowTheSiblings(t *testing.T) {
 	good, bad, perf := load(t, "canary-good"), load(t, "canary-bad-errors"), load(t, "performance-pass")
 	all := []simulate.Scenario{bad, good, perf}
@@ -143,14 +144,28 @@ func TestETAEstimatorsKnowTheSiblings(t *testing.T) {
 		}
 		return out
 	}
-	es := ETAEstimators(good, nil, all)
-	if d := cmp.Diff([]string{"iter8", "point estimates", "oracle", KnownTruths}, names(es)); d != "" {
+	es, err := ETAEstimators(good, nil, all, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"iter8", "point estimates", "oracle", KnownTruths, WithPast}, names(es)); d != "" {
 		t.Errorf("canary-good's estimators (-want +got):\n%s", d)
 	}
 	if d := cmp.Diff([]map[string]map[string]simulate.Dist{bad.Truth, good.Truth}, es[3].Options.Truths); d != "" {
 		t.Errorf("known truths (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"iter8", "point estimates", "oracle"}, names(ETAEstimators(perf, nil, all))); d != "" {
+	want, err := PastCanaries([]simulate.Scenario{bad, good}, experiment.PastCap, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, es[4].Options.Past); d != "" {
+		t.Errorf("past canaries (-want +got):\n%s", d)
+	}
+	es, err = ETAEstimators(perf, nil, all, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"iter8", "point estimates", "oracle"}, names(es)); d != "" {
 		t.Errorf("performance-pass's estimators (-want +got):\n%s", d)
 	}
 }

@@ -38,7 +38,11 @@ func etaBound(dir, out, only string, runs, measure, forward int, seed uint64) er
 		if err != nil {
 			return err
 		}
-		est := plan.ETAEstimators(s, nil, nil)[2]
+		ests, err := plan.ETAEstimators(s, nil, nil, seed)
+		if err != nil {
+			return err
+		}
+		est := ests[2]
 		est.Options.Runs = forward
 		res, err := plan.ETAAccuracy(s, refine, runs, seed+10, []plan.ETAEstimator{est})
 		if err != nil {

@@ -16,16 +16,17 @@ import (
 const fewServed = 5
 
 // quarterEstimators are the estimators the quarter table splits.
-var quarterEstimators = []string{"iter8", plan.KnownTruths, "oracle"}
+var quarterEstimators = []string{"iter8", plan.WithPast, plan.KnownTruths, "oracle"}
 
 // quarter tables, for each canary scenario, what the state knows of the
 // candidate at 25% of each run's own duration (the requests it had
 // served) and the median ratio of the ETA to the windows that remained,
 // over the runs whose candidate had served at most fewServed requests and
-// over the rest (and how many of the rest are above 1.3), for iter8, known
-// truths and the oracle: where a state cannot tell a bad candidate from a
-// good one, any ETA from it is the same for both; elsewhere a prior that
-// knows what bad looks like does better than iter8's.
+// over the rest (and how many of the rest are above 1.3), for iter8,
+// iter8 with past canaries, known truths and the oracle: where a state
+// cannot tell a bad candidate from a good one, any ETA from it is the
+// same for both; elsewhere a prior that knows what bad looks like does
+// better than iter8's default.
 func quarter(b *strings.Builder, rows []etaRow) {
 	var lines []string
 	for _, r := range rows {
