@@ -58,8 +58,9 @@ type selection struct {
 
 // newSelection estimates the selection correction for st, or returns
 // nil when it does not apply: an A/B test (survival.go), no ratio
-// metric with an absolute limit, or a state too early for the draws to
-// differ in their chance to survive.
+// metric with an absolute limit, a canary whose deciding metric has a
+// past (canaryprior.go), or a state too early for the draws to differ in
+// their chance to survive.
 func newSelection(spec events.ExperimentSpec, st experiment.State, pr prior, point map[string]map[string]simulate.Dist, window time.Duration, rpi int64, seed uint64, workers int) (*selection, error) {
 	if spec.Kind != events.KindCanary && spec.Kind != events.KindPerformance {
 		return nil, nil
@@ -76,6 +77,17 @@ func newSelection(spec events.ExperimentSpec, st experiment.State, pr prior, poi
 		return nil, nil
 	}
 	m := spec.Metrics[j]
+	if spec.Kind == events.KindCanary && len(pastCounts(pr.past, m.Name)) > 0 {
+		// The candidate's rate is then drawn as from the population of
+		// the Service's past candidates, and for a parameter drawn from
+		// the population its prior describes, the posterior needs no
+		// adjustment for the selection of the data (Dawid, "Selection
+		// paradoxes of Bayesian inference", 1994): the correction is for
+		// a fixed rate under a prior that does not know the population.
+		// Applied on top of the past, it drew the candidate's rate high,
+		// and a bad canary's ETA was too short (docs/planning.md).
+		return nil, nil
+	}
 	version := st.Versions[v]
 	// The grid spans the drawn rates, H₀'s and H₁'s alike.
 	rng := rand.New(rand.NewPCG(seed, 0x5e1ec7))

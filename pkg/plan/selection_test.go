@@ -145,3 +145,37 @@ func expAll(xs []float64) []float64 {
 	}
 	return out
 }
+
+// A canary whose deciding metric has a past is not corrected: its
+// candidate's rate is drawn as from the population of the past, for which
+// the selection of the data is ignorable. A past of another metric leaves
+// the correction in place, and so does a past for a performance test,
+// which has no candidate.
+func TestSelectionLeavesAPastAlone(t *testing.T) {
+	past := func(metric string) prior {
+		return prior{past: []experiment.Past{{ID: "p", Ratios: map[string]experiment.Count{metric: {Successes: 3, Trials: 60}}}}}
+	}
+	for _, c := range []struct {
+		scenario  string
+		iteration int
+		prior     prior
+		want      bool
+	}{
+		{"canary-bad-errors", 6, prior{}, true},
+		{"canary-bad-errors", 6, past("errors"), false},
+		{"canary-bad-errors", 6, past("conversion"), true},
+		{"performance-pass", 8, past("errors"), true},
+	} {
+		s := load(t, c.scenario)
+		s.Traffic.RequestsPerInterval = 70
+		st := stateAt(t, s, 1, c.iteration)
+		spec := s.Experiment.Defaulted()
+		sel, err := newSelection(spec, st, c.prior, fitted(spec, st, c.prior, nil), simulate.Interval, 70, 9, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sel != nil; got != c.want {
+			t.Errorf("%s with past %+v: corrected %v, want %v", c.scenario, c.prior.past, got, c.want)
+		}
+	}
+}
