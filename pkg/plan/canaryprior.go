@@ -126,14 +126,7 @@ func newCanaryRates(s, n, sb, nb float64, past []experiment.Count) canaryRates {
 func (c canaryRates) draw(rng *rand.Rand) (base, cand float64) {
 	if len(c.like) > 0 {
 		if u := rng.Float64() - c.fresh; u >= 0 {
-			k := len(c.like) - 1
-			for i, w := range c.like {
-				if u -= w; u < 0 {
-					k = i
-					break
-				}
-			}
-			b, p := c.base, c.past[k]
+			b, p := c.base, c.past[pick(c.like, u)]
 			b.Src, p.Src = rng, rng
 			return b.Rand(), p.Rand()
 		}

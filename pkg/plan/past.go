@@ -9,8 +9,8 @@ import (
 )
 
 // WithPast names the estimator that is iter8's ETA on a Service with a
-// history of past canaries (ETAOptions.Past).
-const WithPast = "iter8 with 8 past canaries"
+// history of experiment.PastCap past canaries (ETAOptions.Past).
+var WithPast = fmt.Sprintf("iter8 with %d past canaries", experiment.PastCap)
 
 // PastCanaries is the history a Service would have after k canaries like
 // the scenarios, taken in turn: each run once to its end by the real

@@ -72,7 +72,12 @@ func xlogy(x, y float64) float64 {
 // pickTruth is forward run i's truth, drawn by the weights from a stream
 // of its own, so that the engine's random numbers stay those of run i.
 func pickTruth(w []float64, seed uint64, i int) int {
-	u := rand.New(rand.NewPCG(seed, uint64(i)^0x7472757468)).Float64()
+	return pick(w, rand.New(rand.NewPCG(seed, uint64(i)^0x7472757468)).Float64())
+}
+
+// pick is the index u in [0, 1) falls on when the weights w, summing to
+// 1, are laid end to end: the last when rounding leaves u beyond them.
+func pick(w []float64, u float64) int {
 	for k, x := range w {
 		if u -= x; u < 0 {
 			return k

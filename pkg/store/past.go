@@ -35,23 +35,33 @@ import (
 // (remembered drops the oldest), so what iter8 writes it can always read.
 const MaxPastBytes = 8 << 10
 
-// decodePast reads the past annotation of svc: nil and no error when it
-// has none; nil and why when it cannot be read.
-func decodePast(svc *servingv1.Service) ([]experiment.Past, error) {
-	raw, ok := svc.Annotations[AnnotationPast]
+// decodePast reads the past annotation of r's Service: nil and no error
+// when it has none; nil and why, naming the Service and the annotation,
+// when it cannot be read.
+func decodePast(r Record) ([]experiment.Past, error) {
+	raw, ok := r.Service.Annotations[AnnotationPast]
 	if !ok {
 		return nil, nil
 	}
-	name := svc.Namespace + "/" + svc.Name
+	past, err := parsePast(raw)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: annotation %s: %w", r.Name(), AnnotationPast, err)
+	}
+	return past, nil
+}
+
+// parsePast is the past annotation's text read back: within
+// MaxPastBytes, JSON, and counts a canary could have written.
+func parsePast(raw string) ([]experiment.Past, error) {
 	if len(raw) > MaxPastBytes {
-		return nil, fmt.Errorf("service %s: annotation %s: %d bytes, over the %d-byte bound", name, AnnotationPast, len(raw), MaxPastBytes)
+		return nil, fmt.Errorf("%d bytes, over the %d-byte bound", len(raw), MaxPastBytes)
 	}
 	var past []experiment.Past
 	if err := json.Unmarshal([]byte(raw), &past); err != nil {
-		return nil, fmt.Errorf("service %s: annotation %s: %w", name, AnnotationPast, err)
+		return nil, err
 	}
 	if err := experiment.ValidatePast(past); err != nil {
-		return nil, fmt.Errorf("service %s: annotation %s: %w", name, AnnotationPast, err)
+		return nil, err
 	}
 	return past, nil
 }

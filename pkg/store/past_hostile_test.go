@@ -141,7 +141,7 @@ func TestPastBound(t *testing.T) {
 			t.Fatalf("canary %d was not remembered", i)
 		}
 		svc := &servingv1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationPast: text}}}
-		got, err := decodePast(svc)
+		got, err := decodePast(Record{Service: svc})
 		if err != nil {
 			t.Fatalf("canary %d: what was written cannot be read: %v", i, err)
 		}

@@ -306,7 +306,7 @@ func (s *Store) decode(svc *servingv1.Service) (Record, error) {
 	r := Record{Service: svc}
 	// Read first, and whatever the experiment's annotations hold: the past
 	// outlives experiments, and a new one keeps it.
-	r.Past, r.PastErr = decodePast(svc)
+	r.Past, r.PastErr = decodePast(r)
 	specJSON, hasSpec := svc.Annotations[AnnotationExperiment]
 	stateJSON, hasState := svc.Annotations[AnnotationState]
 	if !hasSpec && !hasState {
