@@ -16,19 +16,28 @@ import (
 	"github.com/iter8-knative/iter8/test/stack"
 )
 
-// describedMatches runs the kn plugin's `describe -o json` against the API
-// server, as a user would between two windows, and checks that the traffic
-// it shows is the Service's spec.traffic and its phase the state's.
-func describedMatches(ctx context.Context, s *stack.Stack, x stack.Experiment, rec store.Record) error {
+// describe runs the kn plugin's `describe -o json` as a user would.
+func describe(ctx context.Context, s *stack.Stack, x stack.Experiment) (present.Description, error) {
 	var out, errOut bytes.Buffer
 	code := commands.Run(ctx, commands.Env{Stdout: &out, Stderr: &errOut, Now: time.Now},
 		[]string{"describe", x.Service, "-n", x.Namespace, "-o", "json", "--kubeconfig", s.Cluster.Kubeconfig})
 	if code != commands.ExitOK {
-		return fmt.Errorf("kn iter8 describe: exit %d: %s", code, errOut.String())
+		return present.Description{}, fmt.Errorf("kn iter8 describe: exit %d: %s", code, errOut.String())
 	}
 	var d present.Description
 	if err := json.Unmarshal(out.Bytes(), &d); err != nil {
-		return fmt.Errorf("kn iter8 describe -o json: %w", err)
+		return d, fmt.Errorf("kn iter8 describe -o json: %w", err)
+	}
+	return d, nil
+}
+
+// describedMatches runs the kn plugin's `describe -o json` against the API
+// server, as a user would between two windows, and checks that the traffic
+// it shows is the Service's spec.traffic and its phase the state's.
+func describedMatches(ctx context.Context, s *stack.Stack, x stack.Experiment, rec store.Record) error {
+	d, err := describe(ctx, s, x)
+	if err != nil {
+		return err
 	}
 	shown := map[string]int{}
 	for _, v := range d.Versions {

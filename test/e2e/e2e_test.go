@@ -98,6 +98,9 @@ func pastIsTheCandidate(t *testing.T, rec store.Record) {
 	}
 }
 
+// TestCanaryGoodIsPromoted runs a good canary to its promotion, then the
+// Service's next canary, a bad one, whose ETA takes the first as its prior
+// (secondCanary).
 func TestCanaryGoodIsPromoted(t *testing.T) {
 	s, x, ctx := up(t, "canary-good.yaml", 1)
 	var routed map[string]int
@@ -115,6 +118,9 @@ func TestCanaryGoodIsPromoted(t *testing.T) {
 	pastIsTheCandidate(t, rec)
 	if err := s.Cluster.WaitServiceTraffic(ctx, x.Namespace, x.Service, map[string]int{"shop-v1": 0, "shop-v2": 100}); err != nil {
 		t.Error(err)
+	}
+	if !t.Failed() {
+		secondCanary(ctx, t, s, x, rec.Past[0])
 	}
 }
 

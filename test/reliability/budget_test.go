@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +49,10 @@ func revisionNames(service string, n int) ([]string, []string) {
 // time, so its resourceVersion cannot tell whether iter8 wrote.
 func iter8Annotations(svc *servingv1.Service) string {
 	var b strings.Builder
-	for _, k := range []string{store.AnnotationExperiment, store.AnnotationState, store.AnnotationStatus, store.AnnotationAssessment} {
-		b.WriteString(k + "=" + svc.Annotations[k] + "\n")
+	for _, k := range slices.Sorted(maps.Keys(svc.Annotations)) {
+		if strings.HasPrefix(k, events.Prefix) {
+			b.WriteString(k + "=" + svc.Annotations[k] + "\n")
+		}
 	}
 	return b.String()
 }

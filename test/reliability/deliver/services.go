@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,11 +81,14 @@ func StateAnnotation(svc *servingv1.Service) (string, Raw, error) {
 }
 
 // AnnotationBytes is the size of iter8's annotations together, the figure
-// store.Budget bounds.
+// store.Budget bounds: every annotation under iter8's prefix, its events
+// log and past canaries too, not only those the test knows by name.
 func AnnotationBytes(svc *servingv1.Service) int {
 	n := 0
-	for _, k := range []string{store.AnnotationExperiment, store.AnnotationState, store.AnnotationStatus, store.AnnotationAssessment} {
-		n += len(svc.Annotations[k])
+	for k, v := range svc.Annotations {
+		if strings.HasPrefix(k, events.Prefix) {
+			n += len(v)
+		}
 	}
 	return n
 }

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/stack"
+)
+
+// secondCanary runs the Service's next canary after x promoted shop-v2,
+// leaving first in iter8.dev/past: a user deploys shop-v3, whose errors
+// are canary-bad-errors' candidate's, and starts a canary of it against
+// shop-v2. While it runs, `kn iter8 describe` must show the first canary
+// as its ETA's prior, and an ETA; when it is rolled back, the Service must
+// hold both canaries, the first unchanged and the second's final candidate
+// data after it.
+func secondCanary(ctx context.Context, t *testing.T, s *stack.Stack, x stack.Experiment, first experiment.Past) {
+	t.Helper()
+	bad, err := simulate.LoadScenario(filepath.Join(s.Cluster.Root, "test", "scenarios", "canary-bad-errors.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same truths, one version on: the promoted shop-v2 is now the
+	// baseline, with the old baseline's rates.
+	bad.Experiment.Baseline, bad.Experiment.Candidates = "v2", []string{"v3"}
+	bad.Truth = map[string]map[string]simulate.Dist{"v2": bad.Truth["v1"], "v3": bad.Truth["v2"]}
+	y := stack.Experiment{Namespace: x.Namespace, Service: x.Service, Scenario: bad, Seed: x.Seed + 1}
+	if err := s.Cluster.DeployRevisions(ctx, y.Namespace, y.Service, stack.Image, "v2", "v3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartExperiment(ctx, y); err != nil {
+		t.Fatal(err)
+	}
+	described, eta := 0, ""
+	y.OnWindow = func(i int, _ map[string]int, rec store.Record) error {
+		if rec.State.Phase != experiment.PhaseRunning || described > 0 {
+			return nil
+		}
+		d, err := describe(ctx, s, y)
+		if err != nil {
+			return err
+		}
+		described++
+		if d.PastCanaries != 1 || d.PastIgnored != "" {
+			return fmt.Errorf("window %d: describe shows %d past canaries (ignored: %q), want the first canary", i, d.PastCanaries, d.PastIgnored)
+		}
+		if d.ETA == nil {
+			return fmt.Errorf("window %d: describe shows a running canary without an ETA", i)
+		}
+		eta = fmt.Sprintf("window %d: %s", i, d.ETAText)
+		return nil
+	}
+	rec, err := s.Run(ctx, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomeRolledBack {
+		t.Fatalf("second canary: phase %s outcome %s (%s); want rolled back", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
+	}
+	if described == 0 {
+		t.Errorf("second canary: never described while running; it ended at iteration %d", rec.State.Iteration)
+	}
+	if got := store.Split(rec.Service); got["shop-v2"] != 100 {
+		t.Errorf("second canary: final split %v, want shop-v2 at 100", got)
+	}
+	if rec.PastErr != nil || len(rec.Past) != 2 {
+		t.Fatalf("annotation %s after two canaries: %d entries (%v), want 2", store.AnnotationPast, len(rec.Past), rec.PastErr)
+	}
+	if diff := cmp.Diff(first, rec.Past[0]); diff != "" {
+		t.Errorf("the first canary's entry changed (-before +after):\n%s", diff)
+	}
+	t.Logf("second canary: rolled back at iteration %d; its ETA with the first canary as prior at %s", rec.State.Iteration, eta)
+	pastIsTheCandidate(t, store.Record{Service: rec.Service, Spec: rec.Spec, State: rec.State, Past: rec.Past[1:]})
+}
