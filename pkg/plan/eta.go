@@ -67,6 +67,12 @@ type ETA struct {
 	// limit.
 	Decided  float64            `json:"decidedInTime"`
 	Outcomes map[string]float64 `json:"outcomes"`
+	// OutcomeMedians are the median remaining time, in seconds, of the
+	// runs that ended with each outcome of Outcomes. A canary's forecast
+	// is often two in one: a candidate still judged may be rolled back
+	// within a window or two, or ramped to the end, and the quantiles of
+	// the runs together cannot say which is likely.
+	OutcomeMedians map[string]Seconds `json:"outcomeMedianSeconds,omitempty"`
 	// Scale is the survival correction's λ: the factor the observed
 	// differences of the reward from the baseline were scaled by (1: none).
 	Scale float64 `json:"scale,omitempty"`
@@ -231,9 +237,11 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 	o.Runs = len(results)
 	e := ETA{Iteration: st.Iteration, Runs: o.Runs, Scale: scale, Window: window.Seconds(), Rate: total / ran.Seconds(), Outcomes: map[string]float64{}}
 	var secs, windows []float64
+	byOutcome := map[string][]float64{}
 	decided := 0
 	for _, r := range results {
-		secs = append(secs, float64(r.Intervals)*step.Seconds())
+		t := float64(r.Intervals) * step.Seconds()
+		secs = append(secs, t)
 		windows = append(windows, float64(r.Intervals*f))
 		out := r.Outcome
 		if out == simulate.OutcomeInconclusive {
@@ -242,6 +250,11 @@ func Estimate(spec events.ExperimentSpec, st experiment.State, o ETAOptions) (ET
 			decided++
 		}
 		e.Outcomes[out] += 1 / float64(o.Runs)
+		byOutcome[out] = append(byOutcome[out], t)
+	}
+	e.OutcomeMedians = map[string]Seconds{}
+	for out, ts := range byOutcome {
+		e.OutcomeMedians[out] = quantile(sorted(ts), 0.5)
 	}
 	sorted(secs)
 	e.Point, e.P10, e.Median, e.P90 = quantile(secs, ETALevel), quantile(secs, 0.1), quantile(secs, 0.5), quantile(secs, 0.9)

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/iter8-knative/iter8/pkg/experiment"
@@ -76,4 +77,45 @@ func stateAt(t *testing.T, s simulate.Scenario, seed uint64, iteration int) expe
 		t.Fatalf("%s seed %d decided before window %d", s.Name, seed, iteration)
 	}
 	return *at
+}
+
+// Each outcome's median is over the runs that reached it: where every run
+// reaches one outcome it is the ETA's median, and where a bad canary's
+// runs split between a rollback and the candidate's promotion, the
+// rollback comes sooner.
+func TestETAOutcomeMedians(t *testing.T) {
+	good, bad := load(t, "canary-good"), load(t, "canary-bad-errors")
+	bad.Traffic.RequestsPerInterval = 50
+	st := stateAt(t, bad, 3, 2)
+	eta := func(o ETAOptions) ETA {
+		t.Helper()
+		o.Runs, o.Horizon, o.Seed = 60, 400, 5
+		e, err := Estimate(bad.Experiment, st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.EqualFunc(e.Outcomes, e.OutcomeMedians, func(float64, float64) bool { return true }) {
+			t.Errorf("outcomes %v, medians %v: want one median for each outcome", e.Outcomes, e.OutcomeMedians)
+		}
+		return e
+	}
+	for name, truth := range map[string]map[string]map[string]simulate.Dist{"bad": bad.Truth, "good": good.Truth} {
+		e := eta(ETAOptions{Truth: truth, Point: true})
+		if len(e.Outcomes) != 1 {
+			t.Fatalf("the %s truth: outcomes %v, the check needs one", name, e.Outcomes)
+		}
+		for o, m := range e.OutcomeMedians {
+			if m != e.Median {
+				t.Errorf("the %s truth: every run %s, in a median %v, but the ETA's median is %v", name, o, m, e.Median)
+			}
+		}
+	}
+	both := eta(ETAOptions{Truths: []map[string]map[string]simulate.Dist{good.Truth, bad.Truth}})
+	promote := bad.Experiment.Candidates[0]
+	if _, ok := both.Outcomes[promote]; !ok || both.Outcomes["rollback"] == 0 {
+		t.Fatalf("outcomes %v: the check needs both a rollback and %s", both.Outcomes, promote)
+	}
+	if r, p := both.OutcomeMedians["rollback"], both.OutcomeMedians[promote]; !(r < p) {
+		t.Errorf("median %vs to a rollback, %vs to promoting %s: a bad canary's rollback should come sooner", r, p, promote)
+	}
 }

@@ -1,6 +1,7 @@
 package present
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -83,10 +84,51 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 
 // ETAText is the one-line ETA: "~9m to a decision (median 12m; 10–90%:
 // 5m–31m), 92% before maxDuration"; the ETA is the lower 40% of the
-// forward runs (plan.ETALevel), so the median is shown beside it.
+// forward runs (plan.ETALevel), so the median is shown beside it. When
+// the forward runs split between outcomes, the likely ones follow with
+// their own median times (etaOutcomes).
 func ETAText(e plan.ETA) string {
-	return fmt.Sprintf("~%s to a decision (median %s; 10–90%%: %s–%s), %s before maxDuration · %d runs from iteration %d",
-		secs(e.Point), secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), e.Runs, e.Iteration)
+	split := ""
+	if o := etaOutcomes(e); o != "" {
+		split = " · " + o
+	}
+	return fmt.Sprintf("~%s to a decision (median %s; 10–90%%: %s–%s), %s before maxDuration%s · %d runs from iteration %d",
+		secs(e.Point), secs(e.Median), secs(e.P10), secs(e.P90), pct(e.Decided), split, e.Runs, e.Iteration)
+}
+
+// etaSplit is the least chance at which an outcome of an ETA is listed:
+// a tenth of the forward runs. Below it the outcome rests on a run or two
+// of the 20 to 100 an ETA makes, and one at 90% or more is all but
+// certain.
+const etaSplit = 0.1
+
+// etaOutcomes is "rollback 62% in ~1m, shop-v2 38% in ~12m": the
+// outcomes the forward runs reached with at least etaSplit of them, most
+// likely first, each with its runs' median remaining time; "" unless two
+// or more are that likely. A bad canary's forecast is two in one (it is
+// rolled back soon, or followed to the end as a good one would be), and
+// the quantiles of all runs together hide which of them is likely.
+func etaOutcomes(e plan.ETA) string {
+	var likely []string
+	for o, p := range e.Outcomes {
+		if _, ok := e.OutcomeMedians[o]; ok && p >= etaSplit {
+			likely = append(likely, o)
+		}
+	}
+	if len(likely) < 2 {
+		return ""
+	}
+	slices.SortFunc(likely, func(a, b string) int {
+		if c := cmp.Compare(e.Outcomes[b], e.Outcomes[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(likely))
+	for i, o := range likely {
+		parts[i] = fmt.Sprintf("%s %s in ~%s", o, pct(e.Outcomes[o]), secs(e.OutcomeMedians[o]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // outcomes lists the outcomes seen, then those no run ended with (whose

@@ -18,6 +18,21 @@ func TestETAText(t *testing.T) {
 			"~20m to a decision (median 25m; 10–90%: 15m–35m), 100% before maxDuration · 100 runs from iteration 6"},
 		{plan.ETA{Iteration: 1, Runs: 20, Point: 3600, P10: 60, Median: 5400, P90: 86400, Decided: 0.004},
 			"~1h to a decision (median 1h30m; 10–90%: 1m–24h), <1% before maxDuration · 20 runs from iteration 1"},
+		// A bad canary's forecast: the outcomes split, and each has its
+		// own time. An outcome under 10% is not listed; ties go by name.
+		{plan.ETA{Iteration: 2, Runs: 100, Point: 120, P10: 60, Median: 600, P90: 900, Decided: 1,
+			Outcomes:       map[string]float64{"rollback": 0.62, "shop-v2": 0.3, "shop-v3": 0.08},
+			OutcomeMedians: map[string]float64{"rollback": 90, "shop-v2": 720, "shop-v3": 60}},
+			"~2m to a decision (median 10m; 10–90%: 1m–15m), 100% before maxDuration · rollback 62% in ~1m30s, shop-v2 30% in ~12m · 100 runs from iteration 2"},
+		{plan.ETA{Iteration: 2, Runs: 100, Point: 120, P10: 60, Median: 600, P90: 900, Decided: 1,
+			Outcomes:       map[string]float64{"passed": 0.5, "failed": 0.5},
+			OutcomeMedians: map[string]float64{"passed": 600, "failed": 60}},
+			"~2m to a decision (median 10m; 10–90%: 1m–15m), 100% before maxDuration · failed 50% in ~1m, passed 50% in ~10m · 100 runs from iteration 2"},
+		// One outcome all but certain: nothing to split.
+		{plan.ETA{Iteration: 6, Runs: 100, Point: 1200, P10: 900, Median: 1500, P90: 2100, Decided: 1,
+			Outcomes:       map[string]float64{"shop-v2": 0.92, "rollback": 0.08},
+			OutcomeMedians: map[string]float64{"shop-v2": 1500, "rollback": 60}},
+			"~20m to a decision (median 25m; 10–90%: 15m–35m), 100% before maxDuration · 100 runs from iteration 6"},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, ETAText(tt.eta)); diff != "" {
