@@ -11,7 +11,8 @@
 // first-passage model of the ideal ETA (plan.PassageAccuracy, seconds; in
 // `make bench`), and -etabound measures the oracle ETA alone with many
 // traced runs on the A/B scenarios (tens of minutes; run by hand, the
-// command in its heading).
+// command in its heading), and -pool tables the ETA ratios of several
+// -dump files (one seed each) together.
 package main
 
 import (
@@ -50,6 +51,7 @@ func main() {
 	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only (use with -out \"\": the section needs both)")
 	dump := flag.String("dump", "", "also write the ETA results, with every ETA's forward runs, as JSON to this file")
 	onlyEst := flag.String("estimators", "", "comma-separated ETA estimators to run (default all)")
+	poolFiles := flag.String("pool", "", "comma-separated -dump files: table only their own-duration ETA ratios together (pool.go) into the pool section of -bound-out")
 	flag.Parse()
 	if *passageOnly {
 		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
@@ -66,6 +68,13 @@ func main() {
 			*etaRuns = 4
 		}
 		if err := stability(*dir, *only, *etaRuns, 20, *seed); err != nil {
+			slog.Error("planbench", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *poolFiles != "" {
+		if err := pool(strings.Split(*poolFiles, ","), *boundOut); err != nil {
 			slog.Error("planbench", "err", err)
 			os.Exit(1)
 		}

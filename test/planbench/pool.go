@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/iter8-knative/iter8/pkg/plan"
+	"github.com/iter8-knative/iter8/test/internal/gendoc"
+)
+
+// pool tables the own-duration ETA ratios of several -dump files together
+// (`-pool a.json,b.json,...`, typically one seed each), into the "pool"
+// section of out (docs/planning.md): where a scenario's ratios are
+// bimodal, as a bad canary's are, the median over one seed's few dozen
+// traced runs lands on either side of the target by which runs were
+// drawn, and only many runs say where the median really is. Each cell
+// gives the median ratio with its 95% interval and the shares of runs
+// below 0.7 and above 1.3: a median within the target with few runs
+// within it is a balance of two misses.
+func pool(files []string, out string) error {
+	md, err := poolTable(files)
+	if err != nil {
+		return err
+	}
+	fmt.Print(md)
+	if out == "" {
+		return nil
+	}
+	return gendoc.ReplaceFile(out, "pool", md)
+}
+
+// poolTable is pool's section.
+func poolTable(files []string) (string, error) {
+	type pooled struct {
+		runs, few int
+		durations []float64
+		// ratios are each estimator's, by fraction, in file order.
+		ratios map[string][][]float64
+		names  []string
+	}
+	byScenario := map[string]*pooled{}
+	var order []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		var dump map[string]plan.ETAResult
+		if err := json.Unmarshal(b, &dump); err != nil {
+			return "", fmt.Errorf("%s: %w", f, err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(dump)) {
+			res := dump[name]
+			p := byScenario[name]
+			if p == nil {
+				p = &pooled{ratios: map[string][][]float64{}}
+				byScenario[name] = p
+				order = append(order, name)
+			}
+			p.runs += res.Used
+			p.durations = append(p.durations, res.Durations...)
+			for i, e := range res.Estimators {
+				if len(e.Own) == 0 {
+					continue
+				}
+				if i == 0 {
+					for _, n := range e.Own[0].Served {
+						if n <= fewServed {
+							p.few++
+						}
+					}
+				}
+				if _, ok := p.ratios[e.Name]; !ok {
+					p.ratios[e.Name] = make([][]float64, len(e.Own))
+					p.names = append(p.names, e.Name)
+				}
+				for k, pt := range e.Own {
+					p.ratios[e.Name][k] = append(p.ratios[e.Name][k], pt.Ratios...)
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(files, ","))
+	b.WriteString("The ETA at 25%, 50% and 75% of each run's own duration, as issue #19 states the target, over the traced runs of every dump together. Each cell: the median ratio of the ETA shown to the windows that remained (95% interval, order statistics), then the shares of runs below 0.7 and above 1.3. \"At most 5\": the runs whose candidate had served at most 5 requests at 25%, a state that cannot tell a bad candidate from a good one.\n\n")
+	b.WriteString("| scenario | runs | CV of duration | at most 5 at 25% | estimator | at 25% own (below 0.7 / above 1.3) | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")
+	for _, name := range order {
+		p := byScenario[name]
+		for _, est := range p.names {
+			var cells []string
+			within := true
+			for _, xs := range p.ratios[est] {
+				m, lo, hi := medianCI(xs)
+				within = within && m >= 0.7 && m <= 1.3
+				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f) · %s / %s", m, lo, hi, shareOf(xs, func(x float64) bool { return x < 0.7 }), shareOf(xs, func(x float64) bool { return x > 1.3 })))
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within))
+		}
+	}
+	return b.String(), nil
+}
+
+// shareOf is the share of xs for which in holds, as a percentage.
+func shareOf(xs []float64, in func(float64) bool) string {
+	n := 0
+	for _, x := range xs {
+		if in(x) {
+			n++
+		}
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(max(1, len(xs))))
+}
