@@ -300,7 +300,7 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, canary, heavy, forward 
 			var cells []string
 			for _, p := range e.Own {
 				m, lo, hi := medianCI(p.Ratios)
-				ok = ok && math.Abs(m-1) <= 0.3
+				ok = ok && withinTarget(m)
 				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f)", m, lo, hi))
 			}
 			if !slices.Contains(order, e.Name) {
@@ -360,6 +360,21 @@ func medianCI(xs []float64) (m, lo, hi float64) {
 	h := 0.98 * math.Sqrt(float64(n))
 	at := func(x float64) float64 { return s[min(n-1, max(0, int(math.Round(x))))] }
 	return median(s), at(float64(n)/2 - h - 1), at(float64(n)/2 + h)
+}
+
+// withinTarget reports whether a median ratio of ETA to remaining time
+// meets issue #19's target, within ±30%.
+func withinTarget(m float64) bool { return math.Abs(m-1) <= 0.3 }
+
+// countOf is how many of xs in holds for.
+func countOf(xs []float64, in func(float64) bool) int {
+	n := 0
+	for _, x := range xs {
+		if in(x) {
+			n++
+		}
+	}
+	return n
 }
 
 func median(xs []float64) float64 {

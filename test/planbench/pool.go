@@ -68,11 +68,7 @@ func poolTable(files []string) (string, error) {
 					continue
 				}
 				if i == 0 {
-					for _, n := range e.Own[0].Served {
-						if n <= fewServed {
-							p.few++
-						}
-					}
+					p.few += countOf(e.Own[0].Served, isFew)
 				}
 				if _, ok := p.ratios[e.Name]; !ok {
 					p.ratios[e.Name] = make([][]float64, len(e.Own))
@@ -95,7 +91,7 @@ func poolTable(files []string) (string, error) {
 			within := true
 			for _, xs := range p.ratios[est] {
 				m, lo, hi := medianCI(xs)
-				within = within && m >= 0.7 && m <= 1.3
+				within = within && withinTarget(m)
 				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f) · %s / %s", m, lo, hi, shareOf(xs, func(x float64) bool { return x < 0.7 }), shareOf(xs, func(x float64) bool { return x > 1.3 })))
 			}
 			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within))
@@ -106,11 +102,5 @@ func poolTable(files []string) (string, error) {
 
 // shareOf is the share of xs for which in holds, as a percentage.
 func shareOf(xs []float64, in func(float64) bool) string {
-	n := 0
-	for _, x := range xs {
-		if in(x) {
-			n++
-		}
-	}
-	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(max(1, len(xs))))
+	return fmt.Sprintf("%.0f%%", 100*float64(countOf(xs, in))/float64(max(1, len(xs))))
 }

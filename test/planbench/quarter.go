@@ -15,6 +15,10 @@ import (
 // one leave the same states.
 const fewServed = 5
 
+// isFew reports whether a candidate that had served n requests is in a
+// state that says almost nothing of it (fewServed).
+func isFew(n float64) bool { return n <= fewServed }
+
 // quarterEstimators are the estimators the quarter table splits.
 var quarterEstimators = []string{"iter8", plan.WithPast, plan.KnownTruths, "oracle"}
 
@@ -34,7 +38,7 @@ func quarter(b *strings.Builder, rows []etaRow) {
 			continue
 		}
 		served := r.res.Estimators[0].Own[0].Served
-		few := len(slices.DeleteFunc(slices.Clone(served), func(n float64) bool { return n > fewServed }))
+		few := countOf(served, isFew)
 		for _, name := range quarterEstimators {
 			i := slices.IndexFunc(r.res.Estimators, func(e plan.ETAEstimates) bool { return e.Name == name })
 			if i < 0 {
@@ -62,13 +66,13 @@ func quarter(b *strings.Builder, rows []etaRow) {
 func split(p plan.ETAPoint) (few, rest, above string) {
 	var a, b []float64
 	for i, x := range p.Ratios {
-		if p.Served[i] <= fewServed {
+		if isFew(p.Served[i]) {
 			a = append(a, x)
 		} else {
 			b = append(b, x)
 		}
 	}
-	n := len(slices.DeleteFunc(slices.Clone(b), func(x float64) bool { return x <= 1.3 }))
+	n := countOf(b, func(x float64) bool { return x > 1.3 })
 	return ratioOf(a), ratioOf(b), fmt.Sprintf("%d of %d", n, len(b))
 }
 
