@@ -17,8 +17,21 @@ TEST_DEPS = prometheus chromium curl
 DEMO_DEPS = $(if $(filter prometheus,$(VIA)),prometheus)
 # make test-hog: how many reliability runs in a row under the CPU hog.
 HOG_RUNS ?= 3
+# make bench-eta-pool: the seeds whose ETA dumps are pooled, and where the
+# dumps go. One seed's 48 traced runs of a bad canary put the median ratio
+# on either side of issue #19's target by which runs were drawn; four
+# seeds (191 runs) say where it is.
+ETA_SEEDS ?= 1 2 3 4
+ETA_POOL := out/eta-pool
+ETA_BAD := canary-bad-errors
+ETA_BAD_EST := iter8,oracle,known truths,iter8 with 8 past canaries
+ETA_REST := ab-conversion,ab-latency-seconds,abn-three,canary-good,performance-pass
+ETA_POOL_FILES = $(foreach s,$(ETA_SEEDS),$(ETA_POOL)/bad$(s).json) $(foreach s,$(ETA_SEEDS),$(ETA_POOL)/rest$(s).json)
+comma := ,
+empty :=
+space := $(empty) $(empty)
 
-.PHONY: help deps deps-demo tools build test unit e2e bench demo lint clean fuzz test-hog
+.PHONY: help deps deps-demo tools build test unit e2e bench bench-eta-pool demo lint clean fuzz test-hog
 
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -53,9 +66,19 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 	$(GO) run ./test/loadbench
 	$(GO) run ./test/planbench
 	$(GO) run ./test/planbench -passage
+	$(GO) run ./test/planbench -etabound -eta-runs 120 -only ab-conversion,ab-latency-seconds
 	$(GO) build -o bin/ ./cmd/iter8-functions && $(GO) run ./test/soak -duration 60s -rate 100
 	$(GO) run ./test/scale -n 10,100 -replicas 1,3 -ticks 2 -controller-n 10
 	$(GO) run ./test/stackstart -runs 3
+	$(MAKE) bench-eta-pool
+
+bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 2 hours on 2 idle cores.
+	mkdir -p $(ETA_POOL)
+	set -e; for s in $(ETA_SEEDS); do \
+		$(GO) run ./test/planbench -seed $$s -only $(ETA_BAD) -estimators '$(ETA_BAD_EST)' -out '' -dump $(ETA_POOL)/bad$$s.json; \
+		$(GO) run ./test/planbench -seed $$s -only $(ETA_REST) -estimators iter8,oracle -out '' -dump $(ETA_POOL)/rest$$s.json; \
+	done
+	$(GO) run ./test/planbench -pool $(subst $(space),$(comma),$(strip $(ETA_POOL_FILES)))
 
 demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance|performance-load, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iter8-knative/iter8/events"
+	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/stats"
 )
@@ -59,6 +60,10 @@ type Assumptions struct {
 	// CV is the coefficient of variation of mean and quantile metrics not
 	// observed. 0 means DefaultCV.
 	CV float64
+	// Past are the Service's past canaries (its iter8.dev/past
+	// annotation): a canary's plan adds the outlook of a candidate like
+	// them (outlook.go). Ignored for other kinds.
+	Past []experiment.Past
 }
 
 func (a Assumptions) defaulted() Assumptions {

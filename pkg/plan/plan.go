@@ -97,9 +97,12 @@ type Plan struct {
 	OutcomesCI map[string][2]float64 `json:"outcomesCI"`
 	// Bad is the exposure of a candidate as bad as the SLO margin, one
 	// case per objective.
-	Bad         []Exposure `json:"badCandidate,omitempty"`
-	Warnings    []string   `json:"warnings,omitempty"`
-	Suggestions []string   `json:"suggestions,omitempty"`
+	Bad []Exposure `json:"badCandidate,omitempty"`
+	// Outlook is a canary's plan with the candidate like the Service's
+	// past ones (Assumptions.Past); nil without them.
+	Outlook     *Outlook `json:"outlook,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	Suggestions []string `json:"suggestions,omitempty"`
 	// Report is the expected case's simulator report (accuracy checks
 	// compare it with a scenario's).
 	Report simulate.Report `json:"-"`
@@ -215,6 +218,9 @@ func Make(spec events.ExperimentSpec, a Assumptions, o Options) (Plan, error) {
 	p.Report = simulate.Summarize(sc, simulate.PolicyIter8, o.Seed, results)
 	p.summarize(spec, g, results, o.Horizon > 0)
 	if err := p.badCases(spec, a, g, run, truth, o, CostBudget-spent); err != nil {
+		return Plan{}, err
+	}
+	if p.Outlook, err = p.outlook(spec, a, g, run, truth, o); err != nil {
 		return Plan{}, err
 	}
 	p.advise(spec, a, g)

@@ -34,6 +34,9 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 	row("Time:", quantiles(p.Time, secs))
 	row("In time:", fmt.Sprintf("%s decide before maxDuration %s  (95%% MC: %s)", pct(p.Decided), secs(p.MaxDuration), pctRange(p.DecidedCI)))
 	row("Outcomes:", outcomes(p))
+	if p.Outlook != nil {
+		row("Outlook:", outlook(*p.Outlook))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -86,10 +89,10 @@ func WritePlan(w io.Writer, p plan.Plan) error {
 // 5m–31m), 92% before maxDuration"; the ETA is the lower 40% of the
 // forward runs (plan.ETALevel), so the median is shown beside it. When
 // the forward runs split between outcomes, the likely ones follow with
-// their own median times (etaOutcomes).
+// their own median times (ETAOutcomes).
 func ETAText(e plan.ETA) string {
 	split := ""
-	if o := etaOutcomes(e); o != "" {
+	if o := ETAOutcomes(e); o != "" {
 		split = " · " + o
 	}
 	return fmt.Sprintf("~%s to a decision (median %s; 10–90%%: %s–%s), %s before maxDuration%s · %d runs from iteration %d",
@@ -102,13 +105,13 @@ func ETAText(e plan.ETA) string {
 // certain.
 const etaSplit = 0.1
 
-// etaOutcomes is "rollback 62% in ~1m, shop-v2 38% in ~12m": the
+// ETAOutcomes is "rollback 62% in ~1m, shop-v2 38% in ~12m": the
 // outcomes the forward runs reached with at least etaSplit of them, most
 // likely first, each with its runs' median remaining time; "" unless two
 // or more are that likely. A bad canary's forecast is two in one (it is
 // rolled back soon, or followed to the end as a good one would be), and
 // the quantiles of all runs together hide which of them is likely.
-func etaOutcomes(e plan.ETA) string {
+func ETAOutcomes(e plan.ETA) string {
 	var likely []string
 	for o, p := range e.Outcomes {
 		if _, ok := e.OutcomeMedians[o]; ok && p >= etaSplit {
@@ -156,6 +159,36 @@ func outcomes(p plan.Plan) string {
 		}
 	}
 	return fmt.Sprintf("%s  (95%% MC: %s)", s, ci)
+}
+
+// outlook is a canary's plan with its candidate like the Service's past
+// ones: "like its 4 past canaries: rollback 50% in ~1m, v2 50% in ~3m;
+// the candidate serves 22% of requests  (100 runs each; 95% MC: 45–55%,
+// 45–55%)", the likelier outcome first.
+func outlook(o plan.Outlook) string {
+	var seen []string
+	for name, s := range o.Outcomes {
+		if s > 0 {
+			seen = append(seen, name)
+		}
+	}
+	slices.SortFunc(seen, func(a, b string) int {
+		if c := cmp.Compare(o.Outcomes[b], o.Outcomes[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts, cis := make([]string, len(seen)), make([]string, len(seen))
+	for i, name := range seen {
+		parts[i] = fmt.Sprintf("%s %s in ~%s", name, pct(o.Outcomes[name]), secs(o.Times[name]))
+		cis[i] = pctRange(o.OutcomesCI[name])
+	}
+	like := fmt.Sprintf("like its %d past canaries", o.Candidates)
+	if o.Candidates == 1 {
+		like = "like its past canary"
+	}
+	return fmt.Sprintf("%s: %s; the candidate serves %s of requests  (%d runs each; 95%% MC: %s)",
+		like, strings.Join(parts, ", "), pct(o.Share), o.RunsEach, strings.Join(cis, ", "))
 }
 
 // pctRange is an interval of a proportion, its ends rounded outward so

@@ -104,3 +104,38 @@ func TestPlanOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// A canary's outlook from the Service's past: the likelier outcome first,
+// each with its time, then the candidate's share of requests and how the
+// outlook was made; an outcome no run reached is left out.
+func TestPlanOutlook(t *testing.T) {
+	tests := []struct {
+		o    plan.Outlook
+		want string
+	}{
+		{plan.Outlook{Candidates: 4, RunsEach: 100, Runs: 400, Share: 0.2213,
+			Outcomes:   map[string]float64{"v2": 0.5, "rollback": 0.5},
+			OutcomesCI: map[string][2]float64{"v2": {0.44991, 0.55009}, "rollback": {0.44991, 0.55009}},
+			Times:      map[string]float64{"v2": 180, "rollback": 60}},
+			"like its 4 past canaries: rollback 50% in ~1m, v2 50% in ~3m; the candidate serves 22% of requests  (100 runs each; 95% MC: 44–56%, 44–56%)"},
+		{plan.Outlook{Candidates: 1, RunsEach: 22, Runs: 22, Share: 0.93,
+			Outcomes:   map[string]float64{"v2": 1, "rollback": 0},
+			OutcomesCI: map[string][2]float64{"v2": {0.84563, 1}, "rollback": {0, 0.15437}},
+			Times:      map[string]float64{"v2": 2160}},
+			"like its past canary: v2 100% in ~36m; the candidate serves 93% of requests  (22 runs each; 95% MC: 84–100%)"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, outlook(tt.o)); diff != "" {
+			t.Errorf("outlook (-want +got):\n%s", diff)
+		}
+		p := plan.Plan{Kind: "canary", Versions: []string{"v1", "v2"}, Outlook: &tt.o,
+			Assumed: map[string]map[string]float64{"v1": {"errors": 0.002}, "v2": {"errors": 0.002}}}
+		var b strings.Builder
+		if err := WritePlan(&b, p); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "\nOutlook:   "+tt.want+"\n") {
+			t.Errorf("WritePlan lacks the outlook row %q:\n%s", tt.want, b.String())
+		}
+	}
+}

@@ -38,7 +38,9 @@ func planFlags(x stack.Experiment) []string {
 
 // etaText is the ETA of a status line: a short forward simulation of the
 // experiment's state (fewer runs than the plugin's, to keep the demo
-// brisk), or "" when there is none yet.
+// brisk), or "" when there is none yet. When the forward runs split
+// between outcomes (a canary that may yet be rolled back), the likely
+// ones follow with their own times, as on describe's ETA line.
 func etaText(rec store.Record) string {
 	if rec.Spec == nil || rec.State == nil {
 		return ""
@@ -47,7 +49,11 @@ func etaText(rec store.Record) string {
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf(" · ETA ~%s (median %s; 10–90%%: %s–%s)", dur(e.Point), dur(e.Median), dur(e.P10), dur(e.P90))
+	split := ""
+	if o := present.ETAOutcomes(e); o != "" {
+		split = "; " + o
+	}
+	return fmt.Sprintf(" · ETA ~%s (median %s; 10–90%%: %s–%s%s)", dur(e.Point), dur(e.Median), dur(e.P10), dur(e.P90), split)
 }
 
 func dur(s float64) string {

@@ -1,15 +1,23 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iter8-knative/iter8/cmd/kn-iter8/commands"
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
+	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/stack"
@@ -36,6 +44,7 @@ func secondCanary(ctx context.Context, t *testing.T, s *stack.Stack, x stack.Exp
 	if err := s.Cluster.DeployRevisions(ctx, y.Namespace, y.Service, stack.Image, "v2", "v3"); err != nil {
 		t.Fatal(err)
 	}
+	outlook := plannedFromThePast(ctx, t, s, y)
 	if err := s.StartExperiment(ctx, y); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +86,50 @@ func secondCanary(ctx context.Context, t *testing.T, s *stack.Stack, x stack.Exp
 	if diff := cmp.Diff(first, rec.Past[0]); diff != "" {
 		t.Errorf("the first canary's entry changed (-before +after):\n%s", diff)
 	}
-	t.Logf("second canary: rolled back at iteration %d; its ETA with the first canary as prior at %s", rec.State.Iteration, eta)
+	t.Logf("second canary: planned %s; rolled back at iteration %d; its ETA with the first canary as prior at %s", outlook, rec.State.Iteration, eta)
 	pastIsTheCandidate(t, store.Record{Service: rec.Service, Spec: rec.Spec, State: rec.State, Past: rec.Past[1:]})
+}
+
+// plannedFromThePast runs `kn iter8 plan -o json` for y against the API
+// server before it starts, as a user would: the plan must read the first
+// canary from the Service's iter8.dev/past and add the outlook of a
+// candidate like it, with no warning. It returns the outlook's outcomes.
+func plannedFromThePast(ctx context.Context, t *testing.T, s *stack.Stack, y stack.Experiment) string {
+	t.Helper()
+	b, err := json.Marshal(y.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "second-canary.json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := y.Scenario.Experiment.Defaulted()
+	var base []string
+	for _, m := range spec.Metrics {
+		base = append(base, fmt.Sprintf("%s=%.4g", m.Name, y.Scenario.Truth[spec.Baseline][m.Name].Value(m)))
+	}
+	var out, errOut bytes.Buffer
+	code := commands.Run(ctx, commands.Env{Stdout: &out, Stderr: &errOut, Now: time.Now},
+		[]string{"plan", y.Service, "-n", y.Namespace, "-f", file, "-o", "json", "--kubeconfig", s.Cluster.Kubeconfig,
+			"--rate", fmt.Sprintf("%.4g", float64(y.Scenario.Traffic.RequestsPerInterval)/simulate.Interval.Seconds()),
+			"--baseline", strings.Join(base, ",")})
+	if code != commands.ExitOK || errOut.Len() > 0 {
+		t.Fatalf("kn iter8 plan: exit %d, stderr:\n%s", code, errOut.String())
+	}
+	var p plan.Plan
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+		t.Fatalf("kn iter8 plan -o json: %v", err)
+	}
+	if p.Outlook == nil || p.Outlook.Candidates != 1 {
+		t.Fatalf("kn iter8 plan: outlook %+v, want one made from the first canary", p.Outlook)
+	}
+	sum := 0.0
+	for _, share := range p.Outlook.Outcomes {
+		sum += share
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("kn iter8 plan: outlook outcomes %v sum to %v", p.Outlook.Outcomes, sum)
+	}
+	return fmt.Sprintf("%v", p.Outlook.Outcomes)
 }

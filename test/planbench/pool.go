@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -38,8 +39,10 @@ func poolTable(files []string) (string, error) {
 	type pooled struct {
 		runs, few int
 		durations []float64
-		// ratios are each estimator's, by fraction, in file order.
+		// ratios are each estimator's, by fraction, in file order; first
+		// are its ratios at the first fraction (25%), one slice a file.
 		ratios map[string][][]float64
+		first  map[string][][]float64
 		names  []string
 	}
 	byScenario := map[string]*pooled{}
@@ -57,7 +60,7 @@ func poolTable(files []string) (string, error) {
 			res := dump[name]
 			p := byScenario[name]
 			if p == nil {
-				p = &pooled{ratios: map[string][][]float64{}}
+				p = &pooled{ratios: map[string][][]float64{}, first: map[string][][]float64{}}
 				byScenario[name] = p
 				order = append(order, name)
 			}
@@ -77,13 +80,21 @@ func poolTable(files []string) (string, error) {
 				for k, pt := range e.Own {
 					p.ratios[e.Name][k] = append(p.ratios[e.Name][k], pt.Ratios...)
 				}
+				p.first[e.Name] = append(p.first[e.Name], e.Own[0].Ratios)
 			}
 		}
 	}
+	// The heading names the dumps, not where they were written (make
+	// bench-eta-pool writes them under out/), so the section regenerates
+	// the same from any directory.
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(files, ","))
-	b.WriteString("The ETA at 25%, 50% and 75% of each run's own duration, as issue #19 states the target, over the traced runs of every dump together. Each cell: the median ratio of the ETA shown to the windows that remained (95% interval, order statistics), then the shares of runs below 0.7 and above 1.3. \"At most 5\": the runs whose candidate had served at most 5 requests at 25%, a state that cannot tell a bad candidate from a good one.\n\n")
-	b.WriteString("| scenario | runs | CV of duration | at most 5 at 25% | estimator | at 25% own (below 0.7 / above 1.3) | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(names, ","))
+	b.WriteString("The ETA at 25%, 50% and 75% of each run's own duration, as issue #19 states the target, over the traced runs of every dump together. Each cell: the median ratio of the ETA shown to the windows that remained (95% interval, order statistics), then the shares of runs below 0.7 and above 1.3. \"Each dump\": the median at 25% over each dump's runs alone, in the order given (one seed each): what one seed's benchmark would have reported. \"At most 5\": the runs whose candidate had served at most 5 requests at 25%, a state that cannot tell a bad candidate from a good one.\n\n")
+	b.WriteString("| scenario | runs | CV of duration | at most 5 at 25% | estimator | at 25% own (below 0.7 / above 1.3) | at 50% | at 75% | within ±30% | at 25%, each dump |\n|---|---:|---:|---:|---|---|---|---|---|---|\n")
 	for _, name := range order {
 		p := byScenario[name]
 		for _, est := range p.names {
@@ -94,7 +105,12 @@ func poolTable(files []string) (string, error) {
 				within = within && withinTarget(m)
 				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f) · %s / %s", m, lo, hi, shareOf(xs, func(x float64) bool { return x < 0.7 }), shareOf(xs, func(x float64) bool { return x > 1.3 })))
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within))
+			var each []string
+			for _, xs := range p.first[est] {
+				m, _, _ := medianCI(xs)
+				each = append(each, fmt.Sprintf("%.2f", m))
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within), strings.Join(each, " · "))
 		}
 	}
 	return b.String(), nil

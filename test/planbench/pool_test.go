@@ -29,8 +29,9 @@ func TestPoolTablesTheDumpsTogether(t *testing.T) {
 		}
 		return f
 	}
-	// Alone, the first is short (0.5) and the second long (3); together
-	// the lower median of 0.5, 0.6, 1, 3, 3, 3 is 1. The durations 10, 30,
+	// Alone, the first is short (0.6) and the second long (3), as the
+	// last column says; together the lower median of 0.5, 0.6, 1, 3, 3, 3
+	// is 1. The durations 10, 30,
 	// 10, 30 have a CV of 11.5/20 (the sample standard deviation).
 	a := dump("a.json", []float64{0.5, 0.6, 1}, []float64{2, 40, 50})
 	b := dump("b.json", []float64{3, 3, 3}, []float64{1, 3, 60})
@@ -38,7 +39,10 @@ func TestPoolTablesTheDumpsTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "| canary-bad-errors | 6 | 0.58 | 3 | iter8 | 1.00 (0.50–3.00) · 33% / 50% | 1.00 (0.50–3.00) · 33% / 50% | 1.00 (0.50–3.00) · 33% / 50% | yes |"
+	want := "| canary-bad-errors | 6 | 0.58 | 3 | iter8 | 1.00 (0.50–3.00) · 33% / 50% | 1.00 (0.50–3.00) · 33% / 50% | 1.00 (0.50–3.00) · 33% / 50% | yes | 0.60 · 3.00 |"
+	if head := "-pool a.json,b.json`"; !strings.Contains(md, head) {
+		t.Errorf("pooled table:\n%s\nwant its heading to name the dumps without their directory: %s", md, head)
+	}
 	if !strings.Contains(md, want) {
 		t.Errorf("pooled table:\n%s\nwant the row\n%s", md, want)
 	}

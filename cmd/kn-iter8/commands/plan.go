@@ -16,6 +16,7 @@ import (
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/present"
+	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 // planFlags are the assumptions `kn iter8 plan` and `start --plan` take.
@@ -62,8 +63,10 @@ read from Prometheus (--prometheus or $` + collector.EnvURL + `) through the
 collector's own queries, else from --rate and --baseline; the candidates'
 values (--value), by default the baseline's with the first candidate's reward
 better by --effect; and a candidate past each SLO by --margin, to measure how
-much traffic a bad version would see. Deterministic for a given --seed; the
-table reports the Monte Carlo error. docs/planning.md explains the method and
+much traffic a bad version would see. For a canary it also reads the
+Service's past canaries (its iter8.dev/past annotation) and adds the outlook:
+what the canary will likely do if its candidate is like one of them.
+Deterministic for a given --seed; the table reports the Monte Carlo error. docs/planning.md explains the method and
 how accurate it has been measured to be.`,
 		Example: `  kn iter8 plan shop -f abn.yaml --rate 20 --baseline conversion=0.1,errors=0.002,latency=60
   kn iter8 plan shop -f canary.yaml --prometheus http://prometheus.monitoring:9090 -o json`,
@@ -79,7 +82,7 @@ how accurate it has been measured to be.`,
 			if err != nil {
 				return err
 			}
-			p, err := pf.plan(cmd.Context(), e, kf.namespace, args[0], spec)
+			p, err := pf.plan(cmd.Context(), e, kf, args[0], spec)
 			if err != nil {
 				return err
 			}
@@ -92,10 +95,16 @@ how accurate it has been measured to be.`,
 	return cmd
 }
 
-// plan gathers the assumptions and plans spec for ns/name.
-func (f *planFlags) plan(ctx context.Context, e *env, ns, name string, spec events.ExperimentSpec) (plan.Plan, error) {
+// plan gathers the assumptions and plans spec for the Service name, in
+// the namespace kf names; a canary's plan also reads the Service's past
+// canaries (pastCanaries).
+func (f *planFlags) plan(ctx context.Context, e *env, kf *kubeFlags, name string, spec events.ExperimentSpec) (plan.Plan, error) {
 	a := plan.Assumptions{Rate: f.rate, Window: f.window, Effect: f.effect, Margin: f.margin, CV: f.cv,
 		Values: map[string]map[string]float64{}}
+	if spec.Kind == events.KindCanary {
+		a.Past = pastCanaries(ctx, e, kf, name)
+	}
+	ns := kf.namespace
 	if ns == "" {
 		ns = "default"
 	}
@@ -124,6 +133,28 @@ func (f *planFlags) plan(ctx context.Context, e *env, ns, name string, spec even
 		return plan.Plan{}, fmt.Errorf("planning %s/%s: %w", ns, name, err)
 	}
 	return p, nil
+}
+
+// pastCanaries is the past canaries of Service name (its iter8.dev/past
+// annotation), from which a canary's plan adds its outlook. A plan needs
+// no cluster, so a cluster or Service that cannot be read, or an
+// annotation that cannot, only warns: the plan is made without the past.
+func pastCanaries(ctx context.Context, e *env, kf *kubeFlags, name string) []experiment.Past {
+	const without = "Warning: the plan has no outlook from past canaries"
+	cl, err := e.clients(kf)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", without, err)
+		return nil
+	}
+	rec, err := store.New(cl.serving).Get(ctx, cl.namespace, name)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: reading service %s/%s: %v\n", without, cl.namespace, name, err)
+		return nil
+	}
+	if rec.PastErr != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", without, rec.PastErr)
+	}
+	return rec.Past
 }
 
 func setValue(values map[string]map[string]float64, version, metric, v string) error {

@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
 	"github.com/iter8-knative/iter8/pkg/plan"
+	"github.com/iter8-knative/iter8/pkg/store"
 )
 
 func TestPlanTableAndJSON(t *testing.T) {
@@ -73,5 +77,78 @@ func TestStartPrintsThePlanFirst(t *testing.T) {
 	h = newHarness(t, freshService())
 	if code := h.run("start", "fresh", "-f", writeFile(t, "e.yaml", validSpec), "--sink", s.URL, "--plan"); code != exitUsage || len(s.events()) != 1 {
 		t.Errorf("start --plan without a rate: exit %d, %d events; want a usage error and nothing sent", code, len(s.events()))
+	}
+}
+
+// A canary's plan reads the Service's past canaries and adds the outlook
+// of a candidate like them, in the table and in -o json. Without a past
+// there is no outlook and nothing to warn of; a Service or annotation
+// that cannot be read warns, naming it, and the plan is made without.
+func TestPlanOutlookFromThePast(t *testing.T) {
+	spec := writeFile(t, "e.yaml", validSpec)
+	withPast := func(raw string) []runtime.Object {
+		objs := freshService()
+		if raw != "" {
+			objs[0].(*servingv1.Service).Annotations = map[string]string{store.AnnotationPast: raw}
+		}
+		return objs
+	}
+	const bad, good = `{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}`,
+		`{"id":"g","outcome":"fresh-v2","ended":"2025-03-02T10:00:00Z","ratios":{"errors":{"s":1,"t":1222}}}`
+	args := []string{"plan", "fresh", "-f", spec, "--rate", "20", "--baseline", "errors=0.002", "--seed", "2"}
+	for _, tc := range []struct {
+		name, raw string
+		service   string
+		outlook   string // in the table; "" for none
+		stderr    string // "" for none
+	}{
+		{name: "two past canaries", raw: "[" + bad + "," + good + "]", service: "fresh", outlook: "Outlook:   like its 2 past canaries: "},
+		{name: "no past", service: "fresh"},
+		{name: "unreadable past", raw: "[{", service: "fresh",
+			stderr: "Warning: the plan has no outlook from past canaries: service default/fresh: annotation iter8.dev/past: unexpected end of JSON input"},
+		{name: "no such service", service: "gone",
+			stderr: `Warning: the plan has no outlook from past canaries: reading service default/gone: `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, withPast(tc.raw))
+			args := append([]string{args[0], tc.service}, args[2:]...)
+			if code := h.run(args...); code != exitOK {
+				t.Fatalf("exit %d: %s", code, h.stderr)
+			}
+			out := h.stdout.String()
+			if got := strings.Contains(out, "Outlook:"); got != (tc.outlook != "") || !strings.Contains(out, tc.outlook) {
+				t.Errorf("outlook %q wanted, plan:\n%s", tc.outlook, out)
+			}
+			if (tc.stderr == "") != (h.stderr.Len() == 0) || !strings.Contains(h.stderr.String(), tc.stderr) {
+				t.Errorf("stderr %q, want %q", h.stderr, tc.stderr)
+			}
+			h = newHarness(t, withPast(tc.raw))
+			if code := h.run(append(args, "-o", "json")...); code != exitOK {
+				t.Fatalf("-o json: exit %d: %s", code, h.stderr)
+			}
+			var p plan.Plan
+			if err := json.Unmarshal(h.stdout.Bytes(), &p); err != nil {
+				t.Fatalf("-o json: %v\n%s", err, h.stdout)
+			}
+			if (p.Outlook != nil) != (tc.outlook != "") {
+				t.Fatalf("-o json outlook %+v, want one: %v", p.Outlook, tc.outlook != "")
+			}
+			if p.Outlook != nil && (p.Outlook.Candidates != 2 || p.Outlook.Outcomes["rollback"] <= 0 || p.Outlook.Outcomes["fresh-v2"] <= 0) {
+				t.Errorf("-o json outlook %+v: want 2 candidates, some runs rolled back and some promoted", *p.Outlook)
+			}
+		})
+	}
+}
+
+// Other kinds have no outlook, and do not read the Service for one.
+func TestPlanOutlookIsACanarys(t *testing.T) {
+	perf := strings.NewReplacer("kind: canary", "kind: performance", "candidates: [fresh-v2]\n", "").Replace(validSpec)
+	spec := writeFile(t, "e.yaml", perf)
+	h := newHarness(t, nil)
+	if code := h.run("plan", "gone", "-f", spec, "--rate", "20", "--baseline", "errors=0.002"); code != exitOK || h.stderr.Len() > 0 {
+		t.Fatalf("exit %d, stderr %q", code, h.stderr)
+	}
+	if strings.Contains(h.stdout.String(), "Outlook:") {
+		t.Errorf("a performance test's plan has an outlook:\n%s", h.stdout)
 	}
 }

@@ -54,7 +54,7 @@ printed.`,
 			ctx := cmd.Context()
 			if withPlan {
 				// The plan comes first: nothing is sent until it is printed.
-				p, err := pf.plan(ctx, e, kf.namespace, args[0], spec)
+				p, err := pf.plan(ctx, e, kf, args[0], spec)
 				if err != nil {
 					return err
 				}
