@@ -363,8 +363,10 @@ func medianCI(xs []float64) (m, lo, hi float64) {
 }
 
 // withinTarget reports whether a median ratio of ETA to remaining time
-// meets issue #19's target, within ±30%.
-func withinTarget(m float64) bool { return math.Abs(m-1) <= 0.3 }
+// meets issue #19's target, within ±30%, ends included. It compares the
+// ratio with the ends, not its distance from 1 with 0.3: a ratio of
+// exactly 7/10 is the double nearest 0.7, but 1 − it is 0.30000000000000004.
+func withinTarget(m float64) bool { return m >= 0.7 && m <= 1.3 }
 
 // countOf is how many of xs in holds for.
 func countOf(xs []float64, in func(float64) bool) int {

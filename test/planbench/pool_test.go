@@ -47,3 +47,18 @@ func TestPoolTablesTheDumpsTogether(t *testing.T) {
 		t.Errorf("pooled table:\n%s\nwant the row\n%s", md, want)
 	}
 }
+
+// The target's ends are inside it, as ratios of whole windows reach them.
+func TestWithinTargetIncludesItsEnds(t *testing.T) {
+	for _, tc := range []struct {
+		m    float64
+		want bool
+	}{
+		{7.0 / 10, true}, {14.0 / 20, true}, {13.0 / 10, true}, {1, true},
+		{0.69, false}, {1.31, false}, {69.0 / 100, false}, {131.0 / 100, false},
+	} {
+		if got := withinTarget(tc.m); got != tc.want {
+			t.Errorf("withinTarget(%v) = %v, want %v", tc.m, got, tc.want)
+		}
+	}
+}
