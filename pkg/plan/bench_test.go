@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -132,4 +133,39 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPlanCanaryOutlook plans canary-bad-errors' spec at its rate on
+// one worker without a past and with the Service's last eight canaries
+// (pastEight), whose outlook spends up to OutlookBudget more: the CPU the
+// outlook adds to `kn iter8 plan` (docs/planning.md).
+func BenchmarkPlanCanaryOutlook(b *testing.B) {
+	s, err := simulate.LoadScenario(filepath.Join("..", "..", "test", "scenarios", "canary-bad-errors.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var past []experiment.Past
+	for i, c := range pastEight {
+		past = append(past, experiment.Past{ID: fmt.Sprint(i), Ratios: map[string]experiment.Count{"errors": c}})
+	}
+	a := Assumptions{Rate: float64(s.Traffic.RequestsPerInterval) / simulate.Interval.Seconds(),
+		Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 57}}}
+	for _, tc := range []struct {
+		name string
+		past []experiment.Past
+	}{{"no-past", nil}, {"eight-past", past}} {
+		b.Run(tc.name, func(b *testing.B) {
+			a := a
+			a.Past = tc.past
+			var p Plan
+			cpu := cpuTime()
+			for b.Loop() {
+				if p, err = Make(s.Experiment, a, Options{Seed: 1, Workers: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu)
+			b.ReportMetric(p.units, "units/op")
+		})
+	}
 }
