@@ -34,7 +34,7 @@ space := $(empty) $(empty)
 .PHONY: help deps deps-demo tools build test unit e2e bench bench-eta-pool demo lint clean fuzz test-hog
 
 help: ## List targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 deps: ## Install the Debian packages the tests need (prometheus, chromium, curl) as root, else print the command.
 	@./tools/deps.sh $(TEST_DEPS)
