@@ -66,8 +66,9 @@ better by --effect; and a candidate past each SLO by --margin, to measure how
 much traffic a bad version would see. For a canary it also reads the
 Service's past canaries (its iter8.dev/past annotation) and adds the outlook:
 what the canary will likely do if its candidate is like one of them.
-Deterministic for a given --seed; the table reports the Monte Carlo error. docs/planning.md explains the method and
-how accurate it has been measured to be.`,
+Deterministic for a given --seed; the table reports the Monte Carlo error.
+docs/planning.md explains the method and how accurate it has been measured
+to be.`,
 		Example: `  kn iter8 plan shop -f abn.yaml --rate 20 --baseline conversion=0.1,errors=0.002,latency=60
   kn iter8 plan shop -f canary.yaml --prometheus http://prometheus.monitoring:9090 -o json`,
 		Args: serviceArg,
