@@ -117,12 +117,8 @@ func (p *Plan) outlook(spec events.ExperimentSpec, a Assumptions, g grid, run ev
 			name, _ := scored(spec.Kind, g, r, o.Horizon > 0)
 			counts[name]++
 			times[name] = append(times[name], float64(r.Intervals)*g.window.Seconds())
-			for j, c := range r.Served {
-				all += float64(c)
-				if j == cand {
-					served += float64(c)
-				}
-			}
+			to, total := servedTo(r, cand)
+			served, all = served+to, all+total
 		}
 	}
 	out.Runs = out.RunsEach * len(truths)

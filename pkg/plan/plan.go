@@ -396,13 +396,7 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		var times, served, totals []float64
 		caught := 0
 		for _, r := range results {
-			total, to := 0.0, 0.0
-			for j, c := range r.Served {
-				total += float64(c)
-				if j == i {
-					to = float64(c)
-				}
-			}
+			to, total := servedTo(r, i)
 			all += total
 			e.Requests += to
 			served, totals = append(served, to), append(totals, total)
@@ -419,4 +413,16 @@ func (p *Plan) badCases(spec events.ExperimentSpec, a Assumptions, g grid, run e
 		p.Bad = append(p.Bad, e)
 	}
 	return nil
+}
+
+// servedTo is the requests run r served to version i (by its index in
+// the spec's versions), and in all.
+func servedTo(r simulate.RunResult, i int) (to, total float64) {
+	for j, c := range r.Served {
+		total += float64(c)
+		if j == i {
+			to = float64(c)
+		}
+	}
+	return to, total
 }
