@@ -3,38 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/plan"
 	"github.com/iter8-knative/iter8/pkg/present"
-	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/store"
 	"github.com/iter8-knative/iter8/test/stack"
 )
-
-// planFlags are `kn iter8 plan`'s assumptions for the demo's scenario: its
-// rate (requests a one-minute window) and every version's true metric
-// values to four significant digits, as a user who knows them would type
-// them.
-func planFlags(x stack.Experiment) []string {
-	scn := x.Scenario
-	spec := scn.Experiment.Defaulted()
-	value := func(v string, m events.MetricSpec) string { return fmt.Sprintf("%.4g", scn.Truth[v][m.Name].Value(m)) }
-	args := []string{"--rate", fmt.Sprintf("%.4g", float64(scn.Traffic.RequestsPerInterval)/simulate.Interval.Seconds())}
-	var base []string
-	for _, m := range spec.Metrics {
-		base = append(base, m.Name+"="+value(spec.Baseline, m))
-	}
-	args = append(args, "--baseline", strings.Join(base, ","))
-	for _, c := range spec.Candidates {
-		for _, m := range spec.Metrics {
-			args = append(args, "--value", x.Revision(c)+"."+m.Name+"="+value(c, m))
-		}
-	}
-	return args
-}
 
 // etaText is the ETA of a status line: a short forward simulation of the
 // experiment's state (fewer runs than the plugin's, to keep the demo
@@ -68,6 +43,6 @@ func showPlan(plugin func(args ...string) (string, error), x stack.Experiment) e
 		return err
 	}
 	defer os.Remove(file)
-	show(plugin(append([]string{"plan", x.Service, "-n", x.Namespace, "-f", file}, planFlags(x)...)...))
+	show(plugin(append([]string{"plan", x.Service, "-n", x.Namespace, "-f", file}, x.PlanFlags()...)...))
 	return nil
 }

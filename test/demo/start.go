@@ -19,7 +19,7 @@ import (
 // by the ingress, delivered by the Trigger iter8-start to the functions,
 // and their reply back on the Broker.
 func knStart(ctx context.Context, s *stack.Stack, x stack.Experiment) error {
-	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec(), append([]string{"--plan"}, planFlags(x)...)...)
+	return knStartSpec(ctx, s, x.Namespace, x.Service, x.Spec(), append([]string{"--plan"}, x.PlanFlags()...)...)
 }
 
 // knStartSpec is knStart of spec on Service ns/service, with extra flags

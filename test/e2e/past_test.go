@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -104,16 +103,9 @@ func plannedFromThePast(ctx context.Context, t *testing.T, s *stack.Stack, y sta
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	spec := y.Scenario.Experiment.Defaulted()
-	var base []string
-	for _, m := range spec.Metrics {
-		base = append(base, fmt.Sprintf("%s=%.4g", m.Name, y.Scenario.Truth[spec.Baseline][m.Name].Value(m)))
-	}
 	var out, errOut bytes.Buffer
 	code := commands.Run(ctx, commands.Env{Stdout: &out, Stderr: &errOut, Now: time.Now},
-		[]string{"plan", y.Service, "-n", y.Namespace, "-f", file, "-o", "json", "--kubeconfig", s.Cluster.Kubeconfig,
-			"--rate", fmt.Sprintf("%.4g", float64(y.Scenario.Traffic.RequestsPerInterval)/simulate.Interval.Seconds()),
-			"--baseline", strings.Join(base, ",")})
+		append([]string{"plan", y.Service, "-n", y.Namespace, "-f", file, "-o", "json", "--kubeconfig", s.Cluster.Kubeconfig}, y.PlanFlags()...))
 	if code != commands.ExitOK || errOut.Len() > 0 {
 		t.Fatalf("kn iter8 plan: exit %d, stderr:\n%s", code, errOut.String())
 	}
