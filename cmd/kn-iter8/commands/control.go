@@ -56,10 +56,9 @@ func newControlCmd(e *env, kf *kubeFlags, a controlAction) *cobra.Command {
 				version = args[1]
 			}
 			ctx := cmd.Context()
-			cl, clErr := e.clients(kf)
-			ns := kf.namespace
-			if clErr == nil {
-				ns = cl.namespace
+			tg := e.target(kf)
+			cl := tg.cl
+			if tg.err == nil {
 				_, in, err := loadExperiment(ctx, cl, kf, name, e.stderr)
 				if err != nil {
 					return err
@@ -69,19 +68,15 @@ func newControlCmd(e *env, kf *kubeFlags, a controlAction) *cobra.Command {
 				}
 			} else {
 				if sf.sink == "" && !sf.dryRun {
-					return clErr
+					return tg.err
 				}
-				fmt.Fprintf(e.stderr, "Warning: not checking the experiment against the cluster: %v\n", clErr)
-				cl = nil
-			}
-			if ns == "" {
-				ns = "default"
+				fmt.Fprintf(e.stderr, "Warning: not checking the experiment against the cluster: %v\n", tg.err)
 			}
 			c, err := events.NewControl(a.name, version, reason)
 			if err != nil {
 				return usageError{err}
 			}
-			ev, err := events.New(events.TypeExperimentControl, source, events.Subject(ns, name), e.now(), c)
+			ev, err := events.New(events.TypeExperimentControl, source, events.Subject(tg.ns, name), e.now(), c)
 			if err != nil {
 				return err
 			}

@@ -115,3 +115,30 @@ func kubeClients(f *kubeFlags) (*clients, error) {
 	}
 	return &clients{namespace: ns, serving: sv.ServingV1(), dynamic: dyn, kube: kube}, nil
 }
+
+// target is where a command acts: the clients, or why there are none, and
+// the namespace. A command that can do without a cluster (plan, and start
+// and the controls with --sink or --dry-run) still needs the namespace,
+// and it must be the one the cluster reads use: a plan whose Prometheus
+// queries and outlook read two namespaces plans a Service that is not
+// there.
+type target struct {
+	cl  *clients
+	err error
+	// ns is -n, else the kubeconfig context's namespace when the
+	// kubeconfig loads, else "default".
+	ns string
+}
+
+// target connects to the cluster kf names.
+func (e *env) target(kf *kubeFlags) target {
+	cl, err := e.clients(kf)
+	t := target{err: err, ns: kf.namespace}
+	if err == nil {
+		t.cl, t.ns = cl, cl.namespace
+	}
+	if t.ns == "" {
+		t.ns = "default"
+	}
+	return t
+}

@@ -83,7 +83,7 @@ to be.`,
 			if err != nil {
 				return err
 			}
-			p, err := pf.plan(cmd.Context(), e, kf, args[0], spec)
+			p, err := pf.plan(cmd.Context(), e, e.target(kf), args[0], spec)
 			if err != nil {
 				return err
 			}
@@ -96,19 +96,16 @@ to be.`,
 	return cmd
 }
 
-// plan gathers the assumptions and plans spec for the Service name, in
-// the namespace kf names; a canary's plan also reads the Service's past
-// canaries (pastCanaries).
-func (f *planFlags) plan(ctx context.Context, e *env, kf *kubeFlags, name string, spec events.ExperimentSpec) (plan.Plan, error) {
+// plan gathers the assumptions and plans spec for the Service name in
+// tg's namespace, where it reads both Prometheus and, for a canary, the
+// Service's past canaries (pastCanaries).
+func (f *planFlags) plan(ctx context.Context, e *env, tg target, name string, spec events.ExperimentSpec) (plan.Plan, error) {
 	a := plan.Assumptions{Rate: f.rate, Window: f.window, Effect: f.effect, Margin: f.margin, CV: f.cv,
 		Values: map[string]map[string]float64{}}
 	if spec.Kind == events.KindCanary {
-		a.Past = pastCanaries(ctx, e, kf, name)
+		a.Past = pastCanaries(ctx, e, tg, name)
 	}
-	ns := kf.namespace
-	if ns == "" {
-		ns = "default"
-	}
+	ns := tg.ns
 	if err := f.observe(ctx, e, ns, name, spec, &a); err != nil {
 		fmt.Fprintf(e.stderr, "Warning: not reading Prometheus: %v\n", err)
 	}
@@ -140,16 +137,15 @@ func (f *planFlags) plan(ctx context.Context, e *env, kf *kubeFlags, name string
 // annotation), from which a canary's plan adds its outlook. A plan needs
 // no cluster, so a cluster or Service that cannot be read, or an
 // annotation that cannot, only warns: the plan is made without the past.
-func pastCanaries(ctx context.Context, e *env, kf *kubeFlags, name string) []experiment.Past {
+func pastCanaries(ctx context.Context, e *env, tg target, name string) []experiment.Past {
 	const without = "Warning: the plan has no outlook from past canaries"
-	cl, err := e.clients(kf)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\n", without, err)
+	if tg.err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", without, tg.err)
 		return nil
 	}
-	rec, err := store.New(cl.serving).Get(ctx, cl.namespace, name)
+	rec, err := store.New(tg.cl.serving).Get(ctx, tg.ns, name)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: reading service %s/%s: %v\n", without, cl.namespace, name, err)
+		fmt.Fprintf(e.stderr, "%s: reading service %s/%s: %v\n", without, tg.ns, name, err)
 		return nil
 	}
 	if rec.PastErr != nil {

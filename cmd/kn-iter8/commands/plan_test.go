@@ -1,15 +1,22 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
+	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/plan"
+	"github.com/iter8-knative/iter8/pkg/stats"
 	"github.com/iter8-knative/iter8/pkg/store"
 )
 
@@ -150,5 +157,70 @@ func TestPlanOutlookIsACanarys(t *testing.T) {
 	}
 	if strings.Contains(h.stdout.String(), "Outlook:") {
 		t.Errorf("a performance test's plan has an outlook:\n%s", h.stdout)
+	}
+}
+
+// Without -n, a plan acts in the kubeconfig context's namespace, as every
+// other command does: its Prometheus queries, the outlook's Service and
+// start's event all name it. With -n, all name that. Only shop/fresh has
+// a past, so an outlook shows which Service was read.
+func TestPlanReadsOneNamespace(t *testing.T) {
+	const past = `[{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}]`
+	var objs []runtime.Object
+	for _, ns := range []string{"shop", "other"} {
+		svc := baseService(ns, "fresh", []string{"fresh-v1", "fresh-v2"})
+		if ns == "shop" {
+			svc.Annotations = map[string]string{store.AnnotationPast: past}
+		}
+		objs = append(objs, svc)
+		for _, rev := range []string{"fresh-v1", "fresh-v2"} {
+			objs = append(objs, &servingv1.Revision{ObjectMeta: metav1.ObjectMeta{
+				Name: rev, Namespace: ns, Labels: map[string]string{serving.ServiceLabelKey: "fresh"},
+			}})
+		}
+	}
+	spec := writeFile(t, "e.yaml", validSpec)
+	for _, tc := range []struct {
+		name string
+		ns   []string // -n, if any
+		want string
+	}{
+		{name: "context namespace", want: "shop"},
+		{name: "-n", ns: []string{"-n", "other"}, want: "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSink(t, http.StatusOK)
+			for _, args := range [][]string{
+				{"plan", "fresh", "-f", spec},
+				{"start", "fresh", "-f", spec, "--plan", "--sink", s.URL},
+			} {
+				h := newHarness(t, objs)
+				h.env.clients = func(f *kubeFlags) (*clients, error) {
+					ns := f.namespace
+					if ns == "" {
+						ns = "shop" // the kubeconfig context's
+					}
+					return &clients{namespace: ns, serving: h.serving.ServingV1(), dynamic: h.dynamic}, nil
+				}
+				var read []string
+				h.env.baseline = func(_ context.Context, _ *env, _ func(string) (string, bool), ns, _ string, _ events.ExperimentSpec, _, _ time.Time) (map[string]stats.Data, error) {
+					read = append(read, ns)
+					return nil, nil
+				}
+				args = append(append(args, "--rate", "20", "--baseline", "errors=0.002"), tc.ns...)
+				if code := h.run(args...); code != exitOK {
+					t.Fatalf("%s: exit %d: %s", args[0], code, h.stderr)
+				}
+				if diff := cmp.Diff([]string{tc.want}, read); diff != "" {
+					t.Errorf("%s: Prometheus read namespaces (-want +got):\n%s", args[0], diff)
+				}
+				if got := strings.Contains(h.stdout.String(), "Outlook:"); got != (tc.want == "shop") {
+					t.Errorf("%s: outlook from shop/fresh's past shown: %v, want %v:\n%s", args[0], got, tc.want == "shop", h.stdout)
+				}
+			}
+			if evs := s.events(); len(evs) != 1 || evs[0].Subject() != tc.want+"/fresh" {
+				t.Errorf("start sent %d events, want one to %s/fresh", len(evs), tc.want)
+			}
+		})
 	}
 }

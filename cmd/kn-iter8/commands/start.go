@@ -52,9 +52,10 @@ printed.`,
 				fmt.Fprintf(e.stderr, "Warning: %s: the histogram can only show the quantile below or above a bucket bound, so this limit is decided only when the quantile lies outside that bucket\n", note)
 			}
 			ctx := cmd.Context()
+			tg := e.target(kf)
 			if withPlan {
 				// The plan comes first: nothing is sent until it is printed.
-				p, err := pf.plan(ctx, e, kf, args[0], spec)
+				p, err := pf.plan(ctx, e, tg, args[0], spec)
 				if err != nil {
 					return err
 				}
@@ -63,24 +64,18 @@ printed.`,
 				}
 				fmt.Fprintln(e.stdout)
 			}
-			cl, clErr := e.clients(kf)
-			ns := kf.namespace
-			if clErr == nil {
-				ns = cl.namespace
+			cl := tg.cl
+			if tg.err == nil {
 				if err := checkTarget(ctx, e, cl, args[0], spec); err != nil {
 					return err
 				}
 			} else {
 				if sf.sink == "" && !sf.dryRun {
-					return clErr
+					return tg.err
 				}
-				fmt.Fprintf(e.stderr, "Warning: not checking the Service against the cluster: %v\n", clErr)
-				cl = nil
+				fmt.Fprintf(e.stderr, "Warning: not checking the Service against the cluster: %v\n", tg.err)
 			}
-			if ns == "" {
-				ns = "default"
-			}
-			ev, err := events.New(events.TypeExperimentStart, source, events.Subject(ns, args[0]), e.now(), spec)
+			ev, err := events.New(events.TypeExperimentStart, source, events.Subject(tg.ns, args[0]), e.now(), spec)
 			if err != nil {
 				return err
 			}
