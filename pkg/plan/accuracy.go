@@ -40,6 +40,15 @@ type Accuracy struct {
 	GridP90Ratio    float64    `json:"gridP90Ratio"`
 }
 
+// MedianMet and P90Met are issue #19's targets for a plan, judged on the
+// grouped data: the planned median samples within ±20% of the measured,
+// the p90 within ±30%, ends included. They compare the ratio with the
+// ends, not |r − 1| with the margin: 1 − 0.7 is 0.30000000000000004.
+func (a Accuracy) MedianMet() bool { return a.GridMedianRatio >= 0.8 && a.GridMedianRatio <= 1.2 }
+
+// P90Met: see MedianMet.
+func (a Accuracy) P90Met() bool { return a.GridP90Ratio >= 0.7 && a.GridP90Ratio <= 1.3 }
+
 // PlanAccuracy plans s from AssumptionsOf(s) and measures s with runs
 // runs of the simulator under another seed.
 func PlanAccuracy(s simulate.Scenario, runs int, seed uint64, workers int) (Accuracy, error) {

@@ -34,10 +34,10 @@ func TestPlanMatchesSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := acc.GridMedianRatio; r < 0.8 || r > 1.2 {
+			if r := acc.GridMedianRatio; !acc.MedianMet() {
 				t.Errorf("planned median samples %.0f, measured %.0f: ratio %.2f outside ±20%%", acc.GridPlanned[0], acc.GridMeasured[0], r)
 			}
-			if r := acc.GridP90Ratio; r < 0.7 || r > 1.3 {
+			if r := acc.GridP90Ratio; !acc.P90Met() {
 				t.Errorf("planned p90 samples %.0f, measured %.0f: ratio %.2f outside ±30%%", acc.GridPlanned[1], acc.GridMeasured[1], r)
 			}
 		})
@@ -172,5 +172,26 @@ func TestEstimateContinuesTheState(t *testing.T) {
 	}
 	if _, err := Estimate(s.Experiment, states[len(states)-1], ETAOptions{}); !errors.Is(err, ErrNoETA) {
 		t.Errorf("ETA of a completed experiment: %v, want ErrNoETA", err)
+	}
+}
+
+// The plan's targets include their ends, which |r − 1| ≤ margin does not
+// in floating point at 0.7 and 1.3.
+func TestPlanTargetsIncludeTheirEnds(t *testing.T) {
+	for _, tc := range []struct {
+		median, p90       float64
+		medianMet, p90Met bool
+	}{
+		{0.8, 0.7, true, true},
+		{1.2, 1.3, true, true},
+		{8.0 / 10, 7.0 / 10, true, true},
+		{12.0 / 10, 13.0 / 10, true, true},
+		{0.7999, 0.6999, false, false},
+		{1.2001, 1.3001, false, false},
+	} {
+		a := Accuracy{GridMedianRatio: tc.median, GridP90Ratio: tc.p90}
+		if a.MedianMet() != tc.medianMet || a.P90Met() != tc.p90Met {
+			t.Errorf("median %v, p90 %v: met %v, %v; want %v, %v", tc.median, tc.p90, a.MedianMet(), a.P90Met(), tc.medianMet, tc.p90Met)
+		}
 	}
 }

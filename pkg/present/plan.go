@@ -100,13 +100,19 @@ func ETAText(e plan.ETA) string {
 }
 
 // etaSplit is the least chance at which an outcome of an ETA is listed:
-// a tenth of the forward runs. Below it the outcome rests on a run or two
-// of the 20 to 100 an ETA makes, and one at 90% or more is all but
-// certain.
-const etaSplit = 0.1
+// a tenth of the forward runs, and at least etaSplitRuns of them. Below
+// it the outcome rests on a run or two of the 20 to 100 an ETA makes
+// (the demo's status line makes 30, where a tenth is three runs: an
+// outcome's 95% interval is then 2–27%), and one at 90% or more is all
+// but certain.
+const (
+	etaSplit     = 0.1
+	etaSplitRuns = 5
+)
 
 // ETAOutcomes is "rollback 62% in ~1m, shop-v2 38% in ~12m": the
-// outcomes the forward runs reached with at least etaSplit of them, most
+// outcomes the forward runs reached with at least etaSplit of them (and
+// etaSplitRuns), most
 // likely first, each with its runs' median remaining time; "" unless two
 // or more are that likely. A bad canary's forecast is two in one (it is
 // rolled back soon, or followed to the end as a good one would be), and
@@ -114,7 +120,7 @@ const etaSplit = 0.1
 func ETAOutcomes(e plan.ETA) string {
 	var likely []string
 	for o, p := range e.Outcomes {
-		if _, ok := e.OutcomeMedians[o]; ok && p >= etaSplit {
+		if _, ok := e.OutcomeMedians[o]; ok && p >= etaSplit && p*float64(e.Runs) >= etaSplitRuns-0.5 {
 			likely = append(likely, o)
 		}
 	}

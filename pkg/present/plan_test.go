@@ -28,6 +28,15 @@ func TestETAText(t *testing.T) {
 			Outcomes:       map[string]float64{"passed": 0.5, "failed": 0.5},
 			OutcomeMedians: map[string]float64{"passed": 600, "failed": 60}},
 			"~2m to a decision (median 10m; 10–90%: 1m–15m), 100% before maxDuration · failed 50% in ~1m, passed 50% in ~10m · 100 runs from iteration 2"},
+		// A tenth of 30 runs is three: too few to list, as is four.
+		{plan.ETA{Iteration: 3, Runs: 30, Point: 120, P10: 60, Median: 600, P90: 900, Decided: 1,
+			Outcomes:       map[string]float64{"shop-v2": 0.6, "rollback": 0.3, "inconclusive": 0.1},
+			OutcomeMedians: map[string]float64{"shop-v2": 700, "rollback": 90, "inconclusive": 86400}},
+			"~2m to a decision (median 10m; 10–90%: 1m–15m), 100% before maxDuration · shop-v2 60% in ~12m, rollback 30% in ~1m30s · 30 runs from iteration 3"},
+		{plan.ETA{Iteration: 3, Runs: 40, Point: 120, P10: 60, Median: 600, P90: 900, Decided: 1,
+			Outcomes:       map[string]float64{"shop-v2": 0.9, "rollback": 0.1},
+			OutcomeMedians: map[string]float64{"shop-v2": 700, "rollback": 90}},
+			"~2m to a decision (median 10m; 10–90%: 1m–15m), 100% before maxDuration · 40 runs from iteration 3"},
 		// One outcome all but certain: nothing to split.
 		{plan.ETA{Iteration: 6, Runs: 100, Point: 1200, P10: 900, Median: 1500, P90: 2100, Decided: 1,
 			Outcomes:       map[string]float64{"shop-v2": 0.92, "rollback": 0.08},

@@ -125,7 +125,7 @@ func run(dir, out, only string, runs, etaRuns, canaryRuns, heavyRuns, etaForward
 		// Wall time of the plan and the measurement together, on every
 		// core of a machine that may be shared.
 		cpu := time.Since(t0)
-		met := math.Abs(acc.GridMedianRatio-1) <= 0.2 && math.Abs(acc.GridP90Ratio-1) <= 0.3
+		met := acc.MedianMet() && acc.P90Met()
 		allMet = allMet && met
 		fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %.0f | %.2f | %.2f | %.0f (%.0f–%.0f) | %.0f | %.2f | %.2f | %d | %s | %s |\n",
 			s.Name, acc.GridPlanned[0], acc.PlanMedianCI[0], acc.PlanMedianCI[1], acc.GridMeasured[0], acc.GridMedianRatio, acc.MedianRatio,
