@@ -34,17 +34,20 @@ func pool(files []string, out string) error {
 	return gendoc.ReplaceFile(out, "pool", md)
 }
 
+// pooled is one scenario's traced runs over every dump.
+type pooled struct {
+	runs, few int
+	durations []float64
+	// points are each estimator's, by fraction, every file's runs in
+	// file order; first are its ratios at the first fraction (25%),
+	// one slice a file.
+	points map[string][]plan.ETAPoint
+	first  map[string][][]float64
+	names  []string
+}
+
 // poolTable is pool's section.
 func poolTable(files []string) (string, error) {
-	type pooled struct {
-		runs, few int
-		durations []float64
-		// ratios are each estimator's, by fraction, in file order; first
-		// are its ratios at the first fraction (25%), one slice a file.
-		ratios map[string][][]float64
-		first  map[string][][]float64
-		names  []string
-	}
 	byScenario := map[string]*pooled{}
 	var order []string
 	for _, f := range files {
@@ -60,7 +63,7 @@ func poolTable(files []string) (string, error) {
 			res := dump[name]
 			p := byScenario[name]
 			if p == nil {
-				p = &pooled{ratios: map[string][][]float64{}, first: map[string][][]float64{}}
+				p = &pooled{points: map[string][]plan.ETAPoint{}, first: map[string][][]float64{}}
 				byScenario[name] = p
 				order = append(order, name)
 			}
@@ -73,12 +76,16 @@ func poolTable(files []string) (string, error) {
 				if i == 0 {
 					p.few += countOf(e.Own[0].Served, isFew)
 				}
-				if _, ok := p.ratios[e.Name]; !ok {
-					p.ratios[e.Name] = make([][]float64, len(e.Own))
+				if _, ok := p.points[e.Name]; !ok {
+					p.points[e.Name] = make([]plan.ETAPoint, len(e.Own))
 					p.names = append(p.names, e.Name)
 				}
 				for k, pt := range e.Own {
-					p.ratios[e.Name][k] = append(p.ratios[e.Name][k], pt.Ratios...)
+					all := &p.points[e.Name][k]
+					all.Fraction = pt.Fraction
+					all.Ratios = append(all.Ratios, pt.Ratios...)
+					all.Forwards = append(all.Forwards, pt.Forwards...)
+					all.Actuals = append(all.Actuals, pt.Actuals...)
 				}
 				p.first[e.Name] = append(p.first[e.Name], e.Own[0].Ratios)
 			}
@@ -100,7 +107,8 @@ func poolTable(files []string) (string, error) {
 		for _, est := range p.names {
 			var cells []string
 			within := true
-			for _, xs := range p.ratios[est] {
+			for _, pt := range p.points[est] {
+				xs := pt.Ratios
 				m, lo, hi := medianCI(xs)
 				within = within && withinTarget(m)
 				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f) · %s / %s", m, lo, hi, shareOf(xs, func(x float64) bool { return x < 0.7 }), shareOf(xs, func(x float64) bool { return x > 1.3 })))
@@ -112,6 +120,9 @@ func poolTable(files []string) (string, error) {
 			}
 			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within), strings.Join(each, " · "))
 		}
+	}
+	if err := otherPoints(&b, order, byScenario); err != nil {
+		return "", err
 	}
 	return b.String(), nil
 }

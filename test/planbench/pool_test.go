@@ -16,7 +16,16 @@ func TestPoolTablesTheDumpsTogether(t *testing.T) {
 	dir := t.TempDir()
 	dump := func(name string, ratios []float64, served []float64) string {
 		t.Helper()
-		pt := func(rs []float64) plan.ETAPoint { return plan.ETAPoint{Ratios: rs, Served: served} }
+		// Each run's one forward run is its ratio of 10 windows, so that
+		// the ETA shown is that ratio.
+		var fw [][]float64
+		var actual []float64
+		for _, r := range ratios {
+			fw, actual = append(fw, []float64{10 * r}), append(actual, 10)
+		}
+		pt := func(rs []float64) plan.ETAPoint {
+			return plan.ETAPoint{Ratios: rs, Served: served, Forwards: fw, Actuals: actual}
+		}
 		res := map[string]plan.ETAResult{"canary-bad-errors": {Used: len(ratios), Durations: []float64{10, 30},
 			Estimators: []plan.ETAEstimates{{Name: "iter8", Own: []plan.ETAPoint{pt(ratios), pt(ratios), pt(ratios)}}}}}
 		b, err := json.Marshal(res)
@@ -60,5 +69,35 @@ func TestWithinTargetIncludesItsEnds(t *testing.T) {
 		if got := withinTarget(tc.m); got != tc.want {
 			t.Errorf("withinTarget(%v) = %v, want %v", tc.m, got, tc.want)
 		}
+	}
+}
+
+// Other points of the forward runs are scored against the same actual
+// times. Runs 1 to 10 with 5 remaining: the lower 30% is 3 (0.6), the
+// lower 40% 4 (0.8), the median 5 (1.0), and the densest window
+// [t/1.3, t/0.7] holds 5 to 9 (t = 6.5, 1.3). Ten runs of 20 with 5
+// remaining: 4 at any level, 5.2 densest, and none within ±30% of 5.
+// Runs 1 to 10 with 10 remaining: 0.3, 0.4, 0.5 and 0.65.
+func TestOtherPointsOfTheForwardRuns(t *testing.T) {
+	one := make([]float64, 10)
+	twenty := make([]float64, 10)
+	for i := range one {
+		one[i], twenty[i] = float64(i+1), 20
+	}
+	at := plan.ETAPoint{Ratios: []float64{0.8, 4, 0.4}, Forwards: [][]float64{one, twenty, one}, Actuals: []float64{5, 5, 10}}
+	by := map[string]*pooled{"canary-bad-errors": {names: []string{"iter8"}, points: map[string][]plan.ETAPoint{"iter8": {at, at, at}}}}
+	var b strings.Builder
+	if err := otherPoints(&b, []string{"canary-bad-errors"}, by); err != nil {
+		t.Fatal(err)
+	}
+	want := "| canary-bad-errors | iter8 | 0.60 · 0.60 · 0.60 | 0.80 · 0.80 · 0.80 yes | 1.00 · 1.00 · 1.00 yes | 1.30 · 1.30 · 1.30 yes | 1 of 3 |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("other points:\n%s\nwant the row\n%s", b.String(), want)
+	}
+	// A dump whose ETAs are not its forward runs' lower 40% is refused.
+	at.Ratios = []float64{1, 4, 0.4}
+	by["canary-bad-errors"].points["iter8"] = []plan.ETAPoint{at}
+	if err := otherPoints(&strings.Builder{}, []string{"canary-bad-errors"}, by); err == nil || !strings.Contains(err.Error(), "another ETALevel") {
+		t.Errorf("a dump of another level: error %v", err)
 	}
 }
