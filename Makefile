@@ -24,9 +24,12 @@ HOG_RUNS ?= 3
 ETA_SEEDS ?= 1 2 3 4
 ETA_POOL := out/eta-pool
 ETA_BAD := canary-bad-errors
-ETA_BAD_EST := iter8,oracle,known truths,iter8 with 8 past canaries
-ETA_REST := ab-conversion,ab-latency-seconds,abn-three,canary-good,performance-pass
-ETA_POOL_FILES = $(foreach s,$(ETA_SEEDS),$(ETA_POOL)/bad$(s).json) $(foreach s,$(ETA_SEEDS),$(ETA_POOL)/rest$(s).json)
+ETA_GOOD := canary-good
+# The canaries are traced with every estimator, the prior's bounds and the
+# Service's past among them; the others with iter8's and the oracle's.
+ETA_CANARY_EST := iter8,oracle,known truths,iter8 with 8 past canaries
+ETA_REST := ab-conversion,ab-latency-seconds,abn-three,performance-pass
+ETA_POOL_FILES = $(foreach f,bad good rest,$(foreach s,$(ETA_SEEDS),$(ETA_POOL)/$(f)$(s).json))
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -75,7 +78,8 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 2 hours on 2 idle cores.
 	mkdir -p $(ETA_POOL)
 	set -e; for s in $(ETA_SEEDS); do \
-		$(GO) run ./test/planbench -seed $$s -only $(ETA_BAD) -estimators '$(ETA_BAD_EST)' -out '' -dump $(ETA_POOL)/bad$$s.json; \
+		$(GO) run ./test/planbench -seed $$s -only $(ETA_BAD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/bad$$s.json; \
+		$(GO) run ./test/planbench -seed $$s -only $(ETA_GOOD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/good$$s.json; \
 		$(GO) run ./test/planbench -seed $$s -only $(ETA_REST) -estimators iter8,oracle -out '' -dump $(ETA_POOL)/rest$$s.json; \
 	done
 	$(GO) run ./test/planbench -pool $(subst $(space),$(comma),$(strip $(ETA_POOL_FILES)))
