@@ -118,24 +118,16 @@ const (
 // rolled back soon, or followed to the end as a good one would be), and
 // the quantiles of all runs together hide which of them is likely.
 func ETAOutcomes(e plan.ETA) string {
-	var likely []string
-	for o, p := range e.Outcomes {
-		if _, ok := e.OutcomeMedians[o]; ok && p >= etaSplit && p*float64(e.Runs) >= etaSplitRuns-0.5 {
-			likely = append(likely, o)
-		}
-	}
+	likely := likeliest(e.Outcomes, func(o string, p float64) bool {
+		_, ok := e.OutcomeMedians[o]
+		return ok && p >= etaSplit && p*float64(e.Runs) >= etaSplitRuns-0.5
+	})
 	if len(likely) < 2 {
 		return ""
 	}
-	slices.SortFunc(likely, func(a, b string) int {
-		if c := cmp.Compare(e.Outcomes[b], e.Outcomes[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
 	parts := make([]string, len(likely))
 	for i, o := range likely {
-		parts[i] = fmt.Sprintf("%s %s in ~%s", o, pct(e.Outcomes[o]), secs(e.OutcomeMedians[o]))
+		parts[i] = outcomeIn(o, e.Outcomes[o], e.OutcomeMedians[o])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -172,21 +164,10 @@ func outcomes(p plan.Plan) string {
 // the candidate serves 22% of requests  (100 runs each; 95% MC: 45–55%,
 // 45–55%)", the likelier outcome first.
 func outlook(o plan.Outlook) string {
-	var seen []string
-	for name, s := range o.Outcomes {
-		if s > 0 {
-			seen = append(seen, name)
-		}
-	}
-	slices.SortFunc(seen, func(a, b string) int {
-		if c := cmp.Compare(o.Outcomes[b], o.Outcomes[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
+	seen := likeliest(o.Outcomes, func(_ string, s float64) bool { return s > 0 })
 	parts, cis := make([]string, len(seen)), make([]string, len(seen))
 	for i, name := range seen {
-		parts[i] = fmt.Sprintf("%s %s in ~%s", name, pct(o.Outcomes[name]), secs(o.Times[name]))
+		parts[i] = outcomeIn(name, o.Outcomes[name], o.Times[name])
 		cis[i] = pctRange(o.OutcomesCI[name])
 	}
 	like := fmt.Sprintf("like its %d past canaries", o.Candidates)
@@ -195,6 +176,30 @@ func outlook(o plan.Outlook) string {
 	}
 	return fmt.Sprintf("%s: %s; the candidate serves %s of requests  (%d runs each; 95%% MC: %s)",
 		like, strings.Join(parts, ", "), pct(o.Share), o.RunsEach, strings.Join(cis, ", "))
+}
+
+// likeliest are the outcomes of shares for which keep holds, the likeliest
+// first, ties by name.
+func likeliest(shares map[string]float64, keep func(outcome string, share float64) bool) []string {
+	var out []string
+	for o, p := range shares {
+		if keep(o, p) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if c := cmp.Compare(shares[b], shares[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// outcomeIn is "rollback 62% in ~1m30s": an outcome, its share and the
+// median time to it.
+func outcomeIn(outcome string, share float64, median plan.Seconds) string {
+	return fmt.Sprintf("%s %s in ~%s", outcome, pct(share), secs(median))
 }
 
 // pctRange is an interval of a proportion, its ends rounded outward so
