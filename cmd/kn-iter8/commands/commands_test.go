@@ -127,11 +127,15 @@ objectives:
 
 // freshService is an opted-in Service with two Ready revisions and no
 // experiment.
-func freshService() []runtime.Object {
-	objs := []runtime.Object{baseService("default", "fresh", []string{"fresh-v1", "fresh-v2"})}
+func freshService() []runtime.Object { return freshServiceIn("default") }
+
+// freshServiceIn is freshService in namespace ns: the Service first, then
+// its revisions.
+func freshServiceIn(ns string) []runtime.Object {
+	objs := []runtime.Object{baseService(ns, "fresh", []string{"fresh-v1", "fresh-v2"})}
 	for _, rev := range []string{"fresh-v1", "fresh-v2"} {
 		objs = append(objs, &servingv1.Revision{ObjectMeta: metav1.ObjectMeta{
-			Name: rev, Namespace: "default", Labels: map[string]string{serving.ServiceLabelKey: "fresh"},
+			Name: rev, Namespace: ns, Labels: map[string]string{serving.ServiceLabelKey: "fresh"},
 		}})
 	}
 	return objs

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/iter8-knative/iter8/events"
@@ -166,19 +164,9 @@ func TestPlanOutlookIsACanarys(t *testing.T) {
 // a past, so an outlook shows which Service was read.
 func TestPlanReadsOneNamespace(t *testing.T) {
 	const past = `[{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}]`
-	var objs []runtime.Object
-	for _, ns := range []string{"shop", "other"} {
-		svc := baseService(ns, "fresh", []string{"fresh-v1", "fresh-v2"})
-		if ns == "shop" {
-			svc.Annotations = map[string]string{store.AnnotationPast: past}
-		}
-		objs = append(objs, svc)
-		for _, rev := range []string{"fresh-v1", "fresh-v2"} {
-			objs = append(objs, &servingv1.Revision{ObjectMeta: metav1.ObjectMeta{
-				Name: rev, Namespace: ns, Labels: map[string]string{serving.ServiceLabelKey: "fresh"},
-			}})
-		}
-	}
+	shop := freshServiceIn("shop")
+	shop[0].(*servingv1.Service).Annotations = map[string]string{store.AnnotationPast: past}
+	objs := append(shop, freshServiceIn("other")...)
 	spec := writeFile(t, "e.yaml", validSpec)
 	for _, tc := range []struct {
 		name string
