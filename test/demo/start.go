@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -67,20 +66,7 @@ func knStartSpec(ctx context.Context, s *stack.Stack, ns, service string, es eve
 // specFile writes spec to a temporary file for `kn iter8 -f`; the
 // caller removes it.
 func specFile(spec events.ExperimentSpec) (string, error) {
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return "", err
-	}
-	f, err := os.CreateTemp("", "iter8-demo-*.json")
-	if err != nil {
-		return "", err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), f.Close()
+	return stack.SpecFile("", "iter8-demo-*.json", spec)
 }
 
 // lineWith returns the first line of text containing s.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,12 +94,8 @@ func secondCanary(ctx context.Context, t *testing.T, s *stack.Stack, x stack.Exp
 // candidate like it, with no warning. It returns the outlook's outcomes.
 func plannedFromThePast(ctx context.Context, t *testing.T, s *stack.Stack, y stack.Experiment) string {
 	t.Helper()
-	b, err := json.Marshal(y.Spec())
+	file, err := stack.SpecFile(t.TempDir(), "second-canary-*.json", y.Spec())
 	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "second-canary.json")
-	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer

@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/iter8-knative/iter8/events"
@@ -29,4 +31,24 @@ func (x Experiment) PlanFlags() []string {
 		}
 	}
 	return args
+}
+
+// SpecFile writes spec as JSON to a new file in dir ("" for the system's
+// temporary directory), named by pattern as os.CreateTemp names it, for
+// `kn iter8 -f`; the caller removes it.
+func SpecFile(dir, pattern string, spec events.ExperimentSpec) (string, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }
