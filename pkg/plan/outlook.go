@@ -100,11 +100,11 @@ func (p *Plan) outlook(spec events.ExperimentSpec, a Assumptions, g grid, run ev
 	served, all := 0.0, 0.0
 	// Seeds past the bad cases' (Seed+1 onwards, one an objective).
 	seed := o.Seed + uint64(len(spec.Objectives)) + 1
+	b := budget{units: OutlookBudget / float64(len(truths)), windows: BadBudget,
+		minRuns: MinOutlookRuns, pilotRuns: MinOutlookRuns, maxRuns: MaxBadRuns}
 	for i, t := range truths {
 		sc := g.scenario(fmt.Sprintf("plan-past-%d", i), run, t, spec)
 		so := simulate.Options{Seed: seed + uint64(i), Workers: o.Workers, Interval: g.window, Runs: out.RunsEach}
-		b := budget{units: OutlookBudget / float64(len(truths)), windows: BadBudget,
-			minRuns: MinOutlookRuns, pilotRuns: MinOutlookRuns, maxRuns: MaxBadRuns}
 		results, err := sized(sc, so, b, nil)
 		if err != nil {
 			return nil, fmt.Errorf("plan: past canary %d: %w", i, err)
