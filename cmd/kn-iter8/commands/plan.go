@@ -83,7 +83,8 @@ to be.`,
 			if err != nil {
 				return err
 			}
-			p, err := pf.plan(cmd.Context(), e, e.target(kf), args[0], spec)
+			ctx, tg := cmd.Context(), e.target(kf)
+			p, err := pf.plan(ctx, e, tg.ns, args[0], spec, pastCanaries(ctx, e, tg, args[0], spec))
 			if err != nil {
 				return err
 			}
@@ -96,16 +97,12 @@ to be.`,
 	return cmd
 }
 
-// plan gathers the assumptions and plans spec for the Service name in
-// tg's namespace, where it reads both Prometheus and, for a canary, the
-// Service's past canaries (pastCanaries).
-func (f *planFlags) plan(ctx context.Context, e *env, tg target, name string, spec events.ExperimentSpec) (plan.Plan, error) {
+// plan gathers the assumptions and plans spec for the Service ns/name:
+// Prometheus is read in ns, and past are the Service's past canaries, from
+// which a canary's plan adds its outlook (pastCanaries, pastFor).
+func (f *planFlags) plan(ctx context.Context, e *env, ns, name string, spec events.ExperimentSpec, past []experiment.Past) (plan.Plan, error) {
 	a := plan.Assumptions{Rate: f.rate, Window: f.window, Effect: f.effect, Margin: f.margin, CV: f.cv,
-		Values: map[string]map[string]float64{}}
-	if spec.Kind == events.KindCanary {
-		a.Past = pastCanaries(ctx, e, tg, name)
-	}
-	ns := tg.ns
+		Values: map[string]map[string]float64{}, Past: past}
 	if err := f.observe(ctx, e, ns, name, spec, &a); err != nil {
 		fmt.Fprintf(e.stderr, "Warning: not reading Prometheus: %v\n", err)
 	}
@@ -133,19 +130,31 @@ func (f *planFlags) plan(ctx context.Context, e *env, tg target, name string, sp
 	return p, nil
 }
 
-// pastCanaries is the past canaries of Service name (its iter8.dev/past
-// annotation), from which a canary's plan adds its outlook. A plan needs
-// no cluster, so a cluster or Service that cannot be read, or an
-// annotation that cannot, only warns: the plan is made without the past.
-func pastCanaries(ctx context.Context, e *env, tg target, name string) []experiment.Past {
-	const without = "Warning: the plan has no outlook from past canaries"
-	if tg.err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\n", without, tg.err)
-		return nil
+// pastCanaries is the past canaries of Service name in tg's namespace
+// (its iter8.dev/past annotation) for a plan of spec; nil unless spec is a
+// canary's, whose plan adds an outlook from them.
+func pastCanaries(ctx context.Context, e *env, tg target, name string, spec events.ExperimentSpec) []experiment.Past {
+	if spec.Kind != events.KindCanary || tg.err != nil {
+		return pastFor(e, spec, store.Record{}, tg.err)
 	}
 	rec, err := store.New(tg.cl.serving).Get(ctx, tg.ns, name)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: reading service %s/%s: %v\n", without, tg.ns, name, err)
+		err = fmt.Errorf("reading service %s/%s: %w", tg.ns, name, err)
+	}
+	return pastFor(e, spec, rec, err)
+}
+
+// pastFor is what a plan of spec takes from the Service's record rec, read
+// with err: its past canaries, for a canary. A plan needs no cluster, so a
+// cluster or Service that cannot be read, or an annotation that cannot,
+// only warns: the plan is made without the past.
+func pastFor(e *env, spec events.ExperimentSpec, rec store.Record, err error) []experiment.Past {
+	if spec.Kind != events.KindCanary {
+		return nil
+	}
+	const without = "Warning: the plan has no outlook from past canaries"
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", without, err)
 		return nil
 	}
 	if rec.PastErr != nil {

@@ -85,6 +85,45 @@ func TestStartPrintsThePlanFirst(t *testing.T) {
 	}
 }
 
+// start --plan checks the Service before it plans: a start the function
+// would refuse fails without a plan, and one that passes reads the
+// Service once, its record giving both the check and the plan's outlook
+// from the past.
+func TestStartChecksTheServiceBeforeThePlan(t *testing.T) {
+	const past = `[{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}]`
+	spec := writeFile(t, "e.yaml", validSpec)
+	args := []string{"start", "fresh", "-f", spec, "--plan", "--rate", "20", "--baseline", "errors=0.002"}
+
+	objs := freshService()
+	svc := objs[0].(*servingv1.Service)
+	svc.Annotations = map[string]string{store.AnnotationPast: past}
+	s := newSink(t, http.StatusOK)
+	h := newHarness(t, objs)
+	if code := h.run(append(args, "--sink", s.URL)...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, h.stderr)
+	}
+	gets := 0
+	for _, a := range h.serving.Actions() {
+		if a.GetVerb() == "get" && a.GetResource().Resource == "services" {
+			gets++
+		}
+	}
+	if gets != 1 || !strings.Contains(h.stdout.String(), "Outlook:") || len(s.events()) != 1 {
+		t.Errorf("%d GETs of the Service, outlook shown %v, %d events; want one GET, the outlook and the event:\n%s",
+			gets, strings.Contains(h.stdout.String(), "Outlook:"), len(s.events()), h.stdout)
+	}
+
+	objs = freshService()
+	objs[0].(*servingv1.Service).Labels = nil
+	s = newSink(t, http.StatusOK)
+	h = newHarness(t, objs)
+	code := h.run(append(args, "--sink", s.URL)...)
+	if code == exitOK || !strings.Contains(h.stderr.String(), "has not opted in") || strings.Contains(h.stdout.String(), "Plan:") || len(s.events()) != 0 {
+		t.Errorf("a Service not opted in: exit %d, %d events; want an error before any plan and nothing sent\nstdout:\n%s\nstderr:\n%s",
+			code, len(s.events()), h.stdout, h.stderr)
+	}
+}
+
 // A canary's plan reads the Service's past canaries and adds the outlook
 // of a candidate like them, in the table and in -o json. Without a past
 // there is no outlook and nothing to warn of; a Service or annotation

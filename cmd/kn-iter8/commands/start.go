@@ -53,20 +53,13 @@ printed.`,
 			}
 			ctx := cmd.Context()
 			tg := e.target(kf)
-			if withPlan {
-				// The plan comes first: nothing is sent until it is printed.
-				p, err := pf.plan(ctx, e, tg, args[0], spec)
-				if err != nil {
-					return err
-				}
-				if err := present.WritePlan(e.stdout, p); err != nil {
-					return err
-				}
-				fmt.Fprintln(e.stdout)
-			}
 			cl := tg.cl
+			// The Service is checked first, so that a start the function
+			// would refuse fails before the plan's seconds, and its record
+			// gives the plan the past canaries.
+			var rec store.Record
 			if tg.err == nil {
-				if err := checkTarget(ctx, e, cl, args[0], spec); err != nil {
+				if rec, err = checkTarget(ctx, e, cl, args[0], spec); err != nil {
 					return err
 				}
 			} else {
@@ -74,6 +67,17 @@ printed.`,
 					return tg.err
 				}
 				fmt.Fprintf(e.stderr, "Warning: not checking the Service against the cluster: %v\n", tg.err)
+			}
+			if withPlan {
+				// Nothing is sent until the plan is printed.
+				p, err := pf.plan(ctx, e, tg.ns, args[0], spec, pastFor(e, spec, rec, tg.err))
+				if err != nil {
+					return err
+				}
+				if err := present.WritePlan(e.stdout, p); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout)
 			}
 			ev, err := events.New(events.TypeExperimentStart, source, events.Subject(tg.ns, args[0]), e.now(), spec)
 			if err != nil {
@@ -151,30 +155,31 @@ func specError(file string, err error) error {
 // checkTarget refuses, before sending, what the function would refuse: a
 // Service that is missing or has not opted in, one already running an
 // experiment, and versions that are not its revisions. A revision still
-// becoming Ready only warns: the function retries until it is.
-func checkTarget(ctx context.Context, e *env, cl *clients, name string, spec events.ExperimentSpec) error {
+// becoming Ready only warns: the function retries until it is. It returns
+// the Service's record, which start --plan takes the past canaries from.
+func checkTarget(ctx context.Context, e *env, cl *clients, name string, spec events.ExperimentSpec) (store.Record, error) {
 	ns := cl.namespace
 	s := store.New(cl.serving)
 	rec, err := s.Get(ctx, ns, name)
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("service %s/%s not found", ns, name)
+		return store.Record{}, fmt.Errorf("service %s/%s not found", ns, name)
 	case err != nil:
-		return fmt.Errorf("reading service %s/%s: %w", ns, name, err)
+		return store.Record{}, fmt.Errorf("reading service %s/%s: %w", ns, name, err)
 	}
 	if rec.Service.Labels[store.LabelEnabled] != "true" {
-		return fmt.Errorf("service %s/%s has not opted in to iter8; label it first:\n  kn service update %s -n %s --label %s=true",
+		return store.Record{}, fmt.Errorf("service %s/%s has not opted in to iter8; label it first:\n  kn service update %s -n %s --label %s=true",
 			ns, name, name, ns, store.LabelEnabled)
 	}
 	if rec.State != nil && (rec.State.Phase == experiment.PhaseRunning || rec.State.Phase == experiment.PhasePaused) {
-		return fmt.Errorf("service %s/%s already runs experiment %s (%s); abort it first with: kn iter8 abort %s -n %s",
+		return store.Record{}, fmt.Errorf("service %s/%s already runs experiment %s (%s); abort it first with: kn iter8 abort %s -n %s",
 			ns, name, rec.State.ID, rec.State.Phase, name, ns)
 	}
 	if err := s.CheckRevisions(ctx, ns, name, spec.Versions()); err != nil {
 		if events.IsPermanent(err) {
-			return err
+			return store.Record{}, err
 		}
 		fmt.Fprintf(e.stderr, "Warning: %v; iter8 will retry until it is.\n", err)
 	}
-	return nil
+	return rec, nil
 }
