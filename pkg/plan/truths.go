@@ -46,7 +46,7 @@ func truthWeights(spec events.ExperimentSpec, st experiment.State, truths []map[
 					return nil, fmt.Errorf("truth %d: %s of version %s is not a Bernoulli", k, m.Name, name)
 				}
 				p, c := *d.Bernoulli, st.Data[v][j]
-				logL[k] += xlogy(c.Successes, p) + xlogy(c.Trials-c.Successes, 1-p)
+				logL[k] += stats.XLogY(c.Successes, p) + stats.XLogY(c.Trials-c.Successes, 1-p)
 			}
 		}
 	}
@@ -59,14 +59,6 @@ func truthWeights(spec events.ExperimentSpec, st experiment.State, truths []map[
 		w[k] = math.Exp(l - total)
 	}
 	return w, nil
-}
-
-// xlogy is x·ln y, 0 when x is (a count of zero at a rate of zero).
-func xlogy(x, y float64) float64 {
-	if x == 0 {
-		return 0
-	}
-	return x * math.Log(y)
 }
 
 // pickTruth is forward run i's truth, drawn by the weights from a stream

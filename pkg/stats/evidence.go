@@ -286,8 +286,8 @@ func (t tilt) at(l float64) float64 {
 // windowLogE is ln e_w for alternative rates ta (of a) and tb (of b).
 func windowLogE(ta, tb, sa, na, sb, nb float64) float64 {
 	mean := (na*ta + nb*tb) / (na + nb)
-	return xlogy(sa, ta/mean) + xlogy(na-sa, (1-ta)/(1-mean)) +
-		xlogy(sb, tb/mean) + xlogy(nb-sb, (1-tb)/(1-mean))
+	return XLogY(sa, ta/mean) + XLogY(na-sa, (1-ta)/(1-mean)) +
+		XLogY(sb, tb/mean) + XLogY(nb-sb, (1-tb)/(1-mean))
 }
 
 // roundDown keeps stored ln e short (four decimals) and only ever lowers
@@ -297,8 +297,9 @@ func roundDown(x float64) float64 { return math.Floor(x*1e4) / 1e4 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
-// xlogy is x ln y with 0 ln 0 = 0.
-func xlogy(x, y float64) float64 {
+// XLogY is x·ln y with 0·ln 0 = 0: a count of zero at a rate of zero adds
+// nothing to a log-likelihood (and 0·ln y is 0 for every y, even 0).
+func XLogY(x, y float64) float64 {
 	if x == 0 {
 		return 0
 	}

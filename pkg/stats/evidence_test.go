@@ -314,3 +314,15 @@ func TestTiltIsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// XLogY's edge cases: a zero count adds nothing whatever the rate, even a
+// rate of zero; a positive count at a rate of zero is impossible (−∞).
+func TestXLogY(t *testing.T) {
+	for _, c := range []struct{ x, y, want float64 }{
+		{0, 0, 0}, {0, 0.3, 0}, {0, 1, 0}, {2, math.E, 2}, {3, 1, 0}, {1, 0, math.Inf(-1)},
+	} {
+		if got := XLogY(c.x, c.y); got != c.want {
+			t.Errorf("XLogY(%v, %v) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func oneSidedLogE(s, n, limit float64, above bool) float64 {
 	if !(tail > 0) {
 		return math.Inf(-1)
 	}
-	return mathext.Lbeta(s+1, f+1) + math.Log(tail) - norm - xlogy(s, limit) - xlogy(f, 1-limit)
+	return mathext.Lbeta(s+1, f+1) + math.Log(tail) - norm - XLogY(s, limit) - XLogY(f, 1-limit)
 }
 
 // rateVerdict decides "p <= limit" (upper) or "p >= limit" for a rate seen
