@@ -98,6 +98,22 @@ func pastIsTheCandidate(t *testing.T, rec store.Record) {
 	}
 }
 
+// ended fails t unless rec's experiment ended with outcome (and winner,
+// when not empty) and its Service routes as want says, version by
+// version; what names the experiment in the messages.
+func ended(t *testing.T, what string, rec store.Record, outcome, winner string, want map[string]int) {
+	t.Helper()
+	if st := rec.State; st.Phase != experiment.PhaseCompleted || st.Outcome != outcome || st.Winner != winner {
+		t.Fatalf("%s: phase %s outcome %s winner %q (%s); want %s, winner %q", what, st.Phase, st.Outcome, st.Winner, st.Reason, outcome, winner)
+	}
+	got := store.Split(rec.Service)
+	for v, p := range want {
+		if got[v] != p {
+			t.Errorf("%s: final split %v, want %s at %d", what, got, v, p)
+		}
+	}
+}
+
 // TestCanaryGoodIsPromoted runs a good canary to its promotion, then the
 // Service's next canary, a bad one, whose ETA takes the first as its prior
 // (secondCanary).
@@ -109,12 +125,7 @@ func TestCanaryGoodIsPromoted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomePromoted || rec.State.Winner != "shop-v2" {
-		t.Fatalf("phase %s outcome %s winner %s (%s); want the candidate promoted", rec.State.Phase, rec.State.Outcome, rec.State.Winner, rec.State.Reason)
-	}
-	if got := store.Split(rec.Service); got["shop-v2"] != 100 {
-		t.Errorf("final split %v, want shop-v2 at 100", got)
-	}
+	ended(t, "good canary", rec, events.OutcomePromoted, "shop-v2", map[string]int{"shop-v2": 100})
 	pastIsTheCandidate(t, rec)
 	if err := s.Cluster.WaitServiceTraffic(ctx, x.Namespace, x.Service, map[string]int{"shop-v1": 0, "shop-v2": 100}); err != nil {
 		t.Error(err)
@@ -139,12 +150,7 @@ func TestCanaryBadErrorsIsRolledBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomeRolledBack {
-		t.Fatalf("phase %s outcome %s (%s); want rolled back", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
-	}
-	if got := store.Split(rec.Service); got["shop-v1"] != 100 {
-		t.Errorf("final split %v, want shop-v1 at 100", got)
-	}
+	ended(t, "bad canary", rec, events.OutcomeRolledBack, "", map[string]int{"shop-v1": 100})
 	pastIsTheCandidate(t, rec)
 	total := served["shop-v1"] + served["shop-v2"]
 	share := float64(served["shop-v2"]) / float64(max(total, 1))
@@ -169,12 +175,8 @@ func TestABNPromotesBestFeasible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State.Outcome != events.OutcomePromoted || rec.State.Winner != "shop-v2" {
-		t.Fatalf("outcome %s winner %s (%s); want shop-v2, the best version that meets the error SLO", rec.State.Outcome, rec.State.Winner, rec.State.Reason)
-	}
-	if got := store.Split(rec.Service); got["shop-v2"] != 100 || got["shop-v3"] != 0 {
-		t.Errorf("final split %v", got)
-	}
+	// shop-v2 is the best version that meets the error SLO.
+	ended(t, "abn", rec, events.OutcomePromoted, "shop-v2", map[string]int{"shop-v2": 100, "shop-v3": 0})
 }
 
 func TestPerformanceVerdict(t *testing.T) {
@@ -242,10 +244,5 @@ func TestPauseResumeAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State.Phase != experiment.PhaseCompleted || rec.State.Outcome != events.OutcomeAborted {
-		t.Fatalf("phase %s outcome %s (%s); want aborted", rec.State.Phase, rec.State.Outcome, rec.State.Reason)
-	}
-	if got := store.Split(rec.Service); got["shop-v1"] != 100 {
-		t.Errorf("after abort the split is %v; want the baseline at 100", got)
-	}
+	ended(t, "aborted abn", rec, events.OutcomeAborted, "", map[string]int{"shop-v1": 100})
 }
