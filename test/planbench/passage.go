@@ -38,8 +38,8 @@ func passage(out string, paths, steps int, seed uint64) error {
 		ok, okShown := true, true
 		var cells, shown, fixed, under []string
 		for _, p := range r.Own {
-			ok = ok && p.MedianRatio >= 0.7 && p.MedianRatio <= 1.3
-			okShown = okShown && p.PointRatio >= 0.7 && p.PointRatio <= 1.3
+			ok = ok && withinTarget(p.MedianRatio)
+			okShown = okShown && withinTarget(p.PointRatio)
 			cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f)", p.MedianRatio, p.RatioCI[0], p.RatioCI[1]))
 			shown = append(shown, fmt.Sprintf("%.2f (%.2f–%.2f)", p.PointRatio, p.PointCI[0], p.PointCI[1]))
 		}

@@ -126,7 +126,7 @@ func countFar(at plan.ETAPoint) int {
 	n := 0
 	for i, fw := range at.Forwards {
 		a := at.Actuals[i]
-		near := countOf(fw, func(x float64) bool { return x >= 0.7*a && x <= 1.3*a })
+		near := countOf(fw, func(x float64) bool { return withinTarget(x / a) })
 		if float64(near) < farFrom*float64(len(fw)) {
 			n++
 		}
