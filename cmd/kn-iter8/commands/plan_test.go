@@ -67,6 +67,10 @@ func TestPlanUsageErrors(t *testing.T) {
 	}
 }
 
+// pastBad is an iter8.dev/past entry: a candidate rolled back after 7
+// errors in 90 requests.
+const pastBad = `{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}`
+
 // start --plan prints the plan, and only then sends the start event.
 func TestStartPrintsThePlanFirst(t *testing.T) {
 	s := newSink(t, http.StatusOK)
@@ -90,13 +94,12 @@ func TestStartPrintsThePlanFirst(t *testing.T) {
 // Service once, its record giving both the check and the plan's outlook
 // from the past.
 func TestStartChecksTheServiceBeforeThePlan(t *testing.T) {
-	const past = `[{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}]`
 	spec := writeFile(t, "e.yaml", validSpec)
 	args := []string{"start", "fresh", "-f", spec, "--plan", "--rate", "20", "--baseline", "errors=0.002"}
 
 	objs := freshService()
 	svc := objs[0].(*servingv1.Service)
-	svc.Annotations = map[string]string{store.AnnotationPast: past}
+	svc.Annotations = map[string]string{store.AnnotationPast: "[" + pastBad + "]"}
 	s := newSink(t, http.StatusOK)
 	h := newHarness(t, objs)
 	if code := h.run(append(args, "--sink", s.URL)...); code != exitOK {
@@ -137,8 +140,7 @@ func TestPlanOutlookFromThePast(t *testing.T) {
 		}
 		return objs
 	}
-	const bad, good = `{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}`,
-		`{"id":"g","outcome":"fresh-v2","ended":"2025-03-02T10:00:00Z","ratios":{"errors":{"s":1,"t":1222}}}`
+	const good = `{"id":"g","outcome":"fresh-v2","ended":"2025-03-02T10:00:00Z","ratios":{"errors":{"s":1,"t":1222}}}`
 	args := []string{"plan", "fresh", "-f", spec, "--rate", "20", "--baseline", "errors=0.002", "--seed", "2"}
 	for _, tc := range []struct {
 		name, raw string
@@ -146,7 +148,7 @@ func TestPlanOutlookFromThePast(t *testing.T) {
 		outlook   string // in the table; "" for none
 		stderr    string // "" for none
 	}{
-		{name: "two past canaries", raw: "[" + bad + "," + good + "]", service: "fresh", outlook: "Outlook:   like its 2 past canaries: "},
+		{name: "two past canaries", raw: "[" + pastBad + "," + good + "]", service: "fresh", outlook: "Outlook:   like its 2 past canaries: "},
 		{name: "no past", service: "fresh"},
 		{name: "unreadable past", raw: "[{", service: "fresh",
 			stderr: "Warning: the plan has no outlook from past canaries: service default/fresh: annotation iter8.dev/past: unexpected end of JSON input"},
@@ -202,9 +204,8 @@ func TestPlanOutlookIsACanarys(t *testing.T) {
 // start's event all name it. With -n, all name that. Only shop/fresh has
 // a past, so an outlook shows which Service was read.
 func TestPlanReadsOneNamespace(t *testing.T) {
-	const past = `[{"id":"b","outcome":"rollback","ended":"2025-03-01T10:00:00Z","ratios":{"errors":{"s":7,"t":90}}}]`
 	shop := freshServiceIn("shop")
-	shop[0].(*servingv1.Service).Annotations = map[string]string{store.AnnotationPast: past}
+	shop[0].(*servingv1.Service).Annotations = map[string]string{store.AnnotationPast: "[" + pastBad + "]"}
 	objs := append(shop, freshServiceIn("other")...)
 	spec := writeFile(t, "e.yaml", validSpec)
 	for _, tc := range []struct {
