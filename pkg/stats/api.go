@@ -160,10 +160,12 @@ type MetricResult struct {
 	Mean  float64
 	Lower float64 // equal-tailed credible interval at Problem.Confidence
 	Upper float64
-	// CSLower and CSUpper bound the anytime-valid confidence sequence the
-	// decisions act on, at the level of one objective verdict (see
-	// Decision.Alpha). Infinite when nothing is known yet: a quantile
-	// beyond the histogram, the open end of a Mean metric's range.
+	// CSLower and CSUpper bound a Quantile metric's anytime-valid
+	// confidence sequence, the one its verdicts act on, at the level of
+	// one objective verdict (see Decision.Alpha); infinite while the
+	// quantile may lie beyond the histogram. NaN for Ratio and Mean
+	// metrics, whose verdicts test their limits directly: BetaBinomialCS
+	// and MeanCS give their sequences to a caller that wants them.
 	CSLower float64
 	CSUpper float64
 }

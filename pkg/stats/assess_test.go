@@ -181,12 +181,16 @@ func checkAssessment(t *testing.T, p Problem, a Assessment) {
 			}
 		}
 		for i, m := range vr.Metrics {
-			for _, x := range []float64{m.Mean, m.Lower, m.Upper, m.CSLower, m.CSUpper} {
+			for _, x := range []float64{m.Mean, m.Lower, m.Upper} {
 				if math.IsNaN(x) {
 					t.Errorf("version %d, metric %d: NaN in %+v", v, i, m)
 				}
 			}
-			if p.Metrics[i].Kind == Ratio && !(0 <= m.CSLower && m.Lower <= m.Mean && m.Mean <= m.Upper && m.CSUpper <= 1) {
+			// Only a quantile's confidence sequence is computed.
+			if q := p.Metrics[i].Kind == Quantile; q == (math.IsNaN(m.CSLower) || math.IsNaN(m.CSUpper)) {
+				t.Errorf("version %d, metric %d (quantile %v): confidence sequence %v, %v", v, i, q, m.CSLower, m.CSUpper)
+			}
+			if p.Metrics[i].Kind == Ratio && !(0 <= m.Lower && m.Lower <= m.Mean && m.Mean <= m.Upper && m.Upper <= 1) {
 				t.Errorf("version %d, ratio %d: %+v out of order or range", v, i, m)
 			}
 		}

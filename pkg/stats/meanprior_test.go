@@ -85,7 +85,9 @@ func TestMeanUnitInvariance(t *testing.T) {
 			t.Errorf("version %d: ms %v P=%v win %v; s %v P=%v win %v", v, av.Verdict, av.ProbFeasible, av.ProbWin, bv.Verdict, bv.ProbFeasible, bv.ProbWin)
 		}
 		am, bm := av.Metrics[0], bv.Metrics[0]
-		for _, pair := range [][2]float64{{am.Mean, bm.Mean}, {am.Lower, bm.Lower}, {am.Upper, bm.Upper}, {am.CSLower, bm.CSLower}, {am.CSUpper, bm.CSUpper}} {
+		csLo, csHi := MeanCS(ms[v], 0, 1000, 0.025)
+		sLo, sHi := MeanCS(toS(ms[v]), 0, 1, 0.025)
+		for _, pair := range [][2]float64{{am.Mean, bm.Mean}, {am.Lower, bm.Lower}, {am.Upper, bm.Upper}, {csLo, sLo}, {csHi, sHi}} {
 			if !near(pair[0]/1000, pair[1]) {
 				t.Errorf("version %d: read-out %v ms vs %v s", v, pair[0], pair[1])
 			}
