@@ -57,12 +57,7 @@ func (t timeTicks) Ticks(lo, hi float64) []plot.Tick {
 // held until the next (and, while the experiment runs, until now).
 func trafficFigure(st experiment.State, now time.Time) (figure, bool, error) {
 	fig := figure{Title: "Traffic over time"}
-	var pts []experiment.Point
-	for _, pt := range st.History.Points {
-		if len(pt.Traffic) == len(st.Versions) {
-			pts = append(pts, pt)
-		}
-	}
+	pts := pointsWith(st, func(pt experiment.Point) int { return len(pt.Traffic) })
 	if len(pts) == 0 {
 		return fig, false, nil
 	}
@@ -120,12 +115,7 @@ func probFigure(spec events.ExperimentSpec, st experiment.State) (figure, bool, 
 		what, title = "P(best on "+spec.Reward.Metric+")", "Win probability over time"
 	}
 	fig := figure{Title: title}
-	var pts []experiment.Point
-	for _, pt := range st.History.Points {
-		if len(pt.Prob) == len(st.Versions) {
-			pts = append(pts, pt)
-		}
-	}
+	pts := pointsWith(st, func(pt experiment.Point) int { return len(pt.Prob) })
 	if len(pts) == 0 {
 		return fig, false, nil
 	}
@@ -172,4 +162,17 @@ func probFigure(spec events.ExperimentSpec, st experiment.State) (figure, bool, 
 		"decisions themselves rest on anytime-valid confidence sequences, so they may come later than the crossing.",
 		what, present.Percent(spec.Confidence))
 	return fig, true, nil
+}
+
+// pointsWith is the history's points whose field (one value a version,
+// of length n(point)) covers every version: a point without it has
+// nothing to plot.
+func pointsWith(st experiment.State, n func(experiment.Point) int) []experiment.Point {
+	var pts []experiment.Point
+	for _, pt := range st.History.Points {
+		if n(pt) == len(st.Versions) {
+			pts = append(pts, pt)
+		}
+	}
+	return pts
 }
