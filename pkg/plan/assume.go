@@ -149,7 +149,11 @@ func (a Assumptions) baseline(spec events.ExperimentSpec) (map[string]simulate.D
 		out[m.Name] = d
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: no value for the baseline's %v: give each (--baseline METRIC=VALUE) or let Prometheus be read", ErrAssumptions, missing)
+		hint := "give each with --baseline METRIC=VALUE, or read them from Prometheus with --prometheus URL"
+		if a.Observed != nil {
+			hint = "Prometheus had no data for them; give each with --baseline METRIC=VALUE"
+		}
+		return nil, fmt.Errorf("%w: no value for the baseline's %v: %s", ErrAssumptions, missing, hint)
 	}
 	return out, nil
 }

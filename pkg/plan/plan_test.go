@@ -12,6 +12,7 @@ import (
 	"github.com/iter8-knative/iter8/events"
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
+	"github.com/iter8-knative/iter8/pkg/stats"
 )
 
 func load(t *testing.T, name string) simulate.Scenario {
@@ -112,7 +113,8 @@ func TestAssumptionErrorsNameTheField(t *testing.T) {
 		want []string
 	}{
 		{"no rate", Assumptions{Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}}}, []string{"rate: must be > 0"}},
-		{"no baseline value", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002}}}, []string{"[latency]", "--baseline"}},
+		{"no baseline value", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002}}}, []string{"[latency]", "--baseline", "--prometheus URL"}},
+		{"no baseline value in Prometheus", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002}}, Observed: map[string]stats.Data{"errors": {Successes: 2, Trials: 1000}}}, []string{"[latency]", "Prometheus had no data for them", "--baseline"}},
 		{"unknown version", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v9": {"errors": 0.1}}}, []string{`values["v9"]: unknown version "v9"`}},
 		{"ratio out of range", Assumptions{Rate: 10, Values: map[string]map[string]float64{"v1": {"errors": 0.002, "latency": 60}, "v2": {"errors": 2}}}, []string{"errors: a ratio must be in [0, 1]"}},
 	}
