@@ -69,3 +69,32 @@ func TestREADMEPlanCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedSpecsAreValid reads every experiment spec README and
+// docs/experiments.md show (a YAML block with a kind and a baseline) as
+// `kn iter8 start -f` does: an example a user copies must pass its own
+// validation.
+func TestDocumentedSpecsAreValid(t *testing.T) {
+	found := 0
+	for _, doc := range []string{"README.md", filepath.Join("docs", "experiments.md")} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := strings.Split(string(b), "```yaml\n")[1:]
+		for i, block := range blocks {
+			block, _, _ = strings.Cut(block, "```")
+			if !strings.Contains(block, "\nbaseline:") || !strings.HasPrefix(block, "kind:") {
+				continue
+			}
+			found++
+			if _, err := readSpec(&env{}, writeFile(t, "spec.yaml", block)); err != nil {
+				t.Errorf("%s, YAML block %d: %v\n%s", doc, i+1, err, block)
+			}
+		}
+	}
+	// README's abn spec and the five of docs/experiments.md.
+	if found < 6 {
+		t.Errorf("read %d documented specs, want at least 6", found)
+	}
+}
