@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // readmeCluster is README's section "Using it on a cluster": the commands
@@ -96,5 +98,38 @@ func TestDocumentedSpecsAreValid(t *testing.T) {
 	// README's abn spec and the five of docs/experiments.md.
 	if found < 6 {
 		t.Errorf("read %d documented specs, want at least 6", found)
+	}
+}
+
+// TestPlanningDocTranscript runs the plan docs/planning.md opens with, "a
+// real run on README's abn spec", and compares its output with the
+// transcript shown: the plan is deterministic for its seed, so any change
+// to the engine or the planner that moves it shows here.
+func TestPlanningDocTranscript(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "planning.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "```\n$ kn iter8 plan ")
+	if !ok {
+		t.Fatal("docs/planning.md shows no kn iter8 plan transcript")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	command, want, _ := strings.Cut(block, "\n")
+	_, spec := readmeCluster(t)
+	args := strings.Fields(command)
+	for i, a := range args {
+		if a == "abn.yaml" {
+			args[i] = writeFile(t, "abn.yaml", spec)
+		}
+	}
+	h := newHarness(t, nil)
+	if code := h.run(append([]string{"plan"}, args...)...); code != exitOK {
+		t.Fatalf("kn iter8 plan %s: exit %d: %s", command, code, h.stderr)
+	}
+	// The table ends with a blank line, which a transcript leaves out.
+	got := strings.TrimRight(h.stdout.String(), "\n") + "\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("docs/planning.md's transcript of kn iter8 plan %s differs from its output (-doc +got):\n%s", command, diff)
 	}
 }
