@@ -164,9 +164,10 @@ type MetricResult struct {
 	// confidence sequence, the one its verdicts act on, at the level of
 	// one objective verdict (see Decision.Alpha); infinite while the
 	// quantile may lie beyond the histogram. NaN for Ratio and Mean
-	// metrics, whose verdicts never read it (they test an absolute limit
-	// directly, a relative one on the difference's sequence):
-	// BetaBinomialCS and MeanCS give theirs to a caller that wants them.
+	// metrics, whose verdicts compute what they need themselves (an
+	// absolute limit is tested directly, a relative one on the sequence of
+	// a difference or of the baseline's own value): BetaBinomialCS and
+	// MeanCS give theirs to a caller that wants them.
 	CSLower float64
 	CSUpper float64
 }

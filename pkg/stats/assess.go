@@ -83,7 +83,7 @@ func Assess(p Problem, data [][]Data, excluded []bool) (Assessment, error) {
 			mr := &vr.Metrics[i]
 			// Only a quantile's confidence sequence is read (experiment's
 			// undecidable: a limit inside the one bucket it holds). A
-			// ratio's or mean's verdicts never read theirs, and a mean's
+			// ratio's or mean's verdicts compute what they need, and a mean's
 			// costs a bisection every window, a third of a canary's
 			// (BenchmarkObserveCanary), for nothing.
 			mr.CSLower, mr.CSUpper = math.NaN(), math.NaN()
