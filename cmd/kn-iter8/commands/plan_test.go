@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,25 @@ func TestPlanReadsOneNamespace(t *testing.T) {
 				t.Errorf("start sent %d events, want one to %s/fresh", len(evs), tc.want)
 			}
 		})
+	}
+}
+
+// A Prometheus URL that does not answer as Prometheus is a warning that
+// names the cause, without the HTTP status the functions would answer a
+// delivery with, and the plan goes on from the flags.
+func TestPlanWarnsOfAPrometheusItCannotRead(t *testing.T) {
+	notProm := httptest.NewServer(http.NotFoundHandler())
+	defer notProm.Close()
+	h := newHarness(t, freshService())
+	code := h.run("plan", "fresh", "-f", writeFile(t, "e.yaml", validSpec), "--rate", "50", "--baseline", "errors=0.002", "--prometheus", notProm.URL)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, h.stderr)
+	}
+	warning, _, _ := strings.Cut(h.stderr.String(), "\n")
+	if !strings.HasPrefix(warning, "Warning: not reading Prometheus: baseline fresh-v1 of default/fresh: prometheus query") || !strings.Contains(warning, "404") || strings.Contains(warning, "(HTTP ") {
+		t.Errorf("stderr's first line %q; want the query that failed and its 404, without the functions' status", warning)
+	}
+	if !strings.Contains(h.stdout.String(), "Plan:") {
+		t.Errorf("no plan after the warning:\n%s", h.stdout)
 	}
 }
