@@ -51,10 +51,10 @@ func readBaseline(ctx context.Context, e *env, lookup func(string) (string, bool
 	}
 	obs, missing, err := c.Collect(ctx, ns, name, spec, []string{spec.Baseline}, from, to)
 	if err != nil {
-		// The collector marks its errors with the HTTP status the
-		// functions answer a delivery with ("transient error (HTTP
+		// The collector returns its errors marked with the HTTP status
+		// the functions answer a delivery with ("transient error (HTTP
 		// 503)"); a command's user needs only the cause.
-		if se := (*events.StatusError)(nil); errors.As(err, &se) && err == error(se) {
+		if se, ok := err.(*events.StatusError); ok {
 			err = se.Err
 		}
 		return nil, fmt.Errorf("baseline %s of %s/%s: %w", spec.Baseline, ns, name, err)
