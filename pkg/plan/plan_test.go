@@ -41,6 +41,17 @@ func TestPlanMatchesSimulator(t *testing.T) {
 			if r := acc.GridP90Ratio; !acc.P90Met() {
 				t.Errorf("planned p90 samples %.0f, measured %.0f: ratio %.2f outside ±30%%", acc.GridPlanned[1], acc.GridMeasured[1], r)
 			}
+			// The benchmark tables each interval beside the figure it
+			// is of: the order statistic the plan prints.
+			for _, c := range []struct {
+				name string
+				x    float64
+				ci   [2]float64
+			}{{"median", acc.Planned.Median, acc.PlanMedianCI}, {"p90", acc.Planned.P90, acc.PlanP90CI}} {
+				if !(c.ci[0] <= c.x && c.x <= c.ci[1]) {
+					t.Errorf("planned %s %.0f outside its 95%% MC interval %.0f–%.0f", c.name, c.x, c.ci[0], c.ci[1])
+				}
+			}
 		})
 	}
 }

@@ -1,18 +1,21 @@
 // Command planbench measures how accurate plans and ETAs are (issue #19)
-// and writes the figures into the "planning" section of docs/benchmarks.md
-// (`make bench`). For every shared scenario it plans the experiment from
-// what a user would know (plan.AssumptionsOf) and compares the planned
-// samples to a decision with what the simulator measures on the scenario
-// itself; then it runs the scenario with the real engine, keeps every
-// state, and compares the ETA shown at 25%, 50% and 75% of each run's
-// duration with the time that actually remained.
+// and writes the figures into the "planning" (plans) and "eta" (ETAs)
+// sections of docs/benchmarks.md (`make bench`). For every shared scenario
+// it plans the experiment from what a user would know
+// (plan.AssumptionsOf) and compares the planned samples to a decision
+// with what the simulator measures on the scenario itself; then it runs
+// the scenario with the real engine, keeps every state, and compares the
+// ETA shown at 25%, 50% and 75% of each run's duration with the time that
+// actually remained. -eta=false rewrites the plans' section alone, in
+// seconds.
 //
-// Two more modes write sections of docs/planning.md: -passage tables the
-// first-passage model of the ideal ETA (plan.PassageAccuracy, seconds; in
-// `make bench`), and -etabound measures the oracle ETA alone with many
-// traced runs on the A/B scenarios (tens of minutes; run by hand, the
-// command in its heading), and -pool tables the ETA ratios of several
-// -dump files (one seed each) together.
+// Three more modes, all in `make bench`, write sections of
+// docs/planning.md: -passage tables the first-passage model of the ideal
+// ETA (plan.PassageAccuracy, seconds), -etabound measures the oracle ETA
+// alone with many traced runs on the A/B scenarios (tens of minutes), and
+// -pool tables the ETA ratios of several -dump files (one seed each)
+// together, and writes their verdict into docs/benchmarks.md's
+// "pool-summary" section (`make bench-eta-pool`).
 package main
 
 import (
@@ -48,10 +51,11 @@ func main() {
 	passageOnly := flag.Bool("passage", false, "table only the first-passage model of the ideal ETA into the passage section of -bound-out (seconds)")
 	paths := flag.Int("passage-paths", 8000, "paths a row of -passage")
 	stab := flag.Bool("stability", false, "print only how much the ETA jumps between consecutive windows (stability.go), with -eta-runs traced runs (default 4 here) on the -only scenarios (default "+stabilityScenarios+")")
-	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only (use with -out \"\": the section needs both)")
+	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only, into -out's planning section, leaving its eta section as it was")
 	dump := flag.String("dump", "", "also write the ETA results, with every ETA's forward runs, as JSON to this file")
 	onlyEst := flag.String("estimators", "", "comma-separated ETA estimators to run (default all)")
 	poolFiles := flag.String("pool", "", "comma-separated -dump files: table only their own-duration ETA ratios together (pool.go) into the pool section of -bound-out")
+	summaryOut := flag.String("pool-summary-out", "docs/benchmarks.md", "markdown file whose pool-summary section -pool rewrites with the pooled verdict; empty: print only")
 	flag.Parse()
 	if *passageOnly {
 		if err := passage(*boundOut, *paths, 1000, *seed); err != nil {
@@ -74,7 +78,7 @@ func main() {
 		return
 	}
 	if *poolFiles != "" {
-		if err := pool(strings.Split(*poolFiles, ","), *boundOut); err != nil {
+		if err := pool(strings.Split(*poolFiles, ","), *boundOut, *summaryOut); err != nil {
 			slog.Error("planbench", "err", err)
 			os.Exit(1)
 		}
@@ -111,9 +115,11 @@ func run(dir, out, only string, runs, etaRuns, canaryRuns, heavyRuns, etaForward
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Planning accuracy (`go run ./test/planbench`, seed %d)\n\n", seed)
-	b.WriteString("Each scenario is planned from what a user would know (`plan.AssumptionsOf`: the baseline observed alone for an hour, every version's true metric values, not the distribution families), then measured with the simulator under another seed. Target: median within ±20%, p90 within ±30%, judged on the quantiles read as grouped data (samples come in whole windows, so an order statistic jumps by a window's requests: \"grid\"); the order statistics are shown beside them.\n\n")
-	b.WriteString("| scenario | planned median (95% MC) | measured | grid ratio | order-stat. ratio | planned p90 (95% MC) | measured | grid ratio | order-stat. ratio | plan runs | plan time | met |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	// The anchor is the section's link target: the heading's own anchor
+	// would change with the seed.
+	fmt.Fprintf(&b, "<a id=\"planning\"></a>\n\n### Planning accuracy (`go run ./test/planbench`, seed %d)\n\n", seed)
+	b.WriteString("Each scenario is planned from what a user would know (`plan.AssumptionsOf`: the baseline observed alone for an hour, every version's true metric values, not the distribution families), then measured with the simulator under another seed. Target: median within ±20%, p90 within ±30%, judged on the quantiles read as grouped data (samples come in whole windows, so an order statistic jumps by a window's requests: \"grid\"). Each cell gives the grid figure, then the order statistic; the plan prints the order statistic, and its 95% Monte Carlo interval is the plan's own (`kn iter8 plan`'s \"95% MC\"), so the grid figure, which interpolates within a window, can lie outside it.\n\n")
+	b.WriteString("| scenario | planned median: grid · order stat. (95% MC) | measured | ratio | planned p90: grid · order stat. (95% MC) | measured | ratio | plan runs | plan time | met |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	allMet := true
 	var etas []etaRow
 	for _, s := range scenarios {
@@ -127,9 +133,9 @@ func run(dir, out, only string, runs, etaRuns, canaryRuns, heavyRuns, etaForward
 		cpu := time.Since(t0)
 		met := acc.MedianMet() && acc.P90Met()
 		allMet = allMet && met
-		fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %.0f | %.2f | %.2f | %.0f (%.0f–%.0f) | %.0f | %.2f | %.2f | %d | %s | %s |\n",
-			s.Name, acc.GridPlanned[0], acc.PlanMedianCI[0], acc.PlanMedianCI[1], acc.GridMeasured[0], acc.GridMedianRatio, acc.MedianRatio,
-			acc.GridPlanned[1], acc.PlanP90CI[0], acc.PlanP90CI[1], acc.GridMeasured[1], acc.GridP90Ratio, acc.P90Ratio, acc.PlanRuns, cpu.Round(100*time.Millisecond), yes(met))
+		fmt.Fprintf(&b, "| %s | %.0f · %.0f (%.0f–%.0f) | %.0f · %.0f | %.2f · %.2f | %.0f · %.0f (%.0f–%.0f) | %.0f · %.0f | %.2f · %.2f | %d | %s | %s |\n",
+			s.Name, acc.GridPlanned[0], acc.Planned.Median, acc.PlanMedianCI[0], acc.PlanMedianCI[1], acc.GridMeasured[0], acc.Measured.Median, acc.GridMedianRatio, acc.MedianRatio,
+			acc.GridPlanned[1], acc.Planned.P90, acc.PlanP90CI[0], acc.PlanP90CI[1], acc.GridMeasured[1], acc.Measured.P90, acc.GridP90Ratio, acc.P90Ratio, acc.PlanRuns, cpu.Round(100*time.Millisecond), yes(met))
 		slog.Info("plan accuracy", "scenario", s.Name, "median", acc.GridMedianRatio, "p90", acc.GridP90Ratio, "took", cpu)
 		if etaRuns == 0 {
 			continue
@@ -168,20 +174,29 @@ func run(dir, out, only string, runs, etaRuns, canaryRuns, heavyRuns, etaForward
 	}
 	fmt.Fprintf(&b, "\nEvery scenario within target: **%s**. The plan-run count comes from the plan's budget (at most %d engine windows for the expected case and %d per bad-candidate case, and at most %d cost units for the whole plan: [docs/planning.md](planning.md#method)), so the MC intervals above are the plan's own error; the measured figures use %d runs.\n\n",
 		yes(allMet), plan.StepBudget, plan.BadBudget, plan.CostBudget, runs)
+	fmt.Print(b.String())
+	var e strings.Builder
 	if etaRuns > 0 {
-		etaSection(&b, etas, etaRuns, canaryRuns, heavyRuns, etaForward)
+		etaSection(&e, etas, etaRuns, canaryRuns, heavyRuns, etaForward)
+		fmt.Print(e.String())
 	}
 	if dumpTo != "" {
 		if err := dumpETAs(dumpTo, etas); err != nil {
 			return err
 		}
 	}
-	md := b.String()
-	fmt.Print(md)
 	if out == "" {
 		return nil
 	}
-	return gendoc.ReplaceFile(out, "planning", md)
+	// Two sections, so that -eta=false rewrites the plans' alone and
+	// leaves the ETAs' as the last full run wrote them.
+	if err := gendoc.ReplaceFile(out, "planning", b.String()); err != nil {
+		return err
+	}
+	if etaRuns == 0 {
+		return nil
+	}
+	return gendoc.ReplaceFile(out, "eta", e.String())
 }
 
 // loadScenarios reads the scenarios in dir, in file order, keeping those
@@ -280,7 +295,7 @@ func refineFor(s simulate.Scenario, acc plan.Accuracy, seed uint64) (int, error)
 }
 
 func etaSection(b *strings.Builder, rows []etaRow, runs, canary, heavy, forward int) {
-	fmt.Fprintf(b, "### ETA accuracy (%d traced runs a scenario, %d a canary, %d with three versions; ETAs of at most %d forward runs)\n\n", runs, canary, heavy, forward)
+	fmt.Fprintf(b, "<a id=\"eta-accuracy\"></a>\n\n### ETA accuracy (%d traced runs a scenario, %d a canary, %d with three versions; ETAs of at most %d forward runs)\n\n", runs, canary, heavy, forward)
 	b.WriteString("Each scenario is run with the real engine, its windows cut into *refine* shorter ones (same rate) so that its median run lasts at least " + fmt.Sprint(MinWindows) + " windows (checked on a pilot of " + fmt.Sprint(plan.RefinePilotRuns) + " runs; at most " + fmt.Sprint(MaxRefine) + " windows to one; the horizon cut as finely, up to " + fmt.Sprint(plan.ETAMaxWindows) + " windows, beyond which an ETA folds windows and would measure the fold), and every state is kept. The ETA is then estimated from the state three ways, a fourth where two scenarios share one experiment, and for those canaries a fifth: **iter8** (what `describe`, `watch` and the report show: `plan.Estimate`'s defaults, with the survival correction and posterior draws, and for a canary the hour of the baseline before the start that the plan is made from, as they read it from Prometheus), **point estimates** (the estimates as the data give them, the ETA before the correction) and an **oracle** that knows the scenario's true distributions and continues the same state: the best any estimate from the state could do; and **known truths**, which knows the runs come from one of the truths of the scenarios sharing the experiment (canary-good and canary-bad-errors; aa-conversion and ab-conversion), not which, and weighs them, a priori equally likely, by the state's data (`plan.ETAOptions.Truths`): what a prior fitted to the benchmark's scenarios would give, so that where it meets a target iter8 misses, the state held enough and iter8's prior is what fell short; and **iter8 with 8 past canaries**, iter8's ETA on a Service whose last 8 canaries were like those scenarios in turn, 4 of each, each run once to its end by the real engine (`plan.PastCanaries`, seed +" + fmt.Sprint(pastSeed) + "): the prior `describe` takes from the Service's `iter8.dev/past` annotation (`plan.ETAOptions.Past`). \"Ratio\" is the ETA shown (the lower 40% of the forward runs, `plan.ETALevel`) / the windows that actually remained, the median over runs with its 95% interval (order statistics).\n\n")
 	b.WriteString("**As issue #19 states the target**: at 25%, 50% and 75% of each run's *own* duration (runs that decided after at least four windows), the median ratio within 0.7–1.3.\n\n")
 	b.WriteString("| scenario | refine | runs | median windows | estimator | ratio at 25% | at 50% | at 75% | within ±30% |\n|---|---:|---:|---:|---|---|---|---|---|\n")

@@ -22,16 +22,31 @@ import (
 // gives the median ratio with its 95% interval and the shares of runs
 // below 0.7 and above 1.3: a median within the target with few runs
 // within it is a balance of two misses.
-func pool(files []string, out string) error {
-	md, err := poolTable(files)
+//
+// The verdict those runs give is written, too, as the "pool-summary"
+// section of summaryOut (docs/benchmarks.md, whose other ETA figures are
+// one seed's): test/bench rewrites that file whole and keeps only its
+// marked sections, so a hand-written verdict there would be lost.
+func pool(files []string, out, summaryOut string) error {
+	by, order, err := loadPool(files)
 	if err != nil {
 		return err
 	}
-	fmt.Print(md)
-	if out == "" {
+	md, err := poolTable(files, by, order)
+	if err != nil {
+		return err
+	}
+	summary := poolSummary(files, by, order)
+	fmt.Print(md, "\n", summary)
+	if out != "" {
+		if err := gendoc.ReplaceFile(out, "pool", md); err != nil {
+			return err
+		}
+	}
+	if summaryOut == "" {
 		return nil
 	}
-	return gendoc.ReplaceFile(out, "pool", md)
+	return gendoc.ReplaceFile(summaryOut, "pool-summary", summary)
 }
 
 // pooled is one scenario's traced runs over every dump.
@@ -46,18 +61,18 @@ type pooled struct {
 	names  []string
 }
 
-// poolTable is pool's section.
-func poolTable(files []string) (string, error) {
-	byScenario := map[string]*pooled{}
-	var order []string
+// loadPool reads the dumps, pooling each scenario's runs over them;
+// order is the scenarios' in the order first read.
+func loadPool(files []string) (byScenario map[string]*pooled, order []string, err error) {
+	byScenario = map[string]*pooled{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		var dump map[string]plan.ETAResult
 		if err := json.Unmarshal(b, &dump); err != nil {
-			return "", fmt.Errorf("%s: %w", f, err)
+			return nil, nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(dump)) {
 			res := dump[name]
@@ -91,6 +106,11 @@ func poolTable(files []string) (string, error) {
 			}
 		}
 	}
+	return byScenario, order, nil
+}
+
+// poolTable is pool's section of the pooled dumps.
+func poolTable(files []string, byScenario map[string]*pooled, order []string) (string, error) {
 	// The heading names the dumps, not where they were written (make
 	// bench-eta-pool writes them under out/), so the section regenerates
 	// the same from any directory.
@@ -99,7 +119,9 @@ func poolTable(files []string) (string, error) {
 		names[i] = filepath.Base(f)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(names, ","))
+	// The anchor is what links name: the heading's own changes with
+	// the dumps.
+	fmt.Fprintf(&b, "<a id=\"pooled-traced-runs\"></a>\n\n#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(names, ","))
 	b.WriteString("The ETA at 25%, 50% and 75% of each run's own duration, as issue #19 states the target, over the traced runs of every dump together. Each cell: the median ratio of the ETA shown to the windows that remained (95% interval, order statistics), then the shares of runs below 0.7 and above 1.3. \"Each dump\": the median at 25% over each dump's runs alone, in the order given (one seed each): what one seed's benchmark would have reported. \"At most 5\": the runs whose candidate had served at most 5 requests at 25%, a state that cannot tell a bad candidate from a good one.\n\n")
 	b.WriteString("| scenario | runs | CV of duration | at most 5 at 25% | estimator | at 25% own (below 0.7 / above 1.3) | at 50% | at 75% | within ±30% | at 25%, each dump |\n|---|---:|---:|---:|---|---|---|---|---|---|\n")
 	for _, name := range order {

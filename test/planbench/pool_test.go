@@ -44,7 +44,11 @@ func TestPoolTablesTheDumpsTogether(t *testing.T) {
 	// 10, 30 have a CV of 11.5/20 (the sample standard deviation).
 	a := dump("a.json", []float64{0.5, 0.6, 1}, []float64{2, 40, 50})
 	b := dump("b.json", []float64{3, 3, 3}, []float64{1, 3, 60})
-	md, err := poolTable([]string{a, b})
+	by, order, err := loadPool([]string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := poolTable([]string{a, b}, by, order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +103,56 @@ func TestOtherPointsOfTheForwardRuns(t *testing.T) {
 	by["canary-bad-errors"].points["iter8"] = []plan.ETAPoint{at}
 	if err := otherPoints(&strings.Builder{}, []string{"canary-bad-errors"}, by); err == nil || !strings.Contains(err.Error(), "another ETALevel") {
 		t.Errorf("a dump of another level: error %v", err)
+	}
+}
+
+// The pooled verdict names every cell the ETA shown misses, with its
+// figures, counts the scenarios it meets, and shows one dump's spread on
+// the scenario whose dumps differ the most; the other estimators' rows do
+// not count.
+func TestPoolSummaryStatesTheVerdict(t *testing.T) {
+	pts := func(rs ...[]float64) []plan.ETAPoint {
+		var out []plan.ETAPoint
+		for i, r := range rs {
+			out = append(out, plan.ETAPoint{Fraction: []float64{0.25, 0.5, 0.75}[i], Ratios: r})
+		}
+		return out
+	}
+	one := []float64{1, 1, 1}
+	by := map[string]*pooled{
+		// Long at 25% (median 3 over 5 runs), within at 50% and 75%; its
+		// two dumps' medians at 25% are 1 and 3.
+		"canary-bad-errors": {runs: 5, points: map[string][]plan.ETAPoint{
+			"iter8":  pts([]float64{1, 1, 3, 3, 3}, one, one),
+			"oracle": pts(one, one, one),
+		}, first: map[string][][]float64{"iter8": {{1, 1}, {3, 3, 3}}}},
+		// Short at 75% only; its dumps agree.
+		"ab-conversion": {runs: 3, points: map[string][]plan.ETAPoint{
+			"iter8": pts(one, one, []float64{0.5, 0.6, 0.6}),
+		}, first: map[string][][]float64{"iter8": {one, one}}},
+		"canary-good": {runs: 3, points: map[string][]plan.ETAPoint{"iter8": pts(one, one, one)}, first: map[string][][]float64{"iter8": {one, one}}},
+		// Only another estimator's runs: not a scenario of the ETA shown.
+		"performance-pass": {runs: 3, points: map[string][]plan.ETAPoint{"oracle": pts(one, one, one)}},
+	}
+	order := []string{"canary-bad-errors", "ab-conversion", "canary-good", "performance-pass"}
+	got := poolSummary([]string{"out/bad1.json", "out/bad2.json"}, by, order)
+	for _, want := range []string{
+		"-pool bad1.json,bad2.json`",
+		"and most on canary-bad-errors: the ETA shown has a median ratio at 25% of its runs of 1.00 and 3.00 over each of its 2 dumps alone.",
+		"meets issue #19's target on 1 of the 3 scenarios pooled, and misses canary-bad-errors at 25% of its run, where it is long (3.00, 95% interval ",
+		"over 5 runs); ab-conversion at 75% of its run, where it is short (0.60, 95% interval ",
+		"over 3 runs); why",
+		`<a id="eta-pool"></a>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary:\n%s\nwant it to contain\n%s", got, want)
+		}
+	}
+	// Met everywhere: no miss, no why.
+	delete(by, "canary-bad-errors")
+	by["ab-conversion"].points["iter8"] = pts(one, one, one)
+	got = poolSummary([]string{"a.json"}, by, order[1:])
+	if want := "meets issue #19's target on all 2 scenarios pooled."; !strings.Contains(got, want) || strings.Contains(got, "misses") {
+		t.Errorf("summary:\n%s\nwant %q and no miss", got, want)
 	}
 }
