@@ -111,7 +111,7 @@ func TestDecodeStrictJSON(t *testing.T) {
 		{"unknown nested field", `{` + win + `,"versions":{"v1":{"e":{"successes":1,"trials":2,"rate":0.5}}}}`,
 			FieldErrors{{`data.versions["v1"]["e"].rate`, "unknown field"}}},
 		{"field name differs in case", `{` + win + `,"Versions":{"v1":{"e":{"successes":1,"trials":2}}}}`,
-			FieldErrors{{"data.versions", "required"}, {"data.Versions", "unknown field"}}},
+			FieldErrors{{"data.versions", "required"}, {"data.Versions", `unknown field (did you mean "versions"?)`}}},
 		{"missing fields", `{"versions":{"v1":{"e":{"successes":1,"trials":2}}},"window":{}}`,
 			FieldErrors{{"data.window.end", "required"}, {"data.window.start", "required"}}},
 		{"duplicate field", `{` + win + `,"versions":{"v1":{"e":{"successes":1,"trials":2,"trials":3}}}}`,

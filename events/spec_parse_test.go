@@ -47,9 +47,17 @@ limits: {maxDuration: 90m}
 
 func TestParseSpecRejects(t *testing.T) {
 	tests := []struct{ name, in, wantSubstr string }{
-		{"unknown field", "kind: canary\nbaseline: v1\nmaxIncrment: 5\n", `unknown field "maxIncrment"`},
-		{"duplicate field", "kind: canary\nkind: ab\n", `"kind" already set`},
-		{"bad duration", "kind: canary\nlimits: {maxDuration: soon}\n", `duration`},
+		{"unknown field", "kind: canary\nbaseline: v1\nmaxIncrment: 5\n", `spec.maxIncrment: unknown field`},
+		{"misspelt nested field", "kind: canary\ntraffic: {maxIncrment: 5}\n", `spec.traffic.maxIncrment: unknown field (did you mean "maxIncrement"?)`},
+		{"unknown nested field", "kind: abn\nreward: {metric: c, preference: higher}\n", `spec.reward.preference: unknown field`},
+		{"field in another case", "Kind: canary\n", `spec.Kind: unknown field (did you mean "kind"?)`},
+		{"duplicate field", "kind: canary\nkind: ab\n", `line 2: key "kind" already set`},
+		{"duplicate nested field", "kind: canary\ntraffic:\n  maxIncrement: 5\n  maxIncrement: 6\n", `line 4: key "maxIncrement" already set`},
+		{"bad duration", "kind: canary\nlimits: {maxDuration: 2 hours}\n", `spec.limits.maxDuration: duration: time: unknown unit " hours"`},
+		{"wrong type", "kind: canary\nobjectives: [{metric: e, upperLimit: \"0.01\"}]\n", `spec.objectives[0].upperLimit: must be a number`},
+		{"fraction for an integer", "kind: canary\ntraffic: {maxIncrement: 5.5}\n", `spec.traffic.maxIncrement: must be an integer`},
+		{"null", "kind: canary\nbaseline: null\n", `spec.baseline`},
+		{"empty", "", `spec: required`},
 		{"invalid spec", "kind: canary\nbaseline: v1\ncandidates: [v2, v3]\nmetrics: [{name: e, type: ratio}]\nobjectives: [{metric: e, upperLimit: 0.1}]\n",
 			`invalid experiment spec: spec.candidates: canary takes exactly one candidate, got 2`},
 	}

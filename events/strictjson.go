@@ -133,6 +133,10 @@ func walk(raw []byte, t reflect.Type, path string, errs *FieldErrors) {
 			}
 			f, ok := fields[m.key]
 			if !ok {
+				if s := suggest(m.key, sortedKeys(fields)); s != "" {
+					errs.Add(p, "unknown field (did you mean %q?)", s)
+					continue
+				}
 				errs.Add(p, "unknown field")
 				continue
 			}

@@ -202,7 +202,7 @@ func TestStartRefusesBeforeSending(t *testing.T) {
 				"\n  spec.metrics[0].type: unknown metric type \"ratioo\"",
 				"\n  spec.objectives[0].metric: unknown metric \"latency\""},
 		},
-		{name: "misspelt field", spec: validSpec + "traffic:\n  maxIncrment: 5\n", args: []string{"fresh"}, stderr: []string{`unknown field "maxIncrment"`}},
+		{name: "misspelt field", spec: validSpec + "traffic:\n  maxIncrment: 5\n", args: []string{"fresh"}, stderr: []string{`spec.traffic.maxIncrment: unknown field`}},
 		{name: "not opted in", spec: validSpec, args: []string{"legacy"}, stderr: []string{"has not opted in", "--label iter8.dev/enabled=true"}},
 		{name: "already running", spec: strings.ReplaceAll(validSpec, "fresh", "shop"), args: []string{"shop"}, stderr: []string{"already runs experiment shop-0001", "kn iter8 abort shop"}},
 		{name: "not a revision of the service", spec: strings.ReplaceAll(validSpec, "fresh-v2", "fresh-v9"), args: []string{"fresh"}, stderr: []string{`revision "fresh-v9" does not exist`}},
