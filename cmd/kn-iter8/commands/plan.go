@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func (f *planFlags) plan(ctx context.Context, e *env, ns, name string, spec even
 		return plan.Plan{}, usagef("no request rate: pass --rate REQUESTS_PER_SECOND (or let Prometheus be read with --prometheus URL)")
 	}
 	for m, v := range f.baseline {
-		if err := setValue(a.Values, spec.Baseline, m, v); err != nil {
+		if err := setValue(a.Values, spec, spec.Baseline, m, v); err != nil {
 			return plan.Plan{}, usagef("--baseline %s=%s: %v", m, v, err)
 		}
 	}
@@ -119,7 +120,7 @@ func (f *planFlags) plan(ctx context.Context, e *env, ns, name string, spec even
 		if !ok {
 			return plan.Plan{}, usagef("--value %s=%s: want VERSION.METRIC=VALUE", k, v)
 		}
-		if err := setValue(a.Values, version, metric, v); err != nil {
+		if err := setValue(a.Values, spec, version, metric, v); err != nil {
 			return plan.Plan{}, usagef("--value %s=%s: %v", k, v, err)
 		}
 	}
@@ -163,7 +164,20 @@ func pastFor(e *env, spec events.ExperimentSpec, rec store.Record, err error) []
 	return rec.Past
 }
 
-func setValue(values map[string]map[string]float64, version, metric, v string) error {
+// setValue sets values[version][metric] to v, refusing, by what the
+// spec has, a version or metric that is not the spec's: a flag misspelt
+// would otherwise fail later as the planner's internal path.
+func setValue(values map[string]map[string]float64, spec events.ExperimentSpec, version, metric, v string) error {
+	if vs := spec.Versions(); !slices.Contains(vs, version) {
+		return fmt.Errorf("%q is not a version of the spec (its versions: %s)", version, strings.Join(vs, ", "))
+	}
+	var ms []string
+	for _, m := range spec.Metrics {
+		ms = append(ms, m.Name)
+	}
+	if !slices.Contains(ms, metric) {
+		return fmt.Errorf("%q is not a metric of the spec (its metrics: %s)", metric, strings.Join(ms, ", "))
+	}
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
 		return fmt.Errorf("not a finite number")

@@ -55,6 +55,12 @@ func TestPlanUsageErrors(t *testing.T) {
 		{"no baseline value", []string{"plan", "fresh", "-f", spec, "--rate", "5"}, exitError, "no value for the baseline's [errors]"},
 		{"bad value", []string{"plan", "fresh", "-f", spec, "--rate", "5", "--value", "fresh-v2=1"}, exitUsage, "want VERSION.METRIC=VALUE"},
 		{"not a number", []string{"plan", "fresh", "-f", spec, "--rate", "5", "--baseline", "errors=x"}, exitUsage, "--baseline errors=x: not a finite number"},
+		{"baseline metric not in the spec", []string{"plan", "fresh", "-f", spec, "--rate", "5", "--baseline", "errors=0.002,conversion=0.1"}, exitUsage,
+			`--baseline conversion=0.1: "conversion" is not a metric of the spec (its metrics: errors)`},
+		{"version not in the spec", []string{"plan", "fresh", "-f", spec, "--rate", "5", "--baseline", "errors=0.002", "--value", "fresh-v3.errors=0.05"}, exitUsage,
+			`--value fresh-v3.errors=0.05: "fresh-v3" is not a version of the spec (its versions: fresh-v1, fresh-v2)`},
+		{"value metric not in the spec", []string{"plan", "fresh", "-f", spec, "--rate", "5", "--baseline", "errors=0.002", "--value", "fresh-v2.latency=100"}, exitUsage,
+			`--value fresh-v2.latency=100: "latency" is not a metric of the spec (its metrics: errors)`},
 		{"no spec", []string{"plan", "fresh"}, exitUsage, "requires the experiment spec"},
 		{"yaml output", []string{"plan", "fresh", "-f", spec, "-o", "yaml"}, exitUsage, `unknown output format "yaml"`},
 	}
