@@ -17,7 +17,7 @@ import (
 // for a version that serves no live traffic (a staging Service): on every
 // PingSource tick the functions send one bounded burst of requests to the
 // version's tag URL and fold what they measured in as a metrics window
-// (docs/experiments.md, "Built-in load"). Zero values take the defaults
+// (docs/experiments.md, "Load"). Zero values take the defaults
 // LoadSpec.Defaulted documents.
 type LoadSpec struct {
 	// Target is a path (with an optional query) on the version's tag URL,
