@@ -7,7 +7,7 @@
 // assess.go) are for reading and for allocating traffic (TopTwo); they are
 // not error-controlled under repeated looks. The decisions (decide.go,
 // onesided.go and bounded.go for absolute limits, confseq.go, evidence.go
-// and bestarm.go) are one-sided tests, confidence sequences and
+// with tilt.go, and bestarm.go) are one-sided tests, confidence sequences and
 // e-processes whose error is at most 1 - Confidence however often Assess is
 // called, so only they may promote, roll back or exclude a version.
 // docs/statistics.md states every model, rule, guarantee and citation.

@@ -227,62 +227,6 @@ func foldRatio(ab, ba []float64, maximize bool, pa, pb, wa, wb Data) {
 // window); larger windows use the plug-in RIPr e-value, valid as well.
 const maxExactWindow = 5000
 
-// hypergeometricLogWeights returns ln C(na, x) C(nb, s−x) for x from lo to
-// min(na, s), unnormalised: the conditional law of a's successes given the
-// window's total s when both versions convert alike.
-func hypergeometricLogWeights(na, nb, s float64) ([]float64, float64) {
-	lo, hi := math.Max(0, s-nb), math.Min(na, s)
-	lw := make([]float64, int(hi-lo)+1)
-	for i := 1; i < len(lw); i++ {
-		x := lo + float64(i-1)
-		lw[i] = lw[i-1] + math.Log((na-x)/(x+1)*(s-x)/(nb-s+x+1))
-	}
-	return lw, lo
-}
-
-// tilt is the log moment generating function of the hypergeometric law
-// with log weights lw over x = lo, lo+1, …: at(ℓ) is
-// ln Σ_x w_x e^{ℓx} − ln Σ_x w_x. The normaliser ln Σ_x w_x does not depend
-// on ℓ, so it is computed once for the 64 lifts a window is folded at (it
-// was half of foldRatio's exponentials); at(ℓ) computes the same floating-
-// point operations in the same order as before, so every ln e is unchanged.
-type tilt struct {
-	lw         []float64
-	lo         float64
-	mx0, logS0 float64
-}
-
-func newTilt(lw []float64, lo float64) tilt {
-	mx0 := math.Inf(-1)
-	for _, w := range lw {
-		// A plain comparison rather than math.Max, which spends its time
-		// on NaN and signed zeros: every w is finite (a log of a positive
-		// ratio), and the largest is what matters.
-		if w > mx0 {
-			mx0 = w
-		}
-	}
-	s0 := 0.0
-	for _, w := range lw {
-		s0 += math.Exp(w - mx0)
-	}
-	return tilt{lw: lw, lo: lo, mx0: mx0, logS0: math.Log(s0)}
-}
-
-func (t tilt) at(l float64) float64 {
-	mx := math.Inf(-1)
-	for i, w := range t.lw {
-		if x := w + l*(t.lo+float64(i)); x > mx {
-			mx = x
-		}
-	}
-	s := 0.0
-	for i, w := range t.lw {
-		s += math.Exp(w + l*(t.lo+float64(i)) - mx)
-	}
-	return mx + math.Log(s) - t.mx0 - t.logS0
-}
-
 // windowLogE is ln e_w for alternative rates ta (of a) and tb (of b).
 func windowLogE(ta, tb, sa, na, sb, nb float64) float64 {
 	mean := (na*ta + nb*tb) / (na + nb)
