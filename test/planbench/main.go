@@ -54,7 +54,7 @@ func main() {
 	eta := flag.Bool("eta", true, "measure the ETAs too; -eta=false tables plan accuracy only, into -out's planning section, leaving its eta section as it was")
 	dump := flag.String("dump", "", "also write the ETA results, with every ETA's forward runs, as JSON to this file")
 	onlyEst := flag.String("estimators", "", "comma-separated ETA estimators to run (default all)")
-	poolFiles := flag.String("pool", "", "comma-separated -dump files: table only their own-duration ETA ratios together (pool.go) into the pool section of -bound-out")
+	poolFiles := flag.String("pool", "", "comma-separated -dump files: table only their own-duration ETA ratios together (pool.go) into the pool section of -bound-out, and their verdict into the pool-summary section of -pool-summary-out")
 	summaryOut := flag.String("pool-summary-out", "docs/benchmarks.md", "markdown file whose pool-summary section -pool rewrites with the pooled verdict; empty: print only")
 	flag.Parse()
 	if *passageOnly {

@@ -111,17 +111,10 @@ func loadPool(files []string) (byScenario map[string]*pooled, order []string, er
 
 // poolTable is pool's section of the pooled dumps.
 func poolTable(files []string, byScenario map[string]*pooled, order []string) (string, error) {
-	// The heading names the dumps, not where they were written (make
-	// bench-eta-pool writes them under out/), so the section regenerates
-	// the same from any directory.
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = filepath.Base(f)
-	}
 	var b strings.Builder
 	// The anchor is what links name: the heading's own changes with
 	// the dumps.
-	fmt.Fprintf(&b, "<a id=\"pooled-traced-runs\"></a>\n\n#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", strings.Join(names, ","))
+	fmt.Fprintf(&b, "<a id=\"pooled-traced-runs\"></a>\n\n#### Pooled traced runs (`go run ./test/planbench -pool %s`)\n\n", dumpNames(files))
 	b.WriteString("The ETA at 25%, 50% and 75% of each run's own duration, as issue #19 states the target, over the traced runs of every dump together. Each cell: the median ratio of the ETA shown to the windows that remained (95% interval, order statistics), then the shares of runs below 0.7 and above 1.3. \"Each dump\": the median at 25% over each dump's runs alone, in the order given (one seed each): what one seed's benchmark would have reported. \"At most 5\": the runs whose candidate had served at most 5 requests at 25%, a state that cannot tell a bad candidate from a good one.\n\n")
 	b.WriteString("| scenario | runs | CV of duration | at most 5 at 25% | estimator | at 25% own (below 0.7 / above 1.3) | at 50% | at 75% | within ±30% | at 25%, each dump |\n|---|---:|---:|---:|---|---|---|---|---|---|\n")
 	for _, name := range order {
@@ -147,6 +140,17 @@ func poolTable(files []string, byScenario map[string]*pooled, order []string) (s
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// dumpNames is the -pool argument a section names: the dumps' base names,
+// not where they were written (make bench-eta-pool writes them under
+// out/), so the section regenerates the same from any directory.
+func dumpNames(files []string) string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
+	return strings.Join(names, ",")
 }
 
 // shareOf is the share of xs for which in holds, as a percentage.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -57,12 +56,8 @@ func poolSummary(files []string, by map[string]*pooled, order []string) string {
 			}
 		}
 	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = filepath.Base(f)
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "<a id=\"eta-pool\"></a>\n\n**The ETA's verdict is the pooled one** (`go run ./test/planbench -pool %s`; `make bench-eta-pool`, the last step of `make bench`, traces seeds 1 to 4 by default, three dumps a seed).", strings.Join(names, ","))
+	fmt.Fprintf(&b, "<a id=\"eta-pool\"></a>\n\n**The ETA's verdict is the pooled one** (`go run ./test/planbench -pool %s`; `make bench-eta-pool`, the last step of `make bench`, traces seeds 1 to 4 by default, three dumps a seed).", dumpNames(files))
 	if spreadName != "" {
 		fmt.Fprintf(&b, " One seed's traced runs move a median ratio by more than the target's margin where the ratios are spread, and most on %s: the ETA shown has a median ratio at 25%% of its runs of %s over each of its %d dumps alone.", spreadName, joinAnd(spreadEach), len(spreadEach))
 	}
