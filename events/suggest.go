@@ -15,14 +15,13 @@ func suggest(key string, names []string) string {
 	if len(key) > maxSuggestKey {
 		return ""
 	}
-	for _, n := range names {
-		if strings.EqualFold(n, key) {
-			return n
-		}
-	}
+	// Compared in lower case, a name equal to key but for case is at
+	// distance 0, nearer than any other: the contract has no two names
+	// that differ only in case.
+	key = strings.ToLower(key)
 	best, bestD, ties := "", 3, 0
 	for _, n := range names {
-		switch d := editDistance(strings.ToLower(key), strings.ToLower(n)); {
+		switch d := editDistance(key, strings.ToLower(n)); {
 		case d < bestD:
 			best, bestD, ties = n, d, 1
 		case d == bestD:

@@ -24,8 +24,9 @@ func hypergeometricLogWeights(na, nb, s float64) ([]float64, float64) {
 // with log weights lw over x = lo, lo+1, …: at(ℓ) is
 // ln Σ_x w_x e^{ℓx} − ln Σ_x w_x. The normaliser ln Σ_x w_x does not depend
 // on ℓ, so it is computed once for the 64 lifts a window is folded at (it
-// was half of foldRatio's exponentials); at(ℓ) computes the same floating-
-// point operations in the same order as before, so every ln e is unchanged.
+// was half of foldRatio's exponentials). at(ℓ) adds the same terms in the
+// same order as the direct sum, leaving out only those that cannot change
+// it, so every ln e is bit for bit the direct sum's (TestTiltIsBitIdentical).
 type tilt struct {
 	lw         []float64
 	lo         float64
