@@ -193,9 +193,9 @@ type ETAEstimator struct {
 // were like those scenarios in turn (PastCanaries, with seed).
 func ETAEstimators(s simulate.Scenario, before map[string]stats.Data, scenarios []simulate.Scenario, seed uint64) ([]ETAEstimator, error) {
 	ests := []ETAEstimator{
-		{Name: "iter8", Options: ETAOptions{Baseline: before}},
+		{Name: Shown, Options: ETAOptions{Baseline: before}},
 		{Name: "point estimates", Options: ETAOptions{Raw: true, Point: true}},
-		{Name: "oracle", Options: ETAOptions{Truth: s.Truth, Point: true}},
+		{Name: Oracle, Options: ETAOptions{Truth: s.Truth, Point: true}},
 	}
 	var truths []map[string]map[string]simulate.Dist
 	var siblings []simulate.Scenario
@@ -219,8 +219,15 @@ func ETAEstimators(s simulate.Scenario, before map[string]stats.Data, scenarios 
 	return ests, nil
 }
 
-// KnownTruths names the known-truths estimator.
-const KnownTruths = "known truths"
+// The estimators' names that the benchmark's tables single out: Shown is
+// the ETA describe, watch and the report show, the one issue #19's target
+// is judged on; Oracle knows the truth; KnownTruths knows the candidate
+// truths but not which.
+const (
+	Shown       = "iter8"
+	Oracle      = "oracle"
+	KnownTruths = "known truths"
+)
 
 // ETAEstimates are one estimator's points.
 type ETAEstimates struct {

@@ -334,7 +334,7 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, canary, heavy, forward 
 		if offered[name] < timed {
 			of = fmt.Sprintf("%d of the %d it applies to", met[name], offered[name])
 		}
-		if name == shownEstimator {
+		if name == plan.Shown {
 			of = "**" + of + "**"
 		}
 		parts = append(parts, name+" on "+of)

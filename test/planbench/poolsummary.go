@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// shownEstimator is the estimator whose ETA describe, watch and the
-// report show: the one issue #19's target is judged on.
-const shownEstimator = "iter8"
+	"github.com/iter8-knative/iter8/pkg/plan"
+)
 
 // poolSummary is the pooled dumps' verdict on issue #19's target for the
 // ETA shown: how many scenarios it meets, every cell it misses (with its
@@ -22,7 +20,7 @@ func poolSummary(files []string, by map[string]*pooled, order []string) string {
 	var spreadEach []string
 	for _, name := range order {
 		p := by[name]
-		pts, ok := p.points[shownEstimator]
+		pts, ok := p.points[plan.Shown]
 		if !ok || p.runs == 0 {
 			continue
 		}
@@ -46,7 +44,7 @@ func poolSummary(files []string, by map[string]*pooled, order []string) string {
 		}
 		var ms []float64
 		var each []string
-		for _, xs := range p.first[shownEstimator] {
+		for _, xs := range p.first[plan.Shown] {
 			m, _, _ := medianCI(xs)
 			ms, each = append(ms, m), append(each, fmt.Sprintf("%.2f", m))
 		}

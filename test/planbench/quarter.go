@@ -20,7 +20,7 @@ const fewServed = 5
 func isFew(n float64) bool { return n <= fewServed }
 
 // quarterEstimators are the estimators the quarter table splits.
-var quarterEstimators = []string{shownEstimator, plan.WithPast, plan.KnownTruths, "oracle"}
+var quarterEstimators = []string{plan.Shown, plan.WithPast, plan.KnownTruths, plan.Oracle}
 
 // quarter tables, for each canary scenario, what the state knows of the
 // candidate at 25% of each run's own duration (the requests it had
