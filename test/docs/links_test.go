@@ -129,7 +129,7 @@ func TestLinksResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(files) < 5 {
-		t.Fatalf("git ls-files found %d Markdown files (%v), want README.md and docs/", len(files), files)
+		t.Fatalf("found %d Markdown files (%v), want README.md and docs/", len(files), files)
 	}
 	read := func(p string) (string, error) {
 		b, err := os.ReadFile(filepath.Join(root, p))
