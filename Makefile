@@ -20,9 +20,11 @@ HOG_RUNS ?= 3
 # make bench-eta-pool: the seeds whose ETA dumps are pooled, and where the
 # dumps go. One seed's 48 traced runs of a bad canary put the median ratio
 # on either side of issue #19's target by which runs were drawn; four
-# seeds (191 runs) say where it is.
+# seeds (191 runs) say where it is. The dumps are kept in the repository:
+# test/planbench's tests check the docs' pooled tables against them, and
+# them against this code.
 ETA_SEEDS ?= 1 2 3 4
-ETA_POOL := out/eta-pool
+ETA_POOL := test/planbench/testdata/eta-pool
 ETA_BAD := canary-bad-errors
 ETA_GOOD := canary-good
 # The canaries are traced with every estimator, the prior's bounds and the

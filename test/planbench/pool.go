@@ -28,15 +28,10 @@ import (
 // one seed's): test/bench rewrites that file whole and keeps only its
 // marked sections, so a hand-written verdict there would be lost.
 func pool(files []string, out, summaryOut string) error {
-	by, order, err := loadPool(files)
+	md, summary, err := pooledSections(files)
 	if err != nil {
 		return err
 	}
-	md, err := poolTable(files, by, order)
-	if err != nil {
-		return err
-	}
-	summary := poolSummary(files, by, order)
 	fmt.Print(md, "\n", summary)
 	if out != "" {
 		if err := gendoc.ReplaceFile(out, "pool", md); err != nil {
@@ -47,6 +42,27 @@ func pool(files []string, out, summaryOut string) error {
 		return nil
 	}
 	return gendoc.ReplaceFile(summaryOut, "pool-summary", summary)
+}
+
+// PoolDir is where make bench-eta-pool writes its dumps (ETA_POOL), from
+// the repository's root: they are kept in the repository, so that the
+// pooled sections are re-tabled in seconds and checked against them
+// (committed_test.go), where tracing them again takes both cores of a
+// machine for well over an hour.
+const PoolDir = "test/planbench/testdata/eta-pool"
+
+// pooledSections are the "pool" and "pool-summary" sections that pool
+// writes for files: TestPooledDocsAreTheCommittedDumps checks the docs
+// hold them.
+func pooledSections(files []string) (md, summary string, err error) {
+	by, order, err := loadPool(files)
+	if err != nil {
+		return "", "", err
+	}
+	if md, err = poolTable(files, by, order); err != nil {
+		return "", "", err
+	}
+	return md, poolSummary(files, by, order), nil
 }
 
 // pooled is one scenario's traced runs over every dump.
@@ -143,8 +159,8 @@ func poolTable(files []string, byScenario map[string]*pooled, order []string) (s
 }
 
 // dumpNames is the -pool argument a section names: the dumps' base names,
-// not where they were written (make bench-eta-pool writes them under
-// out/), so the section regenerates the same from any directory.
+// not where they were read from, so the section regenerates the same
+// from any directory (the tests read PoolDir from test/planbench).
 func dumpNames(files []string) string {
 	names := make([]string, len(files))
 	for i, f := range files {

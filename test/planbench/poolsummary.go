@@ -55,7 +55,7 @@ func poolSummary(files []string, by map[string]*pooled, order []string) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "<a id=\"eta-pool\"></a>\n\n**The ETA's verdict is the pooled one** (`go run ./test/planbench -pool %s`; `make bench-eta-pool`, the last step of `make bench`, traces seeds 1 to 4 by default, three dumps a seed).", dumpNames(files))
+	fmt.Fprintf(&b, "<a id=\"eta-pool\"></a>\n\n**The ETA's verdict is the pooled one** (`go run ./test/planbench -pool %s`; `make bench-eta-pool`, the last step of `make bench`, traces seeds 1 to 4 by default, three dumps a seed, kept in `%s/`).", dumpNames(files), PoolDir)
 	if spreadName != "" {
 		fmt.Fprintf(&b, " One seed's traced runs move a median ratio by more than the target's margin where the ratios are spread, and most on %s: the ETA shown has a median ratio at 25%% of its runs of %s over each of its %d dumps alone.", spreadName, joinAnd(spreadEach), len(spreadEach))
 	}

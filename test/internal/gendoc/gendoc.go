@@ -37,6 +37,22 @@ func Replace(doc, name, md string) (string, error) {
 	return doc[:i] + "\n" + md + doc[j:], nil
 }
 
+// Section returns the content of doc's section called name, as Replace
+// would have written it: what a test compares with what the section's
+// generator makes now. A section doc lacks is an error, as are broken
+// markers (see find).
+func Section(doc, name string) (string, error) {
+	i, j, ok, err := find(doc, name)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		begin, _ := Markers(name)
+		return "", fmt.Errorf("section %q: no %q", name, begin)
+	}
+	return strings.TrimPrefix(doc[i:j], "\n"), nil
+}
+
 // find returns where the section called name lies in doc: i just after its
 // begin marker, j at its end marker; ok is false when doc has neither. A
 // marker that is duplicated, an end before its begin, or one without the

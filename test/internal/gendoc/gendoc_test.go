@@ -146,3 +146,25 @@ func TestReplaceFile(t *testing.T) {
 		t.Errorf("file (-want +got):\n%s", diff)
 	}
 }
+
+// Section reads back what Replace wrote, and refuses a section that is
+// absent or broken rather than returning an empty one a test would
+// compare with.
+func TestSection(t *testing.T) {
+	doc, err := Replace("a\n<!-- t:begin -->\nx\n<!-- t:end -->\n", "s", "two\nlines\n\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Section(doc, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("two\nlines\n", got); diff != "" {
+		t.Errorf("Section (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"a\n", "<!-- s:begin -->\nx\n", "<!-- s:end -->\n<!-- s:begin -->\n"} {
+		if got, err := Section(bad, "s"); err == nil || !strings.Contains(err.Error(), `"s"`) {
+			t.Errorf("Section(%q) = %q, %v; want an error naming the section", bad, got, err)
+		}
+	}
+}
