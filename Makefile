@@ -77,8 +77,11 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 	$(GO) run ./test/stackstart -runs 3
 	$(MAKE) bench-eta-pool
 
+# bench-eta-pool first removes the old dumps: another ETA_SEEDS leaves
+# none of a seed it did not trace for the tests to pool.
 bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 2 hours on 2 idle cores.
 	mkdir -p $(ETA_POOL)
+	rm -f $(ETA_POOL)/*.json
 	set -e; for s in $(ETA_SEEDS); do \
 		$(GO) run ./test/planbench -seed $$s -only $(ETA_BAD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/bad$$s.json; \
 		$(GO) run ./test/planbench -seed $$s -only $(ETA_GOOD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/good$$s.json; \
