@@ -47,8 +47,8 @@ func pool(files []string, out, summaryOut string) error {
 // PoolDir is where make bench-eta-pool writes its dumps (ETA_POOL), from
 // the repository's root: they are kept in the repository, so that the
 // pooled sections are re-tabled in seconds and checked against them
-// (committed_test.go), where tracing them again takes both cores of a
-// machine for well over an hour.
+// (committed_test.go), where tracing them again keeps both cores of a
+// machine busy for tens of minutes.
 const PoolDir = "test/planbench/testdata/eta-pool"
 
 // pooledSections are the "pool" and "pool-summary" sections that pool
