@@ -38,10 +38,10 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 200, "simulator runs a scenario is measured with")
-	etaRuns := flag.Int("eta-runs", 24, "traced runs per scenario whose ETAs are checked")
+	etaRuns := flag.Int("eta-runs", defaultETARuns, "traced runs per scenario whose ETAs are checked")
 	etaForward := flag.Int("eta-forward", defaultForward, "forward runs of each ETA at most (describe uses up to 100: fewer add Monte Carlo noise to each ETA, not bias)")
-	canaryRuns := flag.Int("eta-runs-canary", 48, "traced runs of canary scenarios: a bad candidate's ETA ratios are bimodal (it rolls back within a few windows, or is followed as a good one would be), so their median over 24 runs moves with the seed")
-	heavyRuns := flag.Int("eta-runs-heavy", 12, "traced runs of scenarios with three or more versions, whose ETAs cost several times more")
+	canaryRuns := flag.Int("eta-runs-canary", defaultCanaryRuns, "traced runs of canary scenarios: a bad candidate's ETA ratios are bimodal (it rolls back within a few windows, or is followed as a good one would be), so their median over 24 runs moves with the seed")
+	heavyRuns := flag.Int("eta-runs-heavy", defaultHeavyRuns, "traced runs of scenarios with three or more versions, whose ETAs cost several times more")
 	only := flag.String("only", "", "comma-separated scenario names to run (default all)")
 	seed := flag.Uint64("seed", 1, "seed")
 	dir := flag.String("scenarios", "test/scenarios", "scenario directory")
@@ -250,9 +250,15 @@ func estimators(s simulate.Scenario, all []simulate.Scenario, forward int, seed 
 	return ests, nil
 }
 
-// defaultForward is -eta-forward's default, with which make bench-eta-pool
-// traces the committed dumps.
-const defaultForward = 30
+// The defaults of -eta-forward, -eta-runs, -eta-runs-canary and
+// -eta-runs-heavy, with which make bench-eta-pool traces the committed
+// dumps and which docs/planning.md quotes.
+const (
+	defaultForward    = 30
+	defaultETARuns    = 24
+	defaultCanaryRuns = 48
+	defaultHeavyRuns  = 12
+)
 
 // pastSeed offsets the seed of the past canaries of plan.WithPast from
 // the traced runs' and the plan's.

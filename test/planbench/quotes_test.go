@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -174,6 +177,72 @@ func TestProseQuotesThePool(t *testing.T) {
 			if !strings.Contains(text, c) {
 				t.Errorf("%s does not say what the committed dumps give:\n%s", doc, c)
 			}
+		}
+	}
+}
+
+// calibration is the prose's "u < ½ in a, b, c ... in d" of one
+// estimator's fixed moments in one dump: the shares of runs with u < ½
+// at 25%, 50% and 75% of the median duration, and with u in 10–90% over
+// all three, as the seed-1 table in docs/benchmarks.md gives them.
+func calibration(t *testing.T, res plan.ETAResult, est string) (below []string, inside string, runs []string) {
+	t.Helper()
+	i := slices.IndexFunc(res.Estimators, func(e plan.ETAEstimates) bool { return e.Name == est })
+	if i < 0 {
+		t.Fatalf("no %s estimator in the dump", est)
+	}
+	in, all := 0.0, 0
+	for _, p := range res.Estimators[i].Fixed {
+		k := len(p.Ratios)
+		below = append(below, fmt.Sprintf("%.0f%%", 100*p.PITBelow/float64(max(1, k))))
+		runs = append(runs, fmt.Sprint(k))
+		in += p.PITInside
+		all += k
+	}
+	return below, fmt.Sprintf("%.0f%%", 100*in/float64(max(1, all))), runs
+}
+
+// The calibration figures docs/planning.md quotes for seed 1 are the
+// seed-1 dumps' (the same runs as the seed-1 table of docs/benchmarks.md),
+// and so is the Monte Carlo error it gives them.
+func TestProseQuotesSeedOneCalibration(t *testing.T) {
+	dumps := map[string]plan.ETAResult{}
+	for _, f := range []string{"bad1.json", "good1.json", "rest1.json"} {
+		raw, err := os.ReadFile(poolDir + "/" + f)
+		if err != nil {
+			t.Fatalf("%v: %s", err, regenerate)
+		}
+		var d map[string]plan.ETAResult
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		maps.Copy(dumps, d)
+	}
+	// mc is the prose's ±points: two standard errors of a share near ½.
+	mc := func(n int) string { return fmt.Sprintf("±%.0f points", 200*math.Sqrt(0.25/float64(n))) }
+	canary := func(scenario string, first bool) string {
+		b, in, _ := calibration(t, dumps[scenario], plan.Shown)
+		pb, pin, _ := calibration(t, dumps[scenario], plan.WithPast)
+		ob, oin, _ := calibration(t, dumps[scenario], plan.Oracle)
+		head := fmt.Sprintf("%s, %s, %s and %s", b[0], b[1], b[2], in)
+		if first {
+			head = fmt.Sprintf("u < ½ in %s, %s, %s of runs at 25%%, 50%%, 75%% of the median duration, u in 10–90%% in %s", b[0], b[1], b[2], in)
+		}
+		return fmt.Sprintf("%s %s (with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)", scenario, head, pb[0], pb[1], pb[2], pin, ob[0], ob[1], ob[2], oin)
+	}
+	perf, _, perfRuns := calibration(t, dumps["performance-pass"], plan.Oracle)
+	claims := []string{
+		fmt.Sprintf("(seed 1, %d runs; %s of Monte Carlo error): %s; %s.", defaultCanaryRuns, mc(defaultCanaryRuns), canary("canary-bad-errors", true), canary("canary-good", false)),
+		fmt.Sprintf("With %d traced runs (%d for abn-three) the error is about %s: performance-pass's oracle, at %s, %s, %s on %s, %s and %s runs", defaultETARuns, defaultHeavyRuns, mc(defaultETARuns), perf[0], perf[1], perf[2], perfRuns[0], perfRuns[1], perfRuns[2]),
+	}
+	raw, err := os.ReadFile("../../docs/planning.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(raw)), " ")
+	for _, c := range claims {
+		if !strings.Contains(text, c) {
+			t.Errorf("docs/planning.md does not say what the seed-1 dumps give:\n%s", c)
 		}
 	}
 }
