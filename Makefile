@@ -24,6 +24,10 @@ HOG_RUNS ?= 3
 # test/planbench's tests check the docs' pooled tables against them, and
 # them against this code.
 ETA_SEEDS ?= 1 2 3 4
+# How many dumps make bench-eta-pool traces at once: two took 46 min on
+# an idle 2-core machine, where one at a time leaves a core idle in each
+# run's serial parts.
+ETA_JOBS ?= 2
 ETA_POOL := test/planbench/testdata/eta-pool
 ETA_BAD := canary-bad-errors
 ETA_GOOD := canary-good
@@ -78,16 +82,21 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 	$(MAKE) bench-eta-pool
 
 # bench-eta-pool first removes the old dumps: another ETA_SEEDS leaves
-# none of a seed it did not trace for the tests to pool.
-bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 2 hours on 2 idle cores.
-	mkdir -p $(ETA_POOL)
+# none of a seed it did not trace for the tests to pool. It traces
+# ETA_JOBS dumps at a time, one planbench process each.
+bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 50 min on 2 idle cores.
+	mkdir -p $(ETA_POOL) out
 	rm -f $(ETA_POOL)/*.json
-	set -e; for s in $(ETA_SEEDS); do \
-		$(GO) run ./test/planbench -seed $$s -only $(ETA_BAD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/bad$$s.json; \
-		$(GO) run ./test/planbench -seed $$s -only $(ETA_GOOD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $(ETA_POOL)/good$$s.json; \
-		$(GO) run ./test/planbench -seed $$s -only $(ETA_REST) -estimators iter8,oracle -out '' -dump $(ETA_POOL)/rest$$s.json; \
-	done
-	$(GO) run ./test/planbench -pool $(subst $(space),$(comma),$(strip $(ETA_POOL_FILES)))
+	$(GO) build -o out/planbench ./test/planbench
+	$(MAKE) -j$(ETA_JOBS) $(ETA_POOL_FILES)
+	out/planbench -pool $(subst $(space),$(comma),$(strip $(ETA_POOL_FILES)))
+
+$(ETA_POOL)/bad%.json:
+	out/planbench -seed $* -only $(ETA_BAD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $@
+$(ETA_POOL)/good%.json:
+	out/planbench -seed $* -only $(ETA_GOOD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $@
+$(ETA_POOL)/rest%.json:
+	out/planbench -seed $* -only $(ETA_REST) -estimators iter8,oracle -out '' -dump $@
 
 demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance|performance-load, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)
