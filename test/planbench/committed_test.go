@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,13 +101,9 @@ func TestCommittedDumpsAreThisCode(t *testing.T) {
 	} {
 		t.Run(c.scenario, func(t *testing.T) {
 			seed := uint64(seedOf(t, c.dump))
-			raw, err := os.ReadFile(filepath.Join(poolDir, c.dump))
+			dump, err := readDump(filepath.Join(poolDir, c.dump))
 			if err != nil {
 				t.Fatalf("%v: %s", err, regenerate)
-			}
-			var dump map[string]plan.ETAResult
-			if err := json.Unmarshal(raw, &dump); err != nil {
-				t.Fatalf("%s: %v", c.dump, err)
 			}
 			want, ok := dump[c.scenario]
 			if !ok || want.Used == 0 {

@@ -359,21 +359,37 @@ func etaSection(b *strings.Builder, rows []etaRow, runs, canary, heavy, forward 
 			continue
 		}
 		for _, e := range r.res.Estimators {
-			var n, below, pit []string
-			inside, pitInside, all := 0.0, 0.0, 0
-			for _, p := range e.Fixed {
-				k := len(p.Ratios)
-				n = append(n, fmt.Sprint(k))
-				below = append(below, fmt.Sprintf("%.0f%%", 100*p.Below/math.Max(1, float64(k))))
-				pit = append(pit, fmt.Sprintf("%.0f%%", 100*p.PITBelow/math.Max(1, float64(k))))
-				inside += p.Inside
-				pitInside += p.PITInside
-				all += k
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %s | %.0f%% | %s |\n", r.name, e.Name, strings.Join(n, "/"), below[0], below[1], below[2], 100*inside/math.Max(1, float64(all)),
-				pit[0], pit[1], pit[2], 100*pitInside/math.Max(1, float64(all)), r.took.Round(time.Second))
+			c := calibrationOf(e)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, e.Name, strings.Join(c.runs, "/"), c.below[0], c.below[1], c.below[2], c.inside,
+				c.pitBelow[0], c.pitBelow[1], c.pitBelow[2], c.pitInside, r.took.Round(time.Second))
 		}
 	}
+}
+
+// calibration is one estimator's calibration without looking ahead, as
+// the table prints it: at each fixed moment the runs still running, the
+// share below the forward runs' median and the share with u < ½; over
+// the three moments, the shares inside p10–p90 and with u in 10–90%.
+type calibration struct {
+	runs, below, pitBelow []string
+	inside, pitInside     string
+}
+
+func calibrationOf(e plan.ETAEstimates) calibration {
+	var c calibration
+	inside, pitInside, all := 0.0, 0.0, 0
+	for _, p := range e.Fixed {
+		k := len(p.Ratios)
+		c.runs = append(c.runs, fmt.Sprint(k))
+		c.below = append(c.below, fmt.Sprintf("%.0f%%", 100*p.Below/math.Max(1, float64(k))))
+		c.pitBelow = append(c.pitBelow, fmt.Sprintf("%.0f%%", 100*p.PITBelow/math.Max(1, float64(k))))
+		inside += p.Inside
+		pitInside += p.PITInside
+		all += k
+	}
+	c.inside = fmt.Sprintf("%.0f%%", 100*inside/math.Max(1, float64(all)))
+	c.pitInside = fmt.Sprintf("%.0f%%", 100*pitInside/math.Max(1, float64(all)))
+	return c
 }
 
 // medianCI is the median of xs with its 95% distribution-free interval:

@@ -77,18 +77,47 @@ type pooled struct {
 	names  []string
 }
 
+// dumpMedians are est's median ratios at 25% over each dump's runs alone,
+// in file order: what one seed's benchmark would have reported.
+func (p *pooled) dumpMedians(est string) []float64 {
+	var ms []float64
+	for _, xs := range p.first[est] {
+		m, _, _ := medianCI(xs)
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// twoPlaces are xs as the tables print ratios.
+func twoPlaces(xs []float64) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = fmt.Sprintf("%.2f", x)
+	}
+	return out
+}
+
+// readDump reads one -dump file: each scenario's ETA result.
+func readDump(file string) (map[string]plan.ETAResult, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var dump map[string]plan.ETAResult
+	if err := json.Unmarshal(b, &dump); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return dump, nil
+}
+
 // loadPool reads the dumps, pooling each scenario's runs over them;
 // order is the scenarios' in the order first read.
 func loadPool(files []string) (byScenario map[string]*pooled, order []string, err error) {
 	byScenario = map[string]*pooled{}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		dump, err := readDump(f)
 		if err != nil {
 			return nil, nil, err
-		}
-		var dump map[string]plan.ETAResult
-		if err := json.Unmarshal(b, &dump); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(dump)) {
 			res := dump[name]
@@ -144,12 +173,7 @@ func poolTable(files []string, byScenario map[string]*pooled, order []string) (s
 				within = within && withinTarget(m)
 				cells = append(cells, fmt.Sprintf("%.2f (%.2f–%.2f) · %s / %s", m, lo, hi, shareOf(xs, func(x float64) bool { return x < 0.7 }), shareOf(xs, func(x float64) bool { return x > 1.3 })))
 			}
-			var each []string
-			for _, xs := range p.first[est] {
-				m, _, _ := medianCI(xs)
-				each = append(each, fmt.Sprintf("%.2f", m))
-			}
-			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within), strings.Join(each, " · "))
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %d | %s | %s | %s | %s |\n", name, p.runs, cv(p.durations), p.few, est, strings.Join(cells, " | "), yes(within), strings.Join(twoPlaces(p.dumpMedians(est)), " · "))
 		}
 	}
 	if err := otherPoints(&b, order, byScenario); err != nil {

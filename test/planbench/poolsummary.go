@@ -42,15 +42,10 @@ func poolSummary(files []string, by map[string]*pooled, order []string) string {
 		} else {
 			misses = append(misses, name+" "+joinAnd(cells))
 		}
-		var ms []float64
-		var each []string
-		for _, xs := range p.first[plan.Shown] {
-			m, _, _ := medianCI(xs)
-			ms, each = append(ms, m), append(each, fmt.Sprintf("%.2f", m))
-		}
+		ms := p.dumpMedians(plan.Shown)
 		if len(ms) > 1 && slices.Min(ms) > 0 {
 			if r := slices.Max(ms) / slices.Min(ms); r > spread {
-				spread, spreadName, spreadEach = r, name, each
+				spread, spreadName, spreadEach = r, name, twoPlaces(ms)
 			}
 		}
 	}

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -68,8 +68,8 @@ func (q quoter) other(scenario, est, name string, k int) string {
 // is outside the target, as "0.57 and 0.65 (seeds 2 and 3)".
 func (q quoter) misses(scenario string) string {
 	var ms, seeds []string
-	for i, xs := range q.by[scenario].first[plan.Shown] {
-		if m, _, _ := medianCI(xs); !withinTarget(m) {
+	for i, m := range q.by[scenario].dumpMedians(plan.Shown) {
+		if !withinTarget(m) {
 			ms, seeds = append(ms, fmt.Sprintf("%.2f", m)), append(seeds, fmt.Sprint(i+1))
 		}
 	}
@@ -94,14 +94,6 @@ func TestProseQuotesThePool(t *testing.T) {
 	iter8, oracle, truths, past := plan.Shown, plan.Oracle, plan.KnownTruths, plan.WithPast
 	pct := func(scenario, est string, k int, in func(float64) bool) string {
 		return shareOf(q.point(scenario, est, k).Ratios, in)
-	}
-	each := func(scenario string) string {
-		var ms []string
-		for _, xs := range by[scenario].first[iter8] {
-			m, _, _ := medianCI(xs)
-			ms = append(ms, fmt.Sprintf("%.2f", m))
-		}
-		return joinAnd(ms)
 	}
 	rest := []string{"ab-conversion", "ab-latency-seconds", "abn-three", good, "performance-pass"}
 	for _, s := range rest {
@@ -141,7 +133,7 @@ func TestProseQuotesThePool(t *testing.T) {
 			q.three("ab-conversion", iter8, q.f), by["ab-conversion"].runs, q.three("ab-latency-seconds", iter8, q.f), by["ab-latency-seconds"].runs,
 			q.three("abn-three", iter8, q.f), by["abn-three"].runs, q.three(good, iter8, q.f), by[good].runs,
 			q.three("performance-pass", iter8, q.f), by["performance-pass"].runs, q.three(bad, iter8, q.ci), by[bad].runs),
-		fmt.Sprintf("a bad canary's at 25%% is %s on seeds 1 to %d", each(bad), len(by[bad].first[iter8])),
+		fmt.Sprintf("a bad canary's at 25%% is %s on seeds 1 to %d", joinAnd(twoPlaces(by[bad].dumpMedians(iter8))), len(by[bad].first[iter8])),
 		fmt.Sprintf("ab-conversion %s, ab-latency-seconds %s, abn-three and canary-good %s, performance-pass %s. Pooled, all of them are within it.",
 			q.misses("ab-conversion"), q.misses("ab-latency-seconds"), q.misses("abn-three"), q.misses("performance-pass")),
 		fmt.Sprintf("iter8 meets the target on %d of %d as well, but misses the bad canary at 50%% (%.2f, interval %.2f–%.2f) where the pooled runs give %s.",
@@ -181,25 +173,15 @@ func TestProseQuotesThePool(t *testing.T) {
 	}
 }
 
-// calibration is the prose's "u < ½ in a, b, c ... in d" of one
-// estimator's fixed moments in one dump: the shares of runs with u < ½
-// at 25%, 50% and 75% of the median duration, and with u in 10–90% over
-// all three, as the seed-1 table in docs/benchmarks.md gives them.
-func calibration(t *testing.T, res plan.ETAResult, est string) (below []string, inside string, runs []string) {
+// calibrationIn is est's calibration in res, as the seed-1 table in
+// docs/benchmarks.md prints it.
+func calibrationIn(t *testing.T, res plan.ETAResult, est string) calibration {
 	t.Helper()
 	i := slices.IndexFunc(res.Estimators, func(e plan.ETAEstimates) bool { return e.Name == est })
 	if i < 0 {
 		t.Fatalf("no %s estimator in the dump", est)
 	}
-	in, all := 0.0, 0
-	for _, p := range res.Estimators[i].Fixed {
-		k := len(p.Ratios)
-		below = append(below, fmt.Sprintf("%.0f%%", 100*p.PITBelow/float64(max(1, k))))
-		runs = append(runs, fmt.Sprint(k))
-		in += p.PITInside
-		all += k
-	}
-	return below, fmt.Sprintf("%.0f%%", 100*in/float64(max(1, all))), runs
+	return calibrationOf(res.Estimators[i])
 }
 
 // The calibration figures docs/planning.md quotes for seed 1 are the
@@ -208,29 +190,27 @@ func calibration(t *testing.T, res plan.ETAResult, est string) (below []string, 
 func TestProseQuotesSeedOneCalibration(t *testing.T) {
 	dumps := map[string]plan.ETAResult{}
 	for _, f := range []string{"bad1.json", "good1.json", "rest1.json"} {
-		raw, err := os.ReadFile(poolDir + "/" + f)
+		d, err := readDump(filepath.Join(poolDir, f))
 		if err != nil {
 			t.Fatalf("%v: %s", err, regenerate)
-		}
-		var d map[string]plan.ETAResult
-		if err := json.Unmarshal(raw, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
 		}
 		maps.Copy(dumps, d)
 	}
 	// mc is the prose's ±points: two standard errors of a share near ½.
 	mc := func(n int) string { return fmt.Sprintf("±%.0f points", 200*math.Sqrt(0.25/float64(n))) }
 	canary := func(scenario string, first bool) string {
-		b, in, _ := calibration(t, dumps[scenario], plan.Shown)
-		pb, pin, _ := calibration(t, dumps[scenario], plan.WithPast)
-		ob, oin, _ := calibration(t, dumps[scenario], plan.Oracle)
-		head := fmt.Sprintf("%s, %s, %s and %s", b[0], b[1], b[2], in)
+		c := calibrationIn(t, dumps[scenario], plan.Shown)
+		pc := calibrationIn(t, dumps[scenario], plan.WithPast)
+		oc := calibrationIn(t, dumps[scenario], plan.Oracle)
+		b, pb, ob := c.pitBelow, pc.pitBelow, oc.pitBelow
+		head := fmt.Sprintf("%s, %s, %s and %s", b[0], b[1], b[2], c.pitInside)
 		if first {
-			head = fmt.Sprintf("u < ½ in %s, %s, %s of runs at 25%%, 50%%, 75%% of the median duration, u in 10–90%% in %s", b[0], b[1], b[2], in)
+			head = fmt.Sprintf("u < ½ in %s, %s, %s of runs at 25%%, 50%%, 75%% of the median duration, u in 10–90%% in %s", b[0], b[1], b[2], c.pitInside)
 		}
-		return fmt.Sprintf("%s %s (with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)", scenario, head, pb[0], pb[1], pb[2], pin, ob[0], ob[1], ob[2], oin)
+		return fmt.Sprintf("%s %s (with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)", scenario, head, pb[0], pb[1], pb[2], pc.pitInside, ob[0], ob[1], ob[2], oc.pitInside)
 	}
-	perf, _, perfRuns := calibration(t, dumps["performance-pass"], plan.Oracle)
+	pc := calibrationIn(t, dumps["performance-pass"], plan.Oracle)
+	perf, perfRuns := pc.pitBelow, pc.runs
 	claims := []string{
 		fmt.Sprintf("(seed 1, %d runs; %s of Monte Carlo error): %s; %s.", defaultCanaryRuns, mc(defaultCanaryRuns), canary("canary-bad-errors", true), canary("canary-good", false)),
 		fmt.Sprintf("With %d traced runs (%d for abn-three) the error is about %s: performance-pass's oracle, at %s, %s, %s on %s, %s and %s runs", defaultETARuns, defaultHeavyRuns, mc(defaultETARuns), perf[0], perf[1], perf[2], perfRuns[0], perfRuns[1], perfRuns[2]),
