@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -98,7 +99,7 @@ func decisions(h experiment.History) []experiment.Point {
 // replica and then on three: each tick fans out to a collect event per
 // running experiment, which the Broker's Trigger spreads over the
 // replicas. Both runs must fold in exactly what was served, each window
-// once, and end in the same state, with no dedupe key but the start's;
+// once and by the end of that window, and end in the same state, with no dedupe key but the start's;
 // with three, every replica must have collected.
 func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 	var ends []collectedEnd
@@ -106,6 +107,21 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
 			s, p, x, ctx := upCollectedOn(t, "canary-good.yaml", 6, stack.PrometheusOptions{Copies: 2}, n, "fan-out-start", false)
 			x.Scenario.Traffic.MaxIntervals = 6
+			// Each window must be served on the split the experiment
+			// set before it, and the state must then hold exactly what
+			// was served so far: a stale Route or a request counted in
+			// the wrong window shows here, where the end may hide it.
+			x.OnWindow = func(i int, routed map[string]int, rec store.Record) error {
+				h := rec.State.History.Points
+				t.Logf("window %d: served on %v; then %v", i, routed, h[len(h)-1])
+				if set := setBefore(rec.State.Versions, h); !maps.Equal(set, routed) {
+					t.Errorf("window %d: served on %v, but the experiment had set %v", i, routed, set)
+				}
+				if diff := cmp.Diff(p.Served(), p.Folded(rec), cmpopts.EquateApprox(1e-9, 0)); diff != "" {
+					t.Errorf("window %d: the state differs from what was served so far (-served +folded):\n%s", i, diff)
+				}
+				return nil
+			}
 			rec, err := s.RunCollected(ctx, x, p)
 			if err != nil {
 				t.Fatal(err)
@@ -129,6 +145,23 @@ func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 			t.Errorf("three replicas ended differently from one on the same traffic (-one +three):\n%s", diff)
 		}
 	}
+}
+
+// setBefore is the split, by revision, that history's last window was
+// served on: its second last point, the split set before it, provided the
+// history keeps every iteration (as it does for short runs); nil if not.
+func setBefore(versions []string, h []experiment.Point) map[string]int {
+	n := len(h)
+	if n < 2 || h[n-2].Iteration != h[n-1].Iteration-1 {
+		return nil
+	}
+	out := map[string]int{}
+	for k, w := range h[len(h)-2].Traffic {
+		if w > 0 && k < len(versions) {
+			out[versions[k]] = w
+		}
+	}
+	return out
 }
 
 // startKeyAlone returns the dedupe keys of rec's state, and fails unless

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,12 +85,53 @@ func (s *Stack) routed(ctx context.Context, sv servingclient.Interface, x Experi
 		if err != nil {
 			return false, err
 		}
-		return svc.Status.ObservedGeneration == svc.Generation && svc.IsReady(), nil
+		return caughtUp(svc), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("service %s/%s: the Route did not catch up with spec.traffic: %w", x.Namespace, x.Service, err)
 	}
 	return svc, nil
+}
+
+// caughtUp reports whether svc's status says its Route serves its spec:
+// the latest generation observed, Ready, and, when spec.traffic names its
+// revisions, status.traffic giving each the same percent. Generation and
+// Ready alone are not enough. A Service reconcile that fails to update the
+// Route (a conflict, when its Route cache lags under load) still bumps
+// status.observedGeneration, as knative.dev/pkg's PostProcessReconcile does
+// "regardless of success or failure"; and Ready can stay True, recomputed
+// from RoutesReady as the last status left it. For a moment the old split
+// then reads as the new one: a busy CI run served a window at 70/30 after
+// the experiment had set 50/50 (TestCollectorFanOutAcrossReplicas).
+func caughtUp(svc *servingv1.Service) bool {
+	if svc.Status.ObservedGeneration != svc.Generation || !svc.IsReady() {
+		return false
+	}
+	want, named := percents(svc.Spec.Traffic)
+	if !named {
+		return true
+	}
+	got, _ := percents(svc.Status.Traffic)
+	return maps.Equal(want, got)
+}
+
+// percents sums the positive percents of targets by revision, and reports
+// whether there are some and each names its revision: a latestRevision
+// target names none in the spec, and an empty spec.traffic routes all to
+// the latest revision.
+func percents(targets []servingv1.TrafficTarget) (map[string]int64, bool) {
+	out := map[string]int64{}
+	named := slices.ContainsFunc(targets, func(t servingv1.TrafficTarget) bool { return t.Percent != nil && *t.Percent > 0 })
+	for _, t := range targets {
+		if t.Percent == nil || *t.Percent <= 0 {
+			continue
+		}
+		if t.RevisionName == "" {
+			named = false
+		}
+		out[t.RevisionName] += *t.Percent
+	}
+	return out, named
 }
 
 // before runs x.Before for window i, if any, and reports whether the
