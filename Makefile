@@ -24,16 +24,18 @@ HOG_RUNS ?= 3
 # test/planbench's tests check the docs' pooled tables against them, and
 # them against this code.
 ETA_SEEDS ?= 1 2 3 4
-# How many dumps make bench-eta-pool traces at once: two took 46 min on
-# an idle 2-core machine, where one at a time leaves a core idle in each
-# run's serial parts.
+# How many dumps make bench-eta-pool traces at once: two took 77 min on a
+# 2-core machine (the eight canary dumps beside end-to-end test runs),
+# where one at a time leaves a core idle in each run's serial parts.
 ETA_JOBS ?= 2
 ETA_POOL := test/planbench/testdata/eta-pool
 ETA_BAD := canary-bad-errors
 ETA_GOOD := canary-good
 # The canaries are traced with every estimator, the prior's bounds and the
-# Service's past among them; the others with iter8's and the oracle's.
-ETA_CANARY_EST := iter8,oracle,known truths,iter8 with 8 past canaries
+# Service's past among them; the others with iter8's, the point estimates'
+# (what the corrections are measured against) and the oracle's.
+ETA_CANARY_EST := iter8,point estimates,oracle,known truths,iter8 with 8 past canaries
+ETA_REST_EST := iter8,point estimates,oracle
 ETA_REST := ab-conversion,ab-latency-seconds,abn-three,performance-pass
 ETA_POOL_FILES = $(foreach f,bad good rest,$(foreach s,$(ETA_SEEDS),$(ETA_POOL)/$(f)$(s).json))
 comma := ,
@@ -84,7 +86,7 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 # bench-eta-pool first removes the old dumps: another ETA_SEEDS leaves
 # none of a seed it did not trace for the tests to pool. It traces
 # ETA_JOBS dumps at a time, one planbench process each.
-bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 50 min on 2 idle cores.
+bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 80 min on 2 cores.
 	mkdir -p $(ETA_POOL) out
 	rm -f $(ETA_POOL)/*.json
 	$(GO) build -o out/planbench ./test/planbench
@@ -96,7 +98,7 @@ $(ETA_POOL)/bad%.json:
 $(ETA_POOL)/good%.json:
 	out/planbench -seed $* -only $(ETA_GOOD) -estimators '$(ETA_CANARY_EST)' -out '' -dump $@
 $(ETA_POOL)/rest%.json:
-	out/planbench -seed $* -only $(ETA_REST) -estimators iter8,oracle -out '' -dump $@
+	out/planbench -seed $* -only $(ETA_REST) -estimators '$(ETA_REST_EST)' -out '' -dump $@
 
 demo: deps-demo tools build ## Start the local stack and run a real A/B/n experiment end to end (KIND=canary|ab|abn|performance|performance-load, VIA=direct|prometheus).
 	$(GO) run ./test/demo --kind $(KIND) --via $(VIA)

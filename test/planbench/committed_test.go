@@ -82,7 +82,8 @@ func TestPooledDocsAreTheCommittedDumps(t *testing.T) {
 // The committed dumps are what this code traces: the first traced run of
 // every kind (a bad and a good canary, an A/B, an A/B/n and a performance
 // test, from dumps of several seeds), run again with the real engine and
-// estimated again by the ETA shown and the oracle, gives the dumps'
+// estimated again by the ETA shown, the point estimates and the oracle,
+// gives the dumps'
 // ratios and forward runs at 25%, 50% and 75% of its own duration exactly
 // (every run and every ETA is seeded). A change to the engine, the
 // simulator or the ETA that moves them leaves the docs' pooled figures
@@ -115,13 +116,15 @@ func TestCommittedDumpsAreThisCode(t *testing.T) {
 			}
 			s := all[i]
 			// The scenario alone: no known truths, and no past canaries
-			// to run to their ends, which the two estimators checked do
-			// not use.
+			// to run to their ends, which the three estimators checked
+			// do not use.
 			ests, err := estimators(s, []simulate.Scenario{s}, defaultForward, seed)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ests = slices.DeleteFunc(ests, func(e plan.ETAEstimator) bool { return e.Name != plan.Shown && e.Name != plan.Oracle })
+			ests = slices.DeleteFunc(ests, func(e plan.ETAEstimator) bool {
+				return !slices.Contains([]string{plan.Shown, pointEstimates, plan.Oracle}, e.Name)
+			})
 			got, err := plan.ETAAccuracy(s, want.Refine, 1, seed+10, ests)
 			if err != nil {
 				t.Fatal(err)

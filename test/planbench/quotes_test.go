@@ -158,17 +158,23 @@ func TestProseQuotesThePool(t *testing.T) {
 	readme := []string{
 		fmt.Sprintf("into a bad canary's run it is long (the median ETA is %s times the time that remained, over %d runs of four seeds)", q.f(bad, iter8, 0), by[bad].runs),
 	}
-	for doc, claims := range map[string][]string{"../../docs/planning.md": planning, "../../README.md": readme} {
-		raw, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Prose is wrapped: a quote may break across lines.
-		text := strings.Join(strings.Fields(string(raw)), " ")
-		for _, c := range claims {
-			if !strings.Contains(text, c) {
-				t.Errorf("%s does not say what the committed dumps give:\n%s", doc, c)
-			}
+	requireQuotes(t, "../../docs/planning.md", "the committed dumps", planning)
+	requireQuotes(t, "../../README.md", "the committed dumps", readme)
+}
+
+// requireQuotes fails t for each claim that the doc at path does not make,
+// as rendered from what.
+func requireQuotes(t *testing.T, path, what string, claims []string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prose is wrapped: a quote may break across lines.
+	text := strings.Join(strings.Fields(string(raw)), " ")
+	for _, c := range claims {
+		if !strings.Contains(text, c) {
+			t.Errorf("%s does not say what %s give:\n%s", path, what, c)
 		}
 	}
 }
@@ -177,11 +183,17 @@ func TestProseQuotesThePool(t *testing.T) {
 // docs/benchmarks.md prints it.
 func calibrationIn(t *testing.T, res plan.ETAResult, est string) calibration {
 	t.Helper()
+	return calibrationOf(estimatesIn(t, res, est))
+}
+
+// estimatesIn is est's estimates in res.
+func estimatesIn(t *testing.T, res plan.ETAResult, est string) plan.ETAEstimates {
+	t.Helper()
 	i := slices.IndexFunc(res.Estimators, func(e plan.ETAEstimates) bool { return e.Name == est })
 	if i < 0 {
 		t.Fatalf("no %s estimator in the dump", est)
 	}
-	return calibrationOf(res.Estimators[i])
+	return res.Estimators[i]
 }
 
 // The calibration figures docs/planning.md quotes for seed 1 are the
@@ -212,17 +224,8 @@ func TestProseQuotesSeedOneCalibration(t *testing.T) {
 	pc := calibrationIn(t, dumps["performance-pass"], plan.Oracle)
 	perf, perfRuns := pc.pitBelow, pc.runs
 	claims := []string{
-		fmt.Sprintf("(seed 1, %d runs; %s of Monte Carlo error): %s; %s.", defaultCanaryRuns, mc(defaultCanaryRuns), canary("canary-bad-errors", true), canary("canary-good", false)),
+		fmt.Sprintf("Seed 1 alone had looked calibrated (%d runs; %s of Monte Carlo error): %s; %s.", defaultCanaryRuns, mc(defaultCanaryRuns), canary("canary-bad-errors", true), canary("canary-good", false)),
 		fmt.Sprintf("With %d traced runs (%d for abn-three) the error is about %s: performance-pass's oracle, at %s, %s, %s on %s, %s and %s runs", defaultETARuns, defaultHeavyRuns, mc(defaultETARuns), perf[0], perf[1], perf[2], perfRuns[0], perfRuns[1], perfRuns[2]),
 	}
-	raw, err := os.ReadFile("../../docs/planning.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(strings.Fields(string(raw)), " ")
-	for _, c := range claims {
-		if !strings.Contains(text, c) {
-			t.Errorf("docs/planning.md does not say what the seed-1 dumps give:\n%s", c)
-		}
-	}
+	requireQuotes(t, "../../docs/planning.md", "the seed-1 dumps", claims)
 }
