@@ -16,9 +16,10 @@ const pointEstimates = "point estimates"
 
 // The "What the corrections did" paragraph of docs/planning.md compares
 // iter8 with the point estimates on every scenario: pooled median ratios
-// from the committed dumps, with which scenarios each meets, and seed 1's
-// calibration without looking ahead. It is rendered here from the dumps,
-// losses and all.
+// from the committed dumps, with which scenarios each meets, and their
+// calibration without looking ahead over the same runs; the paragraph
+// before it gives the canaries' pooled calibration beside seed 1's. Both
+// are rendered here from the dumps, losses and all.
 func TestProseQuotesTheCorrections(t *testing.T) {
 	files := committedDumps(t)
 	by, order, err := loadPool(files)
