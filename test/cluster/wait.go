@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -122,12 +123,7 @@ func (c *Cluster) WaitServiceTraffic(ctx context.Context, ns, name string, want 
 		if err != nil {
 			return false, err
 		}
-		got = map[string]int{}
-		for _, t := range s.Status.Traffic {
-			if t.Percent != nil && *t.Percent > 0 {
-				got[t.RevisionName] += int(*t.Percent)
-			}
-		}
+		got, _ = Split(s.Status.Traffic)
 		for rev, p := range want {
 			if got[rev] != p {
 				return false, nil
@@ -144,4 +140,23 @@ func (c *Cluster) WaitServiceTraffic(ctx context.Context, ns, name string, want 
 		return fmt.Errorf("service %s/%s: status.traffic %v, want %v: %w", ns, name, got, want, err)
 	}
 	return nil
+}
+
+// Split sums the positive percents of traffic targets by revision, and
+// reports whether there are some and each names its revision: a
+// latestRevision target names none in a Service's spec, and an empty
+// spec.traffic routes all to the latest revision.
+func Split(targets []servingv1.TrafficTarget) (split map[string]int, named bool) {
+	split = map[string]int{}
+	named = slices.ContainsFunc(targets, func(t servingv1.TrafficTarget) bool { return t.Percent != nil && *t.Percent > 0 })
+	for _, t := range targets {
+		if t.Percent == nil || *t.Percent <= 0 {
+			continue
+		}
+		if t.RevisionName == "" {
+			named = false
+		}
+		split[t.RevisionName] += int(*t.Percent)
+	}
+	return split, named
 }

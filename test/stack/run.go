@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +15,7 @@ import (
 	"github.com/iter8-knative/iter8/pkg/experiment"
 	"github.com/iter8-knative/iter8/pkg/simulate"
 	"github.com/iter8-knative/iter8/pkg/store"
+	"github.com/iter8-knative/iter8/test/cluster"
 )
 
 // Experiment is one end-to-end run of a scenario on a Service.
@@ -107,31 +107,12 @@ func caughtUp(svc *servingv1.Service) bool {
 	if svc.Status.ObservedGeneration != svc.Generation || !svc.IsReady() {
 		return false
 	}
-	want, named := percents(svc.Spec.Traffic)
+	want, named := cluster.Split(svc.Spec.Traffic)
 	if !named {
 		return true
 	}
-	got, _ := percents(svc.Status.Traffic)
+	got, _ := cluster.Split(svc.Status.Traffic)
 	return maps.Equal(want, got)
-}
-
-// percents sums the positive percents of targets by revision, and reports
-// whether there are some and each names its revision: a latestRevision
-// target names none in the spec, and an empty spec.traffic routes all to
-// the latest revision.
-func percents(targets []servingv1.TrafficTarget) (map[string]int64, bool) {
-	out := map[string]int64{}
-	named := slices.ContainsFunc(targets, func(t servingv1.TrafficTarget) bool { return t.Percent != nil && *t.Percent > 0 })
-	for _, t := range targets {
-		if t.Percent == nil || *t.Percent <= 0 {
-			continue
-		}
-		if t.RevisionName == "" {
-			named = false
-		}
-		out[t.RevisionName] += *t.Percent
-	}
-	return out, named
 }
 
 // before runs x.Before for window i, if any, and reports whether the
@@ -159,12 +140,7 @@ func (s *Stack) routedSplit(ctx context.Context, sv servingclient.Interface, x E
 	if err != nil {
 		return nil, nil, err
 	}
-	routed = map[string]int{}
-	for _, t := range svc.Status.Traffic {
-		if t.Percent != nil && *t.Percent > 0 {
-			routed[t.RevisionName] += int(*t.Percent)
-		}
-	}
+	routed, _ = cluster.Split(svc.Status.Traffic)
 	split = map[string]int{}
 	for _, v := range x.Scenario.Experiment.Versions() {
 		split[v] = routed[x.Revision(v)]
