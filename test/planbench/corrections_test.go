@@ -21,20 +21,12 @@ const pointEstimates = "point estimates"
 // before it gives the canaries' pooled calibration beside seed 1's. Both
 // are rendered here from the dumps, losses and all.
 func TestProseQuotesTheCorrections(t *testing.T) {
-	files := committedDumps(t)
-	by, order, err := loadPool(files)
+	dumps, err := readDumps(committedDumps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	by, order := poolDumps(dumps)
 	q := quoter{t, by}
-	var dumps []map[string]plan.ETAResult
-	for _, f := range files {
-		d, err := readDump(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dumps = append(dumps, d)
-	}
 	// calibrated is est's calibration without looking ahead on scenario,
 	// over every dump's runs.
 	calibrated := func(scenario, est string) calibration {
@@ -46,14 +38,24 @@ func TestProseQuotesTheCorrections(t *testing.T) {
 		}
 		return calibrationOf(mergeFixed(all))
 	}
-	meets := func(s, est string) bool { return meetsIn(q, s, est) }
 	var moved []string
 	groups := map[[2]bool][]string{}
 	var rose, fell, held []string
+	// nearer are, at each point, the scenarios on which the point
+	// estimates' median ratio is nearer 1 ([0]) and iter8's ([1]).
+	var nearer [2][3][]string
 	for _, s := range order {
 		moved = append(moved, fmt.Sprintf("from %s to %s on %s", q.three(s, pointEstimates, q.f), q.three(s, plan.Shown, q.f), s))
-		v := [2]bool{meets(s, pointEstimates), meets(s, plan.Shown)}
+		v := [2]bool{meetsIn(q, s, pointEstimates), meetsIn(q, s, plan.Shown)}
 		groups[v] = append(groups[v], s)
+		for k := range 3 {
+			switch d := math.Abs(q.median(s, pointEstimates, k)-1) - math.Abs(q.median(s, plan.Shown, k)-1); {
+			case d < 0:
+				nearer[0][k] = append(nearer[0][k], s)
+			case d > 0:
+				nearer[1][k] = append(nearer[1][k], s)
+			}
+		}
 		before, after := calibrated(s, pointEstimates).pitInside, calibrated(s, plan.Shown).pitInside
 		change := fmt.Sprintf("%s to %s on %s", before, after, s)
 		switch a, b := percent(t, after), percent(t, before); {
@@ -63,19 +65,6 @@ func TestProseQuotesTheCorrections(t *testing.T) {
 			fell = append(fell, change)
 		default:
 			held = append(held, fmt.Sprintf("%s on %s", after, s))
-		}
-	}
-	// Which of the two is nearer 1 at each point, scenario by scenario.
-	var nearer [2][3][]string
-	for _, s := range order {
-		for k := range 3 {
-			d := math.Abs(q.median(s, pointEstimates, k)-1) - math.Abs(q.median(s, plan.Shown, k)-1)
-			switch {
-			case d < 0:
-				nearer[0][k] = append(nearer[0][k], s)
-			case d > 0:
-				nearer[1][k] = append(nearer[1][k], s)
-			}
 		}
 	}
 	if len(nearer[0][1])+len(nearer[0][2]) > 0 {
@@ -105,25 +94,22 @@ func TestProseQuotesTheCorrections(t *testing.T) {
 	// The canaries' calibration without looking ahead, pooled: the
 	// seed-1 figures above it, over four times the runs.
 	pooledCanary := func(scenario string) string {
-		c, pc, oc := calibrated(scenario, plan.Shown), calibrated(scenario, plan.WithPast), calibrated(scenario, plan.Oracle)
-		b, pb, ob := c.pitBelow, pc.pitBelow, oc.pitBelow
-		return fmt.Sprintf("%s u < ½ in %s, %s, %s and u in 10–90%% in %s on %s, %s and %s runs (with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)",
-			scenario, b[0], b[1], b[2], c.pitInside, c.runs[0], c.runs[1], c.runs[2], pb[0], pb[1], pb[2], pc.pitInside, ob[0], ob[1], ob[2], oc.pitInside)
+		c := calibrated(scenario, plan.Shown)
+		b := c.pitBelow
+		return fmt.Sprintf("%s u < ½ in %s, %s, %s and u in 10–90%% in %s on %s, %s and %s runs %s", scenario, b[0], b[1], b[2], c.pitInside,
+			c.runs[0], c.runs[1], c.runs[2], pastAndOracle(calibrated(scenario, plan.WithPast), calibrated(scenario, plan.Oracle)))
 	}
 	// The Monte Carlo error of a share near ½ over the runs at 25%, and
 	// whether a bad canary's is beyond it there.
 	bc, bo := calibrated(bad, plan.Shown), calibrated(bad, plan.Oracle)
 	runs25, _ := strconv.Atoi(bc.runs[0])
-	mc := 200 * math.Sqrt(0.25/float64(runs25))
+	mc := mcPoints(runs25)
 	if float64(percent(t, bc.pitBelow[0]))-50 <= mc {
 		t.Errorf("docs/planning.md calls a bad canary's u < ½ at 25%% (%s) a miss beyond ±%.0f points", bc.pitBelow[0], mc)
 	}
 	// Seed 1 alone, the benchmark table's runs, had the point estimates
 	// miss every A/B test.
-	seed1, _, err := loadPool([]string{files[0], files[4], files[8]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed1, _ := poolDumps([]map[string]plan.ETAResult{dumps[0], dumps[4], dumps[8]})
 	q1 := quoter{t, seed1}
 	ab := []string{"ab-conversion", "ab-latency-seconds", "abn-three"}
 	for _, s := range ab {

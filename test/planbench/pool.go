@@ -113,12 +113,32 @@ func readDump(file string) (map[string]plan.ETAResult, error) {
 // loadPool reads the dumps, pooling each scenario's runs over them;
 // order is the scenarios' in the order first read.
 func loadPool(files []string) (byScenario map[string]*pooled, order []string, err error) {
-	byScenario = map[string]*pooled{}
+	dumps, err := readDumps(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	byScenario, order = poolDumps(dumps)
+	return byScenario, order, nil
+}
+
+// readDumps reads each of files (readDump), in order.
+func readDumps(files []string) ([]map[string]plan.ETAResult, error) {
+	var dumps []map[string]plan.ETAResult
 	for _, f := range files {
 		dump, err := readDump(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
+		dumps = append(dumps, dump)
+	}
+	return dumps, nil
+}
+
+// poolDumps pools each scenario's runs over dumps; order is the
+// scenarios' in the order first met.
+func poolDumps(dumps []map[string]plan.ETAResult) (byScenario map[string]*pooled, order []string) {
+	byScenario = map[string]*pooled{}
+	for _, dump := range dumps {
 		for _, name := range slices.Sorted(maps.Keys(dump)) {
 			res := dump[name]
 			p := byScenario[name]
@@ -151,7 +171,7 @@ func loadPool(files []string) (byScenario map[string]*pooled, order []string, er
 			}
 		}
 	}
-	return byScenario, order, nil
+	return byScenario, order
 }
 
 // poolTable is pool's section of the pooled dumps.

@@ -84,11 +84,11 @@ func (q quoter) misses(scenario string) string {
 // dumps, rendered here from the committed dumps: a trace that moves one
 // fails here until the prose says what the tables say.
 func TestProseQuotesThePool(t *testing.T) {
-	files := committedDumps(t)
-	by, _, err := loadPool(files)
+	dumps, err := readDumps(committedDumps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	by, _ := poolDumps(dumps)
 	q := quoter{t, by}
 	const bad, good = "canary-bad-errors", "canary-good"
 	iter8, oracle, truths, past := plan.Shown, plan.Oracle, plan.KnownTruths, plan.WithPast
@@ -110,10 +110,7 @@ func TestProseQuotesThePool(t *testing.T) {
 		t.Errorf("docs/planning.md says abn-three and canary-good leave the target on the same seed, at the same figure: %s and %s", q.misses("abn-three"), q.misses(good))
 	}
 	// Seed 1 alone, the benchmark table's: the scenarios it meets.
-	seed1, order1, err := loadPool([]string{files[0], files[4], files[8]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed1, order1 := poolDumps([]map[string]plan.ETAResult{dumps[0], dumps[4], dumps[8]})
 	met1 := 0
 	for _, s := range order1 {
 		ok := true
@@ -196,6 +193,17 @@ func estimatesIn(t *testing.T, res plan.ETAResult, est string) plan.ETAEstimates
 	return res.Estimators[i]
 }
 
+// mcPoints is the prose's ±points over n runs: two standard errors, in
+// percentage points, of a share near ½.
+func mcPoints(n int) float64 { return 200 * math.Sqrt(0.25/float64(n)) }
+
+// pastAndOracle is the prose's "(with the past a, b, c and d; the oracle
+// a, b, c and d)": u < ½ at each moment and u in 10–90% of the two.
+func pastAndOracle(past, oracle calibration) string {
+	pb, ob := past.pitBelow, oracle.pitBelow
+	return fmt.Sprintf("(with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)", pb[0], pb[1], pb[2], past.pitInside, ob[0], ob[1], ob[2], oracle.pitInside)
+}
+
 // The calibration figures docs/planning.md quotes for seed 1 are the
 // seed-1 dumps' (the same runs as the seed-1 table of docs/benchmarks.md),
 // and so is the Monte Carlo error it gives them.
@@ -208,18 +216,15 @@ func TestProseQuotesSeedOneCalibration(t *testing.T) {
 		}
 		maps.Copy(dumps, d)
 	}
-	// mc is the prose's ±points: two standard errors of a share near ½.
-	mc := func(n int) string { return fmt.Sprintf("±%.0f points", 200*math.Sqrt(0.25/float64(n))) }
+	mc := func(n int) string { return fmt.Sprintf("±%.0f points", mcPoints(n)) }
 	canary := func(scenario string, first bool) string {
 		c := calibrationIn(t, dumps[scenario], plan.Shown)
-		pc := calibrationIn(t, dumps[scenario], plan.WithPast)
-		oc := calibrationIn(t, dumps[scenario], plan.Oracle)
-		b, pb, ob := c.pitBelow, pc.pitBelow, oc.pitBelow
+		b := c.pitBelow
 		head := fmt.Sprintf("%s, %s, %s and %s", b[0], b[1], b[2], c.pitInside)
 		if first {
 			head = fmt.Sprintf("u < ½ in %s, %s, %s of runs at 25%%, 50%%, 75%% of the median duration, u in 10–90%% in %s", b[0], b[1], b[2], c.pitInside)
 		}
-		return fmt.Sprintf("%s %s (with the past %s, %s, %s and %s; the oracle %s, %s, %s and %s)", scenario, head, pb[0], pb[1], pb[2], pc.pitInside, ob[0], ob[1], ob[2], oc.pitInside)
+		return fmt.Sprintf("%s %s %s", scenario, head, pastAndOracle(calibrationIn(t, dumps[scenario], plan.WithPast), calibrationIn(t, dumps[scenario], plan.Oracle)))
 	}
 	pc := calibrationIn(t, dumps["performance-pass"], plan.Oracle)
 	perf, perfRuns := pc.pitBelow, pc.runs
