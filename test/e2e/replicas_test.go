@@ -99,8 +99,9 @@ func decisions(h experiment.History) []experiment.Point {
 // replica and then on three: each tick fans out to a collect event per
 // running experiment, which the Broker's Trigger spreads over the
 // replicas. Both runs must fold in exactly what was served, each window
-// once and by the end of that window, and end in the same state, with no dedupe key but the start's;
-// with three, every replica must have collected.
+// once and by the end of that window, and end in the same state, with no
+// dedupe key but the start's; with three, every replica must have
+// collected.
 func TestCollectorFanOutAcrossReplicas(t *testing.T) {
 	var ends []collectedEnd
 	for _, n := range []int{1, 3} {
@@ -156,7 +157,7 @@ func setBefore(versions []string, h []experiment.Point) map[string]int {
 		return nil
 	}
 	out := map[string]int{}
-	for k, w := range h[len(h)-2].Traffic {
+	for k, w := range h[n-2].Traffic {
 		if w > 0 && k < len(versions) {
 			out[versions[k]] = w
 		}

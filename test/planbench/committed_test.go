@@ -83,9 +83,8 @@ func TestPooledDocsAreTheCommittedDumps(t *testing.T) {
 // every kind (a bad and a good canary, an A/B, an A/B/n and a performance
 // test, from dumps of several seeds), run again with the real engine and
 // estimated again by the ETA shown, the point estimates and the oracle,
-// gives the dumps'
-// ratios and forward runs at 25%, 50% and 75% of its own duration exactly
-// (every run and every ETA is seeded). A change to the engine, the
+// gives the dumps' ratios and forward runs at 25%, 50% and 75% of its own
+// duration exactly (every run and every ETA is seeded). A change to the engine, the
 // simulator or the ETA that moves them leaves the docs' pooled figures
 // stale until the dumps are traced again.
 func TestCommittedDumpsAreThisCode(t *testing.T) {
