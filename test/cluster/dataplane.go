@@ -46,13 +46,29 @@ func newDataPlane(cfg *rest.Config) (*dataPlane, error) {
 	return &dataPlane{kube: kube, serving: sv, net: nc}, nil
 }
 
+// passTimeout bounds one pass's requests, so that a stop waits for at
+// most one pass even when the apiserver has stopped answering.
+const passTimeout = 10 * time.Second
+
+// run marks what needs marking every 150 ms until ctx is done. A stop ends
+// the loop between passes and never cuts a pass's request short: client-go
+// logs a body read cut by its context as an error ("Unexpected error when
+// reading response body ... context canceled"), and the stand-in is
+// stopped while it is polling, so each stop of the demo could end on an
+// error line (TestDataPlaneStopLetsAPassFinish).
 func (d *dataPlane) run(ctx context.Context) {
 	t := time.NewTicker(150 * time.Millisecond)
 	defer t.Stop()
 	for {
-		d.deployments(ctx)
-		d.autoscalers(ctx)
-		d.ingresses(ctx)
+		pass, cancel := context.WithTimeout(context.WithoutCancel(ctx), passTimeout)
+		d.deployments(pass)
+		d.autoscalers(pass)
+		d.ingresses(pass)
+		cancel()
+		if ctx.Err() != nil {
+			// Before the select, which could pick a tick that is due too.
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
