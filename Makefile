@@ -24,8 +24,8 @@ HOG_RUNS ?= 3
 # test/planbench's tests check the docs' pooled tables against them, and
 # them against this code.
 ETA_SEEDS ?= 1 2 3 4
-# How many dumps make bench-eta-pool traces at once: two took 77 min on a
-# 2-core machine (the eight canary dumps beside end-to-end test runs),
+# How many dumps make bench-eta-pool traces at once: two took 65 min on an
+# otherwise idle 2-core machine (2026-12-02, 127 CPU-minutes),
 # where one at a time leaves a core idle in each run's serial parts.
 ETA_JOBS ?= 2
 ETA_POOL := test/planbench/testdata/eta-pool
@@ -86,7 +86,7 @@ bench: tools ## Benchmarks, the decision-quality table (docs/benchmarks.md), the
 # bench-eta-pool first removes the old dumps: another ETA_SEEDS leaves
 # none of a seed it did not trace for the tests to pool. It traces
 # ETA_JOBS dumps at a time, one planbench process each.
-bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 80 min on 2 cores.
+bench-eta-pool: ## Part of bench: the ETA's traced runs of ETA_SEEDS (1-4) pooled into docs/planning.md; about 65 min on 2 cores.
 	mkdir -p $(ETA_POOL) out
 	rm -f $(ETA_POOL)/*.json
 	$(GO) build -o out/planbench ./test/planbench
