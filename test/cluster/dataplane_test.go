@@ -37,15 +37,14 @@ func TestDataPlaneStopLetsAPassFinish(t *testing.T) {
 					ObjectMeta: metav1.ObjectMeta{Name: "shop-v1-deployment", Namespace: "demo", Generation: 1},
 				}},
 			}
-			first := false
-			once.Do(func() { first = true })
-			if first {
-				// The headers go out, then the body waits for the stop.
+			// The first list's headers go out, then its body waits for
+			// the stop.
+			once.Do(func() {
 				w.WriteHeader(http.StatusOK)
 				w.(http.Flusher).Flush()
 				close(headers)
 				<-release
-			}
+			})
 			_ = json.NewEncoder(w).Encode(list)
 		case r.Method == http.MethodPut && r.URL.Path == "/apis/apps/v1/namespaces/demo/deployments/shop-v1-deployment/status":
 			// The clientset may send protobuf: the path names the object,

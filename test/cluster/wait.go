@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -148,15 +147,11 @@ func (c *Cluster) WaitServiceTraffic(ctx context.Context, ns, name string, want 
 // spec.traffic routes all to the latest revision.
 func Split(targets []servingv1.TrafficTarget) (split map[string]int, named bool) {
 	split = map[string]int{}
-	named = slices.ContainsFunc(targets, func(t servingv1.TrafficTarget) bool { return t.Percent != nil && *t.Percent > 0 })
 	for _, t := range targets {
-		if t.Percent == nil || *t.Percent <= 0 {
-			continue
+		if t.Percent != nil && *t.Percent > 0 {
+			split[t.RevisionName] += int(*t.Percent)
 		}
-		if t.RevisionName == "" {
-			named = false
-		}
-		split[t.RevisionName] += int(*t.Percent)
 	}
-	return split, named
+	_, unnamed := split[""]
+	return split, len(split) > 0 && !unnamed
 }
